@@ -1,0 +1,227 @@
+"""The store's audit log: append-only and hash-chained.
+
+Each row keeps an ``AuditRecord`` exactly as it was serialized (``payload``)
+and ``hash = sha256(prev_hash || payload)``; the first record's ``prev_hash``
+is 32 zero bytes. Payloads are never re-serialized, so verification hashes the
+very bytes that were written. Writers append inside the same SQLite
+transaction as the change they record (see :meth:`Mirror.transaction`).
+
+Local verification catches an edited, deleted or inserted record anywhere
+except a cleanly re-hashed chain or a removed tail; the hub's acknowledged chain
+head covers those once the store syncs (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+
+from google.protobuf.message import DecodeError, Message
+
+from edge_agent.mirror.db import Mirror
+from storeedge.ids import record_id_text
+from storeedge.v1 import audit_pb2, common_pb2
+
+__all__ = [
+    "GENESIS_HASH",
+    "AppendedRecord",
+    "ChainProblem",
+    "ChainReport",
+    "append",
+    "chain_head",
+    "iter_records",
+    "verify",
+]
+
+GENESIS_HASH = bytes(32)
+_EVENT_PREFIX = "AUDIT_EVENT_TYPE_"
+
+
+@dataclass(frozen=True)
+class AppendedRecord:
+    seq: int
+    record_id: str
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    record_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    length: int
+    head: bytes
+    problem: ChainProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def event_name(event_type: int) -> str:
+    return audit_pb2.AuditEventType.Name(event_type).removeprefix(_EVENT_PREFIX)
+
+
+def _timestamp_text(record: audit_pb2.AuditRecord) -> str:
+    return record.recorded_at.ToDatetime(tzinfo=UTC).isoformat()
+
+
+def chain_head(mirror: Mirror) -> tuple[int, bytes]:
+    """(length, head hash) of the chain as stored; (0, GENESIS_HASH) when empty."""
+    row = mirror.conn.execute(
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return (int(row[0]), bytes(row[1])) if row else (0, GENESIS_HASH)
+
+
+def append(
+    mirror: Mirror,
+    event_type: int,
+    *,
+    summary: str,
+    actor: str = "system",
+    subject_id: str = "",
+    attributes: Mapping[str, str] | None = None,
+    business_date: str | None = None,
+    **detail: Message,
+) -> AppendedRecord:
+    """Append one record. Must run inside the caller's transaction.
+
+    ``detail`` takes at most one of the AuditRecord ``detail`` cases by name,
+    e.g. ``ingest=IngestSummary(...)``.
+    """
+    if not mirror.conn.in_transaction:
+        raise RuntimeError("audit.append must run inside the transaction of the change it records")
+    store = mirror.require_store()
+    now = mirror.clock.now()
+    seq = mirror.next_sequence("audit")
+    record = audit_pb2.AuditRecord(
+        id=common_pb2.RecordId(
+            store_id=store.store_id, record_type=common_pb2.RECORD_TYPE_AUDIT, sequence=seq
+        ),
+        business_date=business_date or now.astimezone(store.tz).date().isoformat(),
+        event_type=event_type,
+        actor=actor,
+        subject_id=subject_id,
+        summary=summary,
+        attributes=dict(attributes or {}),
+        **detail,
+    )
+    record.recorded_at.FromDatetime(now.astimezone(UTC))
+    payload = record.SerializeToString(deterministic=True)
+    _, prev_hash = chain_head(mirror)
+    digest = hashlib.sha256(prev_hash + payload).digest()
+    record_id = record_id_text(record.id)
+    mirror.conn.execute(
+        "INSERT INTO audit_log(seq, record_id, event_type, recorded_at, prev_hash, hash, payload) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            seq,
+            record_id,
+            event_name(event_type),
+            _timestamp_text(record),
+            prev_hash,
+            digest,
+            payload,
+        ),
+    )
+    return AppendedRecord(seq=seq, record_id=record_id, hash=digest)
+
+
+def iter_records(
+    mirror: Mirror, *, since_seq: int = 0, limit: int | None = None
+) -> Iterator[tuple[int, audit_pb2.AuditRecord]]:
+    """Decoded records in chain order (for display; verification uses the raw bytes)."""
+    sql = "SELECT seq, payload FROM audit_log WHERE seq > ? ORDER BY seq"
+    params: tuple = (since_seq,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (limit,)
+    for seq, payload in mirror.conn.execute(sql, params):
+        yield int(seq), audit_pb2.AuditRecord.FromString(payload)
+
+
+def verify(mirror: Mirror) -> ChainReport:
+    """Walk the whole chain and report the first bad record, if any."""
+    store = mirror.require_store()
+    head, length, expected = GENESIS_HASH, 0, 1
+
+    def problem(seq: int, reason: str) -> ChainReport:
+        return ChainReport(length, head, ChainProblem(seq, f"{store.store_id}:audit:{seq}", reason))
+
+    # Everything is read as bytes with its storage class: an edit may have stored text
+    # that is not even valid UTF-8, and that must be reported, not crash the verifier.
+    rows = mirror.conn.execute(
+        "SELECT seq, CAST(record_id AS BLOB), CAST(event_type AS BLOB), "
+        "CAST(recorded_at AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB), "
+        "CAST(payload AS BLOB), typeof(prev_hash) || typeof(hash) || typeof(payload) "
+        "FROM audit_log ORDER BY seq"
+    )
+    for seq, record_id, event_type, recorded_at, prev_hash, stored_hash, payload, types in rows:
+        if seq != expected:
+            return problem(
+                expected,
+                f"record is missing (deleted or renumbered); the next record present is seq {seq}",
+            )
+        if types != "blobblobblob":
+            return problem(seq, "prev_hash, hash or payload is not stored as bytes: edited")
+        if prev_hash != head:
+            return problem(
+                seq,
+                "prev_hash does not match the hash of the record before it: "
+                "a record was inserted before it or its prev_hash was edited",
+            )
+        if hashlib.sha256(prev_hash + payload).digest() != stored_hash:
+            return problem(seq, "hash does not match prev_hash + payload: the record was edited")
+        reason = _row_disagrees(store.store_id, seq, record_id, event_type, recorded_at, payload)
+        if reason:
+            return problem(seq, reason)
+        head, length, expected = stored_hash, length + 1, expected + 1
+    counter = mirror.conn.execute(
+        "SELECT last FROM sequences WHERE record_type = 'audit'"
+    ).fetchone()
+    if counter and int(counter[0]) > length:
+        return problem(
+            length + 1,
+            f"chain ends at seq {length} but {int(counter[0])} records were written: "
+            "records were removed from the end",
+        )
+    return ChainReport(length, head, None)
+
+
+def _row_disagrees(
+    store_id: str,
+    seq: int,
+    record_id: bytes,
+    event_type: bytes,
+    recorded_at: bytes,
+    payload: bytes,
+) -> str | None:
+    """Every column must agree with the hashed payload, so no column can be edited unseen."""
+    try:
+        record = audit_pb2.AuditRecord.FromString(payload)
+    except DecodeError:
+        return "payload is not a valid AuditRecord"
+    rid = record.id
+    if rid.store_id != store_id or rid.record_type != common_pb2.RECORD_TYPE_AUDIT:
+        return (
+            f"payload belongs to {rid.store_id!r}, type {rid.record_type}, not this store's audit"
+        )
+    if rid.sequence != seq:
+        return f"payload says sequence {rid.sequence} but the row is seq {seq}"
+    checks = (
+        ("record_id", record_id, record_id_text(rid)),
+        ("event_type", event_type, event_name(record.event_type)),
+        ("recorded_at", recorded_at, _timestamp_text(record)),
+    )
+    for column, stored_bytes, expected in checks:
+        stored = (stored_bytes or b"").decode("utf-8", errors="replace")
+        if stored != expected:
+            return f"column {column} is {stored!r} but the hashed payload says {expected!r}: edited"
+    return None

@@ -1,0 +1,439 @@
+"""`edge-agent`: the store agent's command line, a thin layer over the library.
+
+Every command prints a readable report, or with ``--json`` exactly one JSON
+document on stdout; progress and logs go to stderr. Exit codes: 0 ok, 1 the
+command ran and found a problem (e.g. a broken audit chain), 2 bad usage or an
+error that stopped the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from edge_agent import __version__, audit
+from edge_agent.config import EdgeSettings, load_settings
+from edge_agent.errors import EdgeAgentError
+from edge_agent.mirror import Ingestor, Mirror, open_mirror
+from edge_agent.mirror.kinds import KINDS, QUARANTINE_REASONS
+from edge_agent.mirror.status import mirror_status
+from storeedge.v1 import audit_pb2
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("edge_agent")
+
+
+def _emit(args: argparse.Namespace, document: Any, text: Callable[[], str]) -> None:
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text() + "\n")
+
+
+def _open(args: argparse.Namespace, settings: EdgeSettings, *, create: bool = False) -> Mirror:
+    if settings.db is None:
+        raise EdgeAgentError("no mirror given", hint="pass --db PATH (or set db in the config)")
+    return open_mirror(settings.db, create=create)
+
+
+# -- commands ----------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    with _open(args, settings, create=True) as mirror, mirror.transaction():
+        changed = mirror.set_store(args.store, args.tz, args.name)
+        if changed:
+            audit.append(
+                mirror,
+                audit_pb2.AUDIT_EVENT_TYPE_STORE_CONFIGURED,
+                subject_id=args.store,
+                summary=f"store {args.store} configured in time zone {args.tz}",
+                attributes={"time_zone": args.tz, "name": args.name or ""},
+            )
+        store = mirror.require_store()
+    doc = {
+        "store": store.store_id,
+        "time_zone": store.time_zone,
+        "db": str(settings.db),
+        "changed": changed,
+    }
+    _emit(
+        args,
+        doc,
+        lambda: (
+            f"mirror {settings.db}: store {store.store_id} ({store.time_zone})"
+            + ("" if changed else ", unchanged")
+        ),
+    )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    with _open(args, settings) as mirror:
+        ingestor = Ingestor(
+            mirror,
+            skew_tolerance_s=settings.clock_skew_tolerance_s,
+            batch_rows=settings.ingest_batch_rows,
+        )
+        reports = ingestor.ingest_files([Path(p) for p in args.files], kind=args.kind)
+    docs = [r.as_dict() for r in reports]
+
+    def text() -> str:
+        lines = []
+        for r in reports:
+            if r.skipped:
+                lines.append(f"{r.name} ({r.kind}): skipped, {r.skipped}")
+                continue
+            lines.append(
+                f"{r.name} ({r.kind}): {r.rows_read} rows read, {r.rows_loaded} loaded, "
+                f"{r.rows_already_present} already present, "
+                f"{r.rows_quarantined} quarantined"
+            )
+            for reason, count in sorted(r.quarantined.items()):
+                lines.append(f"    quarantined {reason:<20} {count:>8}")
+            if r.rows_released:
+                lines.append(f"    released from quarantine   {r.rows_released:>8}")
+            if r.ignored_columns:
+                lines.append(f"    ignored columns (never stored): {', '.join(r.ignored_columns)}")
+        return "\n".join(lines)
+
+    _emit(args, {"files": docs}, text)
+    return 0
+
+
+def cmd_formats(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    doc = {
+        name: {
+            "required": list(k.required),
+            "optional": list(k.columns[len(k.required) :]),
+            "description": k.description,
+            "example": k.example,
+        }
+        for name, k in KINDS.items()
+    }
+
+    def text() -> str:
+        out = []
+        for name, k in KINDS.items():
+            out.append(f"{name}: {k.description}")
+            out.append(f"    required: {', '.join(k.required)}")
+            optional = k.columns[len(k.required) :]
+            if optional:
+                out.append(f"    optional: {', '.join(optional)}")
+            out.extend("    | " + line for line in k.example.splitlines())
+        out.append("\nquarantine reasons:")
+        out.extend(f"    {code:<18} {meaning}" for code, meaning in QUARANTINE_REASONS.items())
+        return "\n".join(out)
+
+    _emit(args, {"kinds": doc, "quarantine_reasons": QUARANTINE_REASONS}, text)
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    sql = (
+        "SELECT id, file_name, line_no, kind, reason, detail, raw, released_at FROM quarantine "
+        "WHERE (? IS NULL OR reason = ?) AND (? OR released_at IS NULL) ORDER BY id LIMIT ?"
+    )
+    with _open(args, settings) as mirror:
+        rows = mirror.conn.execute(sql, (args.reason, args.reason, args.all, args.limit)).fetchall()
+    items = [
+        {
+            "id": r[0],
+            "file": r[1],
+            "line": r[2],
+            "kind": r[3],
+            "reason": r[4],
+            "detail": r[5],
+            "row": json.loads(r[6]),
+            "released_at": r[7],
+        }
+        for r in rows
+    ]
+    _emit(
+        args,
+        {"rows": items},
+        lambda: (
+            "\n".join(
+                f"{i['file']}:{i['line']}  {i['kind']:<12} {i['reason']:<18} {i['detail']}"
+                + (f"  (released {i['released_at']})" if i["released_at"] else "")
+                for i in items
+            )
+            or "no quarantined rows"
+        ),
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent.simulation import run_simulation  # numpy-heavy; only when asked
+
+    end = date.fromisoformat(args.end) if args.end else None
+    with open_mirror(settings.db, create=True) if settings.db else _missing_db() as mirror:
+        result = run_simulation(
+            mirror,
+            store_id=args.store,
+            skus=args.skus,
+            days=args.days,
+            seed=args.seed,
+            end_date=end,
+            time_zone=args.tz,
+            skew_tolerance_s=settings.clock_skew_tolerance_s,
+            pos_export=Path(args.pos_export) if args.pos_export else None,
+            bad_rows=args.bad_rows,
+            progress=not args.json,
+        )
+    _emit(args, result, lambda: "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def _missing_db() -> Mirror:
+    raise EdgeAgentError("no mirror given", hint="pass --db PATH")
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    with _open(args, settings) as mirror:
+        report = audit.verify(mirror)
+    problem = report.problem
+    doc = {
+        "ok": report.ok,
+        "length": report.length,
+        "head": report.head.hex(),
+        "first_bad": None
+        if problem is None
+        else {"seq": problem.seq, "record_id": problem.record_id, "reason": problem.reason},
+    }
+    if problem is None:
+        text = f"audit chain OK: {report.length} records, head {report.head.hex()}"
+    else:
+        text = (
+            f"audit chain BROKEN at record {problem.record_id} (seq {problem.seq}): "
+            f"{problem.reason}\n{report.length} records before it verify"
+        )
+    _emit(args, doc, lambda: text)
+    if problem is not None and not args.json:
+        print(f"error: first bad record {problem.record_id}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_audit_show(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    with _open(args, settings) as mirror:
+        length, _ = audit.chain_head(mirror)
+        since = max(0, length - args.last)
+        records = list(audit.iter_records(mirror, since_seq=since))
+    items = [
+        {
+            "seq": seq,
+            "id": f"{r.id.store_id}:audit:{r.id.sequence}",
+            "event": audit.event_name(r.event_type),
+            "recorded_at": r.recorded_at.ToJsonString(),
+            "actor": r.actor,
+            "summary": r.summary,
+        }
+        for seq, r in records
+    ]
+    _emit(
+        args,
+        {"records": items},
+        lambda: (
+            "\n".join(
+                f"{i['seq']:>6}  {i['recorded_at']}  {i['event']:<16} {i['summary']}" for i in items
+            )
+            or "audit log is empty"
+        ),
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    with _open(args, settings) as mirror:
+        doc = mirror_status(mirror)
+
+    def text() -> str:
+        lines = [
+            f"store      {doc['store']} ({doc['time_zone']})",
+            f"mirror     {settings.db} (schema v{doc['schema_version']})",
+            f"chain      {doc['chain_length']} records, head {doc['chain_head']}",
+            "coverage",
+        ]
+        for table, cov in doc["coverage"].items():
+            span = f"{cov['first']} .. {cov['last']}" if cov["first"] else "-"
+            lines.append(f"    {table:<20} {cov['rows']:>10} rows  {span}")
+        q = doc["quarantine"]
+        lines.append(f"quarantine {q['open']} open, {q['released']} released")
+        lines.extend(f"    {reason:<20} {n:>8}" for reason, n in q["open_by_reason"].items())
+        return "\n".join(lines)
+
+    _emit(args, doc, text)
+    return 0
+
+
+def cmd_version(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    _emit(args, {"version": __version__}, lambda: f"edge-agent {__version__}")
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------------
+def _command(
+    sub: argparse._SubParsersAction, name: str, func: Callable, summary: str, example: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=func)
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    return parser
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="path of the store's SQLite mirror")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge-agent",
+        description="storeedge store agent: POS mirror, audit log, simulator.",
+        epilog="example:\n  edge-agent simulate --store S001 --skus 2000 --days 400 --seed 7 "
+        "--db s1.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, help="TOML settings file (env: STOREEDGE_EDGE_*)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _command(
+        sub,
+        "init",
+        cmd_init,
+        "Create a mirror for a store (or check it).",
+        "edge-agent init --db s1.db --store S001 --tz America/Chicago",
+    )
+    _db(p)
+    p.add_argument("--store", required=True, help="store id, e.g. S001")
+    p.add_argument("--tz", required=True, help="IANA time zone of the store")
+    p.add_argument("--name", help="display name of the store")
+
+    p = _command(
+        sub,
+        "ingest",
+        cmd_ingest,
+        "Load POS exports (CSV or JSONL, optionally .gz).",
+        "edge-agent ingest --db s1.db products.csv sales_2026-03-02.csv",
+    )
+    _db(p)
+    p.add_argument("--kind", choices=sorted(KINDS), help="export kind (default: from the header)")
+    p.add_argument("files", nargs="+", help="export files")
+
+    _command(
+        sub,
+        "formats",
+        cmd_formats,
+        "List the export kinds, their columns and examples.",
+        "edge-agent formats --json",
+    )
+
+    p = _command(
+        sub,
+        "quarantine",
+        cmd_quarantine,
+        "List quarantined rows with their reasons.",
+        "edge-agent quarantine --db s1.db --reason unknown_sku",
+    )
+    _db(p)
+    p.add_argument("--reason", choices=sorted(QUARANTINE_REASONS), help="only this reason")
+    p.add_argument("--all", action="store_true", help="include rows released since")
+    p.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
+
+    p = _command(
+        sub,
+        "simulate",
+        cmd_simulate,
+        "Write a realistic simulated store into a mirror through the ingest path.",
+        "edge-agent simulate --store S001 --skus 2000 --days 400 --seed 7 --db s1.db",
+    )
+    _db(p)
+    p.add_argument("--store", required=True, help="store id")
+    p.add_argument("--skus", type=int, required=True, help="number of SKUs")
+    p.add_argument("--days", type=int, required=True, help="days of history")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same store)")
+    p.add_argument("--end", help="last simulated business day, YYYY-MM-DD (default: yesterday)")
+    p.add_argument("--tz", default="America/Chicago", help="store time zone")
+    p.add_argument("--pos-export", help="also write today's POS sales-line export to this file")
+    p.add_argument(
+        "--bad-rows",
+        type=int,
+        default=0,
+        help="deliberately bad rows in the POS export (for demos)",
+    )
+
+    audit_parser = sub.add_parser(
+        "audit",
+        help="Verify or show the hash-chained audit log.",
+        description="Verify or show the hash-chained audit log.",
+        epilog="example:\n  edge-agent audit verify --db s1.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    p = _command(
+        audit_sub,
+        "verify",
+        cmd_audit_verify,
+        "Check the whole chain; exit 1 naming the first bad record.",
+        "edge-agent audit verify --db s1.db",
+    )
+    _db(p)
+    p = _command(
+        audit_sub,
+        "show",
+        cmd_audit_show,
+        "Print the last records of the audit log.",
+        "edge-agent audit show --db s1.db --last 20",
+    )
+    _db(p)
+    p.add_argument("--last", type=int, default=20, help="how many records (default 20)")
+
+    p = _command(
+        sub,
+        "status",
+        cmd_status,
+        "Store, data coverage, quarantine counts, audit chain head and length.",
+        "edge-agent status --db s1.db --json",
+    )
+    _db(p)
+    _command(sub, "version", cmd_version, "Print the agent's version.", "edge-agent version")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(
+            args.config, db=getattr(args, "db", None), log_level=args.log_level
+        )
+        logging.basicConfig(
+            level=settings.log_level,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        return int(args.func(args, settings))
+    except EdgeAgentError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shared feature definitions, training, ONNX export and manifests (see issue: models)."""

@@ -1,0 +1,133 @@
+"""The command line: documented commands, one JSON document with --json, clear errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from edge_agent import cli
+from tests.conftest import PRODUCTS_CSV, write
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "CLI.md"
+
+
+def _commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                full = f"{prefix} {name}".strip()
+                nested = _commands(sub, full)
+                found.update(nested or {full: sub})
+    return found
+
+
+def test_every_command_has_help_with_an_example_and_is_documented():
+    docs = DOCS.read_text()
+    commands = _commands(cli.build_parser())
+    assert {
+        "init",
+        "ingest",
+        "formats",
+        "quarantine",
+        "simulate",
+        "audit verify",
+        "audit show",
+        "status",
+        "version",
+    } <= set(commands)
+    for name, parser in commands.items():
+        help_text = parser.format_help()
+        assert "example:" in help_text, f"`edge-agent {name}` has no example in its help"
+        assert f"edge-agent {name}" in help_text
+        assert f"`edge-agent {name}" in docs, f"`edge-agent {name}` is not in docs/CLI.md"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_output_is_exactly_one_document(tmp_path: Path, capsys):
+    db = str(tmp_path / "m.db")
+    products = write(tmp_path, "products.csv", PRODUCTS_CSV)
+    for argv in (
+        ["init", "--db", db, "--store", "S001", "--tz", "Europe/Berlin"],
+        ["ingest", "--db", db, str(products)],
+        ["status", "--db", db],
+        ["audit", "verify", "--db", db],
+        ["audit", "show", "--db", db],
+        ["quarantine", "--db", db],
+        ["formats"],
+        ["version"],
+    ):
+        code, out, _ = run(capsys, *argv, "--json")
+        assert code == 0, argv
+        json.loads(out)  # raises if there is anything but one document
+
+
+def test_ingest_report_and_status_counts(tmp_path: Path, capsys):
+    db = str(tmp_path / "m.db")
+    run(capsys, "init", "--db", db, "--store", "S001", "--tz", "Europe/Berlin")
+    products = write(tmp_path, "products.csv", PRODUCTS_CSV)
+    sales = write(
+        tmp_path,
+        "sales.csv",
+        "line_id,timestamp,sku,qty\n"
+        "L1,2026-03-02T09:00:00+01:00,SKU1,1\nL2,2026-03-02T09:00:00+01:00,ZZZ,1\n"
+        "L3,2026-03-02T09:00:00+01:00,SKU1,x\n",
+    )
+    code, out, _ = run(capsys, "ingest", "--db", db, str(sales), str(products), "--json")
+    files = json.loads(out)["files"]
+    assert [f["kind"] for f in files] == ["products", "sales_lines"]  # products first
+    assert files[1]["quarantined_by_reason"] == {"bad_quantity": 1, "unknown_sku": 1}
+    code, out, _ = run(capsys, "status", "--db", db, "--json")
+    status = json.loads(out)
+    assert status["store"] == "S001"
+    assert status["quarantine"]["open_by_reason"] == {"bad_quantity": 1, "unknown_sku": 1}
+    assert status["coverage"]["sales_lines"] == {
+        "rows": 1,
+        "first": "2026-03-02",
+        "last": "2026-03-02",
+    }
+    assert status["chain_length"] == 3
+    assert re.fullmatch(r"[0-9a-f]{64}", status["chain_head"])
+    code, out, _ = run(capsys, "quarantine", "--db", db)
+    assert code == 0
+    assert "sales.csv:3" in out and "unknown_sku" in out
+
+
+def test_audit_verify_exit_codes_name_the_record(tmp_path: Path, capsys):
+    db = str(tmp_path / "m.db")
+    run(capsys, "init", "--db", db, "--store", "S001", "--tz", "UTC")
+    run(capsys, "ingest", "--db", db, str(write(tmp_path, "p.csv", PRODUCTS_CSV)))
+    code, out, _ = run(capsys, "audit", "verify", "--db", db)
+    assert code == 0 and "OK: 2 records" in out
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE audit_log SET payload = payload || x'00' WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    code, out, err = run(capsys, "audit", "verify", "--db", db)
+    assert code == 1
+    assert "S001:audit:2" in out and "S001:audit:2" in err
+
+
+def test_errors_are_clear_and_exit_2(tmp_path: Path, capsys):
+    code, _, err = run(capsys, "status", "--db", str(tmp_path / "missing.db"))
+    assert code == 2 and "does not exist" in err and "hint:" in err
+    db = str(tmp_path / "m.db")
+    run(capsys, "init", "--db", db, "--store", "S001", "--tz", "UTC")
+    code, _, err = run(capsys, "ingest", "--db", db, str(write(tmp_path, "x.csv", "a,b\n1,2\n")))
+    assert code == 2 and "matches no known export kind" in err
+    code, _, err = run(capsys, "init", "--db", db, "--store", "S002", "--tz", "UTC")
+    assert code == 2 and "belongs to store S001" in err
+    with pytest.raises(SystemExit):
+        cli.main(["init", "--db", db])  # argparse: missing --store
