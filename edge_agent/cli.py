@@ -138,7 +138,8 @@ def cmd_formats(args: argparse.Namespace, settings: EdgeSettings) -> int:
 def cmd_quarantine(args: argparse.Namespace, settings: EdgeSettings) -> int:
     sql = (
         "SELECT id, file_name, line_no, kind, reason, detail, raw, released_at FROM quarantine "
-        "WHERE (? IS NULL OR reason = ?) AND (? OR released_at IS NULL) ORDER BY id LIMIT ?"
+        "WHERE (? IS NULL OR reason = ?) AND (? OR released_at IS NULL) "
+        "ORDER BY file_id, line_no LIMIT ?"
     )
     with _open(args, settings) as mirror:
         rows = mirror.conn.execute(sql, (args.reason, args.reason, args.all, args.limit)).fetchall()
@@ -186,7 +187,7 @@ def cmd_simulate(args: argparse.Namespace, settings: EdgeSettings) -> int:
             skew_tolerance_s=settings.clock_skew_tolerance_s,
             pos_export=Path(args.pos_export) if args.pos_export else None,
             bad_rows=args.bad_rows,
-            progress=not args.json,
+            progress=True,  # progress goes to stderr, so --json output stays one document
         )
     _emit(args, result, lambda: "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0

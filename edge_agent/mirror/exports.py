@@ -335,12 +335,13 @@ _FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 # -- validation in a child process ----------------------------------------------------------
-# The child is a plain `python -m edge_agent.mirror.exports` process talking pickles over its
+# The child is a plain `python -m edge_agent.mirror.validate_child` process talking pickles over its
 # stdin/stdout: unlike multiprocessing's spawn it never re-imports the caller's main module,
 # and unlike fork it is safe in a process that runs threads.
 
 
-def _child_main() -> None:
+def child_main() -> None:
+    """The child's side: read (path, kind, context, batch size), send batches back."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     # Anything printed by accident must not corrupt the pickle stream.
     sys.stdout = sys.stderr
@@ -371,7 +372,7 @@ def validate_in_child(path: Path, kind: Kind, ctx: RowContext, batch_rows: int) 
     """Like :func:`validate_batches` over a file, with reading and validation in a child
     process while the caller writes the batches it yields."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.mirror.exports"],
+        [sys.executable, "-m", "edge_agent.mirror.validate_child"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -399,7 +400,3 @@ def validate_in_child(path: Path, kind: Kind, ctx: RowContext, batch_rows: int) 
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-
-
-if __name__ == "__main__":
-    _child_main()

@@ -616,6 +616,7 @@ def _v_open_order(row: Row, ctx: RowContext) -> tuple:
 
 
 def _v_schedule(row: Row, ctx: RowContext) -> tuple:
+    _check_store(row, ctx)
     day = _date(row, "date", ctx)
     hour = _int(row, "hour", ctx, low=0, high=23)
     staff = _number(row, "staff", ctx, reason="bad_value")
@@ -627,6 +628,7 @@ def _v_schedule(row: Row, ctx: RowContext) -> tuple:
 
 
 def _v_promotion(row: Row, ctx: RowContext) -> tuple:
+    _check_store(row, ctx)
     promo_id = _text(row, "promo_id")
     sku = _sku(row, ctx)
     start = _date(row, "start_date", ctx)

@@ -131,3 +131,29 @@ def test_errors_are_clear_and_exit_2(tmp_path: Path, capsys):
     assert code == 2 and "belongs to store S001" in err
     with pytest.raises(SystemExit):
         cli.main(["init", "--db", db])  # argparse: missing --store
+
+
+def test_formats_doc_lists_every_kind_column_and_reason():
+    from edge_agent.mirror.kinds import KINDS, QUARANTINE_REASONS
+
+    formats = (DOCS.parent / "FORMATS.md").read_text()
+    for name, kind in KINDS.items():
+        row = next(
+            (line for line in formats.splitlines() if line.startswith(f"| `{name}` |")), None
+        )
+        assert row is not None, f"kind {name} missing from docs/FORMATS.md"
+        for column in kind.columns:
+            assert column in row, f"{name}.{column} missing from docs/FORMATS.md"
+    for reason in QUARANTINE_REASONS:
+        assert f"| `{reason}` |" in formats
+
+
+def test_cloud_hub_commands_are_documented(capsys):
+    from cloud_hub import cli as hub_cli
+
+    docs = DOCS.read_text()
+    for name, parser in _commands(hub_cli.build_parser()).items():
+        assert "example:" in parser.format_help()
+        assert f"`cloud-hub {name}" in docs
+    assert hub_cli.main(["version", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"]
