@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -568,6 +569,67 @@ def _v_daily_sales(row: Row, ctx: RowContext) -> tuple:
     return (sku, day, units, price, promo, on_hand, "export")
 
 
+def _v_daily_sales_many(columns: Mapping[str, Sequence[Any]], ctx: RowContext) -> list:
+    """Daily totals as whole columns (the simulator writes millions): every row's tuple
+    when every column is plainly valid, else None for all (the per-row rules decide)."""
+    n = len(columns["sku"])
+    absent = (None,) * n
+    undecided: list = [None] * n
+    if (
+        ctx.decimal_comma
+        or not set(columns.get("store_id", absent)) <= {None, "", ctx.store_id}
+        or not ctx.known_skus.issuperset(columns["sku"])
+    ):
+        return undecided
+    days = columns["date"]
+    if set(map(type, days)) != {str}:
+        return undecided
+    parsed = {}
+    for text in set(days):
+        try:
+            parsed[text] = _date({"date": text}, "date", ctx, not_future=True)
+        except BadRow:
+            return undecided
+    units = _plain_numbers(columns["units"], optional=False)
+    prices = _plain_numbers(columns.get("price", absent), optional=True)
+    on_hand = _plain_numbers(columns.get("on_hand", absent), optional=True)
+    promos = list(map(_PROMO_FLAGS.get, columns.get("promo", absent), repeat(_REJECT)))
+    if units is None or prices is None or on_hand is None or _REJECT in promos:
+        return undecided
+    if units and min(units) < 0:
+        return undecided
+    return list(
+        zip(
+            columns["sku"],
+            map(parsed.__getitem__, days),
+            units,
+            prices,
+            promos,
+            on_hand,
+            repeat("export", n),
+            strict=True,
+        )
+    )
+
+
+def _plain_numbers(values: Sequence[Any], *, optional: bool) -> list | None:
+    """Floats of a column of plain finite numbers (or all None when optional), else None."""
+    kinds = set(map(type, values))
+    if optional and kinds <= {type(None)}:
+        return list(values)
+    if not kinds or not (kinds <= {float, int} or kinds == {str}):
+        return None
+    try:
+        numbers = list(map(float, values))
+    except ValueError:
+        return None
+    return numbers if all(map(math.isfinite, numbers)) else None
+
+
+# Flag values read the same as _flag reads them; anything else takes the per-row path.
+_PROMO_FLAGS: dict[Any, int | None] = {None: None, "": None, 0: 0, 1: 1, "0": 0, "1": 1}
+
+
 def _v_inventory(row: Row, ctx: RowContext) -> tuple:
     _check_store(row, ctx)
     sku = _sku(row, ctx)
@@ -808,6 +870,7 @@ KINDS: dict[str, Kind] = {
             _v_daily_sales,
             "sku,date,units,price,promo,on_hand,source",
             "sku,date",
+            validate_many=_v_daily_sales_many,
         ),
         _kind(
             "inventory",

@@ -229,3 +229,65 @@ def test_duplicate_line_quarantine_keeps_the_validated_values(mirror: Mirror, tm
         "basket_id": None,
         "line_type": "sale",
     }
+
+
+DAILY = ("store_id", "sku", "date", "units", "price", "promo", "on_hand")
+
+
+def _daily_rows(seed: int, messy: bool, n: int = 400) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        row = {
+            "store_id": "S001",
+            "sku": rng.choice(["SKU1", "SKU2", "SKU3"]),
+            "date": f"2026-03-0{rng.randint(1, 9)}",
+            "units": rng.choice([0, 1, 2.5, 7]),
+            "price": rng.choice([0.99, 2.49]),
+            "promo": rng.choice([0, 1]),
+            "on_hand": rng.choice([0, 5, -2, 12.5]),
+        }
+        if messy and rng.random() < 0.1:
+            column = rng.choice(DAILY)
+            row[column] = rng.choice(
+                [
+                    "",
+                    None,
+                    "x",
+                    "nan",
+                    "-3",
+                    "2026-02-30",
+                    "2026-03-11",
+                    " 4 ",
+                    True,
+                    "yes",
+                    "S002",
+                    "SKU9",
+                    3,
+                ]
+            )
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize(("seed", "messy"), [(0, False), (1, False), (2, True), (3, True)])
+def test_daily_sales_column_path_agrees_with_the_per_row_rules(seed: int, messy: bool):
+    kind = KINDS["daily_sales"]
+    rows = _daily_rows(seed, messy)
+    ctx = _context()
+    expected = []
+    for row in rows:
+        try:
+            expected.append(kind.validate(row, ctx))
+        except BadRow as bad:
+            expected.append(("bad", bad.reason, bad.detail))
+    quick = kind.validate_many({c: [r[c] for r in rows] for c in DAILY}, _context())
+    if not messy:
+        assert None not in quick, "plain daily rows must take the column path"
+    got = {}
+    for batch in validate_batches(
+        [(i, r, None) for i, r in enumerate(rows)], kind, _context(), 150
+    ):
+        got.update(zip(batch.lines, batch.values, strict=True))
+        got.update({n: ("bad", reason, detail) for n, _, reason, detail in batch.bad})
+    assert [got[i] for i in range(len(rows))] == expected
