@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -68,14 +68,17 @@ class RowContext:
     decimal_comma: bool = False
     latest_utc: datetime = field(init=False)
     #: Parsed timestamps by their text: lines of one basket share a timestamp.
-    timestamps: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    timestamps: dict[str, tuple[str, str, int] | None] = field(default_factory=dict)
+    #: Parsed minutes (a timestamp's text without its seconds), see _parse_timestamp_cached.
+    minutes: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    #: UTC minutes before this one ("YYYY-MM-DDTHH:MM") cannot reach the skew limit.
+    last_safe_minute: str = field(init=False)
     latest_date: date = field(init=False)
 
     def __post_init__(self) -> None:
-        from datetime import timedelta
-
         self.latest_utc = self.now.astimezone(UTC) + timedelta(seconds=self.skew_tolerance_s)
         self.latest_date = self.latest_utc.astimezone(self.tz).date()
+        self.last_safe_minute = utc_text(self.latest_utc - timedelta(minutes=1))[:16]
 
 
 # -- value parsers: each names the column and the value it refuses -----------------------
@@ -347,16 +350,43 @@ def _v_sales_lines_many(columns: Mapping[str, Sequence[Any]], ctx: RowContext) -
     cache = ctx.timestamps
     if len(cache) > 200_000:
         cache.clear()
+        ctx.minutes.clear()
     stamps = [t if t.__class__ is str else None for t in columns["timestamp"]]
     for text in set(stamps):
         if text is not None and text not in cache:
-            try:
-                cache[text] = _timestamp({"timestamp": text}, "timestamp", ctx)
-            except BadRow:
-                cache[text] = None
+            cache[text] = _parse_timestamp_cached(text, ctx)
     whens = list(map(cache.get, stamps))
     fast = _sales_lines_whole_columns(columns, ctx, whens, n)
     return fast if fast is not None else _sales_lines_row_by_row(columns, ctx, whens)
+
+
+def _parse_timestamp_cached(text: str, ctx: RowContext) -> tuple[str, str, int] | None:
+    """(UTC text, business date, hour) of a timestamp, or None if it is not plainly valid.
+
+    Lines of one minute share everything but the seconds (UTC offsets are whole
+    minutes), so the zone arithmetic is done once per minute and the seconds are
+    spliced in; near the clock-skew limit every timestamp is parsed on its own.
+    """
+    seconds = text[17:19]
+    if len(text) >= 19 and text[16] == ":" and seconds.isdigit() and seconds < "60":
+        key = text[:17] + text[19:]
+        minute = ctx.minutes.get(key)
+        if minute is None:
+            try:
+                minute = _timestamp({"timestamp": key[:17] + "00" + key[17:]}, "timestamp", ctx)
+            except BadRow:
+                minute = _NOT_PLAIN
+            ctx.minutes[key] = minute
+        if minute is not _NOT_PLAIN and minute[0][:16] < ctx.last_safe_minute:
+            utc, day, hour = minute
+            return utc[:17] + seconds + utc[19:], day, hour
+    try:
+        return _timestamp({"timestamp": text}, "timestamp", ctx)
+    except BadRow:
+        return None
+
+
+_NOT_PLAIN = ("", "", -1)
 
 
 def _sales_lines_whole_columns(

@@ -43,6 +43,14 @@ def _messy_value(rng: random.Random, column: str, n: int):
     trouble = {
         "line_id": ["", " L1 ", f"L{n // 2:06d}", 7, None],
         "timestamp": [
+            # around the clock-skew limit (now 12:00Z + 300 s): per-second exactness
+            "2026-03-10T12:04:00Z",
+            "2026-03-10T12:04:59Z",
+            "2026-03-10T12:05:00Z",
+            "2026-03-10T12:05:01Z",
+            "2026-03-10T13:05:00.500+01:00",
+            "2026-03-10T13:04:59.999+01:00",
+            "2026-03-02T09:15:60+01:00",
             "",
             "not a time",
             "2026-03-02 09:00:00",

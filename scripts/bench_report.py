@@ -1,0 +1,212 @@
+"""Write the figures of a `make bench` run into BENCHMARKS.md.
+
+Reads the pytest-benchmark JSON (``--benchmark-json``) and rewrites the part of
+BENCHMARKS.md between ``<!-- bench:begin -->`` and ``<!-- bench:end -->``: a table
+(benchmark, rounds, median, figure, raw-limit figure, ratio, target, met?), details per
+benchmark, the machine and the command. Everything outside the markers is left as it is.
+The output depends only on the JSON, so running it twice changes nothing.
+
+    python scripts/bench_report.py .bench.json [--md BENCHMARKS.md] [--check]
+
+Exit codes: 0 written; 1 with --check, when a benchmark missed its target; 2 bad usage
+(no JSON, no markers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+ROOT = Path(__file__).resolve().parents[1]
+# The order of the table: each measured path right above its raw limit.
+ORDER = (
+    "test_ingest_day_into_year",
+    "test_raw_executemany",
+    "test_simulate_small",
+    "test_generate_only_small",
+    "test_simulate_big",
+)
+
+
+def _fail(message: str, hint: str) -> SystemExit:
+    print(f"bench_report: {message}\nhint: {hint}", file=sys.stderr)
+    return SystemExit(2)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.0f} s"
+    if value >= 1:
+        return f"{value:.2f} s"
+    return f"{value * 1000:.0f} ms"
+
+
+def _rate(value: float | None, unit: str) -> str:
+    return "—" if value is None else f"{value:,.0f} {unit}"
+
+
+def _row(bench: dict[str, Any]) -> list[str]:
+    info = bench.get("extra_info", {})
+    stats = bench["stats"]
+    unit = info.get("unit", "")
+    median = info.get("median_s", stats["median"])
+    figure = info.get("figure")
+    raw = info.get("raw_figure")
+    ratio = info.get("ratio")
+    target = info.get("target")
+    met = info.get("met")
+    rss = info.get("peak_rss_mib")
+    if info.get("kind") == "raw":
+        target_text, met_text = "(reference)", "—"
+    else:
+        target_text = info.get("target_text", "—") if target is not None else "—"
+        met_text = "—" if met is None else ("**yes**" if met else "**no**")
+    return [
+        info.get("label", bench["name"]),
+        str(stats["rounds"]),
+        _seconds(median),
+        _rate(figure, unit),
+        _rate(raw, unit),
+        "—" if ratio is None else f"{ratio:.2f}",
+        "—" if rss is None else f"{rss:,.0f} MiB",
+        target_text,
+        met_text,
+    ]
+
+
+def _details(bench: dict[str, Any]) -> str | None:
+    info = bench.get("extra_info", {})
+    stats = bench["stats"]
+    label = info.get("label", bench["name"])
+    parts = []
+    if stats["rounds"] > 1:
+        parts.append(f"rounds {_seconds(stats['min'])} – {_seconds(stats['max'])}")
+    if "rows" in info:
+        parts.append(f"{info['rows']:,} rows")
+    if "peak_rss_mib" in info:
+        parts.append("peak RSS is the command's own, the largest of the rounds")
+    if "prefill_lines" in info:
+        parts.append(
+            f"mirror prefilled with {info['prefill_lines']:,} lines "
+            f"({info['prefill_lines_per_day']:,} a day), built in {info['template_build_s']} s"
+        )
+    if "export_mib" in info:
+        parts.append(f"export {info['export_mib']} MiB")
+    if "rows_loaded" in info:
+        loaded = ", ".join(f"{k} {v:,}" for k, v in info["rows_loaded"].items())
+        parts.append(f"loaded: {loaded}")
+    if "end_date" in info:
+        parts.append(f"ending {info['end_date']}")
+    return f"- {label}: " + "; ".join(parts) + "." if parts else None
+
+
+def _machine(data: dict[str, Any]) -> str:
+    mine = data.get("machine_info", {}).get("storeedge")
+    if mine is None:  # a JSON written without tests/bench/conftest.py: describe this machine
+        mine = {
+            "cpu_count": os.cpu_count(),
+            "cpu_model": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+        }
+    text = (
+        f"{mine['cpu_count']} cores (`os.cpu_count()`), {mine['cpu_model']}, "
+        f"Python {mine['python']}"
+    )
+    if mine.get("sqlite"):
+        text += f", SQLite {mine['sqlite']}"
+    if mine.get("platform"):
+        text += f", {mine['platform']}"
+    load = mine.get("load_start"), mine.get("load_end")
+    if all(load):
+        text += f"; load average (1 min) {load[0][0]:.2f} at the start, {load[1][0]:.2f} at the end"
+    return text
+
+
+def _when(text: str) -> str:
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return text or "an unknown date"
+
+
+def render(data: dict[str, Any], json_name: str) -> str:
+    benches = {b["name"]: b for b in data.get("benchmarks", [])}
+    if not benches:
+        raise _fail("the JSON holds no benchmarks", "run `make bench` first")
+    names = [n for n in ORDER if n in benches] + sorted(set(benches) - set(ORDER))
+    when = _when(data.get("datetime", ""))
+    command = data.get("storeedge_command", "pytest -m bench tests/bench")
+    header = [
+        "Benchmark",
+        "Rounds",
+        "Median",
+        "Figure",
+        "Raw limit",
+        "Ratio",
+        "Peak RSS",
+        "Target",
+        "Met?",
+    ]
+    lines = [
+        BEGIN,
+        f"<!-- written by scripts/bench_report.py from {json_name}; edits here are lost -->",
+        "",
+        f"Run of {when} on {_machine(data)}.",
+        "",
+        f"Produced by `{command}`, then `python scripts/bench_report.py {json_name}`.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---", "--:", "--:", "--:", "--:", "--:", "--:", "---", "---"]) + "|",
+    ]
+    lines += ["| " + " | ".join(_row(benches[n])) + " |" for n in names]
+    details = [d for d in (_details(benches[n]) for n in names) if d]
+    if details:
+        lines += ["", *details]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", type=Path, help="pytest-benchmark JSON (make bench: .bench.json)")
+    parser.add_argument("--md", type=Path, default=ROOT / "BENCHMARKS.md", help="file to update")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a benchmark missed its target"
+    )
+    args = parser.parse_args(argv)
+    try:
+        data = json.loads(args.json.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read {args.json}: {exc}", "run `make bench` first") from None
+    try:
+        text = args.md.read_text()
+    except OSError as exc:
+        raise _fail(f"cannot read {args.md}: {exc}", "pass --md FILE") from None
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise _fail(
+            f"{args.md} has no {BEGIN} ... {END} section",
+            "add the two marker lines where the figures belong",
+        )
+    section = render(data, args.json.name)
+    updated = text[:start] + section + text[end + len(END) :]
+    if updated != text:
+        args.md.write_text(updated)
+    print(f"bench_report: {'updated' if updated != text else 'unchanged'} {args.md}")
+    missed = [b["name"] for b in data["benchmarks"] if b.get("extra_info", {}).get("met") is False]
+    for name in missed:
+        print(f"bench_report: {name} missed its target", file=sys.stderr)
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
