@@ -1,44 +1,153 @@
-"""`cloud-hub`: the hub's command line."""
+"""`cloud-hub`: the hub's command line, a thin layer over the library.
+
+With ``--json`` a command prints exactly one JSON document on stdout; progress
+and logs go to stderr. Exit codes: 0 ok, 2 bad usage or an error that stopped
+the command (with a hint).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from cloud_hub import __version__
+from cloud_hub.errors import HubError
 
 __all__ = ["build_parser", "main"]
 
 
+def _emit(args: argparse.Namespace, document: Any, text: Callable[[], str]) -> None:
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text() + "\n")
+
+
+def _table(result: dict[str, Any]) -> str:
+    methods = result["methods"]
+    columns = sorted({k for m in methods.values() for k in m})
+    lines = [
+        f"{result['kind']} backtest: holdout {result['holdout'][0]} .. {result['holdout'][1]}"
+        f" ({result['holdout_days']} days), trained on {result['train_rows']:,} rows"
+        f" in {result['seconds']} s",
+        "method".ljust(16) + "".join(c.rjust(24) for c in columns),
+    ]
+    for name, values in methods.items():
+        cells = "".join(
+            (f"{values[c]:.4f}" if isinstance(values.get(c), float) else str(values.get(c, "-")))
+            .rjust(24) for c in columns)  # fmt: skip
+        lines.append(name.ljust(16) + cells)
+    return "\n".join(lines)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from cloud_hub import backtest  # LightGBM: only when asked
+
+    if args.model == "replenishment":
+        result = backtest.backtest_replenishment(
+            args.daily_sales, args.holdout_days, calendar=args.calendar,
+            protection_days=args.protection_days)  # fmt: skip
+    elif args.model == "labor":
+        result = backtest.backtest_labor(args.transactions, args.holdout_days)
+    else:
+        result = backtest.backtest_availability(args.hourly, args.holdout_days)
+    _emit(args, result, lambda: _table(result))
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    _emit(args, {"version": __version__}, lambda: f"cloud-hub {__version__}")
+    return 0
+
+
+def _command(sub: argparse._SubParsersAction, name: str, summary: str,
+             example: str) -> argparse.ArgumentParser:  # fmt: skip
+    parser = sub.add_parser(name, help=summary, description=summary,
+                            epilog=f"example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cloud-hub",
-        description="storeedge hub.",
-        epilog="example:\n  cloud-hub version --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        prog="cloud-hub", description="storeedge hub: backtests (and, to come, ingest, "
+        "registry, rollout, API).", epilog="example:\n  cloud-hub backtest replenishment "
+        "--daily-sales sales.csv --holdout-days 28 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    version = sub.add_parser(
-        "version",
-        help="Print the hub's version.",
-        description="Print the hub's version.",
-        epilog="example:\n  cloud-hub version",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    backtests = sub.add_parser(
+        "backtest", help="Backtest a model on your own history against baselines.",
+        description="Train on everything before the last N days, score the last N from one "
+        "forecast origin, beside baselines.", epilog="example:\n  cloud-hub backtest labor "
+        "--transactions tx.csv --holdout-days 7",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    models = backtests.add_subparsers(dest="model", required=True, metavar="MODEL")
+    p = _command(
+        models,
+        "replenishment",
+        "Daily demand and order-up-to quantiles.",
+        "cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28",
     )
-    version.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--daily-sales", type=Path, required=True, help="CSV store_id,sku,date,units[,price,promo]"
+    )
+    p.add_argument("--calendar", type=Path, help="CSV [store_id,]date,status[,name]")
+    p.add_argument(
+        "--protection-days",
+        type=int,
+        default=7,
+        help="lead time + review period for the order-up-to quantile (default 7)",
+    )
+    p.add_argument("--holdout-days", type=int, required=True)
+    p.set_defaults(func=cmd_backtest)
+    p = _command(
+        models,
+        "labor",
+        "Transactions per store-hour.",
+        "cloud-hub backtest labor --transactions tx.csv --holdout-days 7",
+    )
+    p.add_argument(
+        "--transactions",
+        type=Path,
+        required=True,
+        help="CSV store_id,timestamp per transaction, or store_id,date,hour,transactions",
+    )
+    p.add_argument("--holdout-days", type=int, required=True)
+    p.set_defaults(func=cmd_backtest)
+    p = _command(
+        models,
+        "availability",
+        "Off-shelf detection from sales gaps.",
+        "cloud-hub backtest availability --hourly hourly.csv --holdout-days 7",
+    )
+    p.add_argument(
+        "--hourly",
+        type=Path,
+        required=True,
+        help="CSV store_id,sku,date,hour,units,stockout[,price,promo]",
+    )
+    p.add_argument("--holdout-days", type=int, required=True)
+    p.set_defaults(func=cmd_backtest)
+    p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
+    p.set_defaults(func=cmd_version)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.json:
-        json.dump({"version": __version__}, sys.stdout)
-        sys.stdout.write("\n")
-    else:
-        print(f"cloud-hub {__version__}")
-    return 0
+    try:
+        return int(args.func(args))
+    except HubError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

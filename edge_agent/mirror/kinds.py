@@ -747,7 +747,7 @@ def _v_traffic(row: Row, ctx: RowContext) -> tuple:
 def _v_calendar(row: Row, ctx: RowContext) -> tuple:
     _check_store(row, ctx)
     day = _date(row, "date", ctx)
-    status = _choice(row, "status", ("open", "closed", "holiday"), None)
+    status = _choice(row, "status", ("open", "closed", "holiday", "event"), None)
     return (
         day,
         status,
@@ -856,7 +856,7 @@ KINDS: dict[str, Kind] = {
             "store_calendar",
             "date,status",
             "store_id,name,opens,closes",
-            "Closures and holidays: status open, closed or holiday; opens/closes override hours.",
+            "Closures, holidays, events: status open, closed, holiday or event.",
             "date,status,name\n2026-12-25,closed,Christmas Day",
             _v_calendar,
             "date,status,name,opens,closes",

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from storeedge.v1 import common_pb2 as storeedge_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1astoreedge/v1/outcome.proto\x12\x0cstoreedge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19storeedge/v1/common.proto\"\xd0\x01\n\rSkuDayOutcome\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x12\n\nunits_sold\x18\x02 \x01(\x01\x12\x0f\n\x07returns\x18\x03 \x01(\x01\x12\x0f\n\x07on_hand\x18\x04 \x01(\x01\x12\x10\n\x08receipts\x18\x05 \x01(\x01\x12\r\n\x05waste\x18\x06 \x01(\x01\x12\x13\n\x0b\x61\x64justments\x18\x07 \x01(\x01\x12\r\n\x05price\x18\x08 \x01(\x01\x12\r\n\x05promo\x18\t \x01(\x08\x12\x16\n\x0estockout_hours\x18\n \x01(\x01\x12\x10\n\x08revision\x18\x0b \x01(\r\"H\n\x10StoreHourOutcome\x12\x0c\n\x04hour\x18\x01 \x01(\r\x12\x14\n\x0ctransactions\x18\x02 \x01(\r\x12\x10\n\x08revision\x18\x03 \x01(\r\"\x88\x02\n\x0c\x44\x61ilyOutcome\x12\"\n\x02id\x18\x01 \x01(\x0b\x32\x16.storeedge.v1.RecordId\x12\x15\n\rbusiness_date\x18\x02 \x01(\t\x12/\n\x0brecorded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x04 \x01(\r\x12)\n\x04skus\x18\x05 \x03(\x0b\x32\x1b.storeedge.v1.SkuDayOutcome\x12-\n\x05hours\x18\x06 \x03(\x0b\x32\x1e.storeedge.v1.StoreHourOutcome\x12\x0c\n\x04part\x18\x07 \x01(\r\x12\x12\n\npart_count\x18\x08 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1astoreedge/v1/outcome.proto\x12\x0cstoreedge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19storeedge/v1/common.proto\"\xf2\x01\n\rSkuDayOutcome\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x12\n\nunits_sold\x18\x02 \x01(\x01\x12\x0f\n\x07returns\x18\x03 \x01(\x01\x12\x0f\n\x07on_hand\x18\x04 \x01(\x01\x12\x10\n\x08receipts\x18\x05 \x01(\x01\x12\r\n\x05waste\x18\x06 \x01(\x01\x12\x13\n\x0b\x61\x64justments\x18\x07 \x01(\x01\x12\r\n\x05price\x18\x08 \x01(\x01\x12\r\n\x05promo\x18\t \x01(\x08\x12\x16\n\x0estockout_hours\x18\n \x01(\x01\x12\x10\n\x08revision\x18\x0b \x01(\r\x12\x10\n\x08\x63\x61tegory\x18\x0c \x01(\t\x12\x0e\n\x06listed\x18\r \x01(\x08\"H\n\x10StoreHourOutcome\x12\x0c\n\x04hour\x18\x01 \x01(\r\x12\x14\n\x0ctransactions\x18\x02 \x01(\r\x12\x10\n\x08revision\x18\x03 \x01(\r\"\xbe\x02\n\x0c\x44\x61ilyOutcome\x12\"\n\x02id\x18\x01 \x01(\x0b\x32\x16.storeedge.v1.RecordId\x12\x15\n\rbusiness_date\x18\x02 \x01(\t\x12/\n\x0brecorded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x04 \x01(\r\x12)\n\x04skus\x18\x05 \x03(\x0b\x32\x1b.storeedge.v1.SkuDayOutcome\x12-\n\x05hours\x18\x06 \x03(\x0b\x32\x1e.storeedge.v1.StoreHourOutcome\x12\x0c\n\x04part\x18\x07 \x01(\r\x12\x12\n\npart_count\x18\x08 \x01(\r\x12\x14\n\x0cstore_closed\x18\t \x01(\x08\x12\x0f\n\x07holiday\x18\n \x01(\t\x12\r\n\x05\x65vent\x18\x0b \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storeedge.v1.outcome_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SKUDAYOUTCOME']._serialized_start=105
-  _globals['_SKUDAYOUTCOME']._serialized_end=313
-  _globals['_STOREHOUROUTCOME']._serialized_start=315
-  _globals['_STOREHOUROUTCOME']._serialized_end=387
-  _globals['_DAILYOUTCOME']._serialized_start=390
-  _globals['_DAILYOUTCOME']._serialized_end=654
+  _globals['_SKUDAYOUTCOME']._serialized_end=347
+  _globals['_STOREHOUROUTCOME']._serialized_start=349
+  _globals['_STOREHOUROUTCOME']._serialized_end=421
+  _globals['_DAILYOUTCOME']._serialized_start=424
+  _globals['_DAILYOUTCOME']._serialized_end=742
 # @@protoc_insertion_point(module_scope)

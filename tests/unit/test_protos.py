@@ -461,6 +461,8 @@ def _sku_day() -> outcome_pb2.SkuDayOutcome:
         promo=True,
         stockout_hours=1.5,
         revision=1,
+        category="dairy",
+        listed=True,
     )
 
 
@@ -529,6 +531,9 @@ SAMPLES: dict[str, list[Message]] = {
             hours=[_store_hour(), outcome_pb2.StoreHourOutcome(hour=18, transactions=190)],
             part=2,
             part_count=3,
+            store_closed=True,
+            holiday="Thanksgiving Eve",
+            event="SNAP",
         )
     ],
     "ShelfCheckResult": [_shelf_check_result()],

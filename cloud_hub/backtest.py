@@ -1,0 +1,521 @@
+"""Backtests of the kit's models on a retailer's own history.
+
+Each backtest reads a file by header name, trains on everything before the last
+``holdout_days`` days, forecasts (or detects) the holdout from one origin, and
+scores the model beside baselines with the same metrics. Nothing of the holdout
+reaches training or features: a test changes the held-out actuals and checks
+that not one forecast moves.
+
+Files:
+- replenishment: ``store_id,sku,date,units[,price,promo]`` (one row per store,
+  SKU and day; missing days of a listed SKU count as zero sales, days on which a
+  store sold nothing at all as closed), optionally ``--calendar`` rows
+  ``[store_id,]date,status[,name]`` (status closed, holiday or event);
+- labor: ``store_id,timestamp`` per transaction, or ``store_id,date,hour,transactions``;
+- availability: ``store_id,sku,date,hour,units,stockout[,price,promo]``;
+  ``stockout`` is only the label, never a feature.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cloud_hub.errors import BacktestError
+from models import baselines, metrics
+from models import features as F
+from models.training import MODEL_SPECS, train
+
+__all__ = [
+    "backtest_availability",
+    "backtest_labor",
+    "backtest_replenishment",
+]
+
+_NAMES = {"item_id": "sku", "item": "sku", "store": "store_id", "qty": "units", "sales": "units"}
+
+
+# -- reading ---------------------------------------------------------------------------------------
+@contextmanager
+def _open_text(path: Path) -> Iterator[io.TextIOWrapper]:
+    try:
+        with (
+            path.open("rb") as raw,
+            gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else nullcontext(raw) as binary,
+            io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as handle,
+        ):
+            yield handle
+    except OSError as exc:
+        raise BacktestError(f"cannot read {path}: {exc}", hint="check the path") from None
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows by normalized header name; a clear error when a required column is missing."""
+    with _open_text(path) as handle:
+        first = handle.readline()
+        delimiter = max((",", ";", "\t"), key=first.count)
+        header = [
+            _NAMES.get(h.strip().lower(), h.strip().lower())
+            for h in next(csv.reader([first], delimiter=delimiter))
+        ]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise BacktestError(
+                f"{path}: missing column(s) {', '.join(missing)} (header: {', '.join(header)})",
+                hint=f"the file needs {', '.join(required)}",
+            )
+        for line_no, values in enumerate(csv.reader(handle, delimiter=delimiter), start=2):
+            if values:
+                yield line_no, dict(zip(header, values, strict=False))
+
+
+def _number(row: dict[str, str], column: str, path: Path, line: int) -> float:
+    text = (row.get(column) or "").strip().replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        raise BacktestError(f"{path}:{line}: {column} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise BacktestError(f"{path}:{line}: {column} is {text!r}")
+    return value
+
+
+def _day(row: dict[str, str], column: str, path: Path, line: int) -> date:
+    text = (row.get(column) or "").strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise BacktestError(f"{path}:{line}: {column} {text!r} is not a date") from None
+
+
+def _calendar(path: Path | None) -> dict[tuple[str, date], str]:
+    """(store or "*", day) -> status."""
+    if path is None:
+        return {}
+    out = {}
+    for line, row in _rows(path, ("date", "status")):
+        status = row["status"].strip().lower()
+        if status not in ("closed", "holiday", "event", "open"):
+            raise BacktestError(
+                f"{path}:{line}: status {status!r} is not closed/holiday/event/open"
+            )
+        out[(row.get("store_id", "").strip() or "*", _day(row, "date", path, line))] = status
+    return out
+
+
+# -- replenishment ---------------------------------------------------------------------------------
+@dataclass
+class _StoreSeries:
+    store: str
+    panel: F.DailyPanel
+
+
+def _daily_panels(
+    path: Path, calendar: dict[tuple[str, date], str], holdout_days: int
+) -> tuple[list[_StoreSeries], date, date]:
+    """One panel per store. A day on which a store sold nothing at all counts as closed
+    in the history; in the holdout only the calendar says so (it is known in advance)."""
+    sales: dict[str, dict[str, dict[date, tuple[float, float, float]]]] = defaultdict(dict)
+    first_day, last_day = date.max, date.min
+    for line, row in _rows(path, ("store_id", "sku", "date", "units")):
+        day = _day(row, "date", path, line)
+        price = _number(row, "price", path, line) if row.get("price", "").strip() else np.nan
+        promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
+        units = _number(row, "units", path, line)
+        sales[row["store_id"].strip()].setdefault(row["sku"].strip(), {})[day] = (
+            units, price, promo,
+        )  # fmt: skip
+        first_day, last_day = min(first_day, day), max(last_day, day)
+    if not sales:
+        raise BacktestError(f"{path}: no rows", hint="the file needs one row per store, SKU, day")
+    n_days = (last_day - first_day).days + 1
+    series = []
+    for store in sorted(sales):
+        skus = sorted(sales[store])
+        grid = np.full((len(skus), n_days), np.nan, dtype=np.float32)
+        price = np.full_like(grid, np.nan)
+        promo = np.zeros_like(grid)
+        for i, sku in enumerate(skus):
+            for day, (units, p, pr) in sales[store][sku].items():
+                j = (day - first_day).days
+                grid[i, j], price[i, j], promo[i, j] = units, p, pr
+            listed_from = (min(sales[store][sku]) - first_day).days
+            gap = np.isnan(grid[i]) & (np.arange(n_days) >= listed_from)
+            grid[i, gap] = 0.0
+        status = [
+            calendar.get((store, first_day + timedelta(d)))
+            or calendar.get(("*", first_day + timedelta(d)))
+            for d in range(n_days)
+        ]
+        silent = np.nansum(grid, axis=0) == 0
+        silent[n_days - holdout_days :] = False
+        closed = np.array([s == "closed" for s in status]) | silent
+        grid[:, closed] = np.nan
+        series.append(
+            _StoreSeries(
+                store,
+                F.DailyPanel(
+                    skus=skus,
+                    start=first_day,
+                    sales=grid,
+                    price=price,
+                    promo=promo,
+                    closed=closed,
+                    holiday=np.array([s == "holiday" for s in status]),
+                    category=np.zeros(len(skus), dtype=np.int64),
+                    event=np.array([s == "event" for s in status]),
+                ),
+            )
+        )
+    return series, first_day, last_day
+
+
+def _rmsse_weights(history: np.ndarray) -> np.ndarray:
+    """1 / the M5 scale per series (the training loss then follows RMSSE)."""
+    scale = np.full(history.shape[0], np.nan)
+    for i, row in enumerate(history):
+        observed = row[~np.isnan(row)]
+        nonzero = np.flatnonzero(observed)
+        if nonzero.size and observed.size - nonzero[0] > 1:
+            value = np.mean(np.diff(observed[nonzero[0] :]) ** 2)
+            scale[i] = 1.0 / value if value > 0 else np.nan
+    return scale
+
+
+def _training_origins(last_history: int, horizon: int, count: int = 60) -> list[int]:
+    """Weekly origins whose targets (up to ``horizon`` days ahead) stay inside history."""
+    newest = last_history - horizon
+    return [o for o in range(newest, newest - 7 * count, -7) if o >= 28]
+
+
+def backtest_replenishment(
+    daily_sales: Path,
+    holdout_days: int,
+    *,
+    calendar: Path | None = None,
+    protection_days: int = 7,
+    include_forecasts: bool = False,
+) -> dict[str, Any]:
+    """Daily demand (mean and P90) and protection-interval P90 vs seasonal naive, ma28 and
+    a flat 90th percentile of the last 56 days."""
+    started = time.perf_counter()
+    stores, first_day, last_day = _daily_panels(daily_sales, _calendar(calendar), holdout_days)
+    n_days = (last_day - first_day).days + 1
+    if holdout_days < 1 or n_days - holdout_days < 56:
+        raise BacktestError(
+            f"{daily_sales}: {n_days} days cannot hold {holdout_days} holdout days "
+            "and 56 days of history",
+            hint="use a smaller --holdout-days or a longer file",
+        )
+    last_history = n_days - 1 - holdout_days
+    horizons = list(range(1, holdout_days + 1))
+    protection = min(protection_days, holdout_days)
+    x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
+    for store in stores:
+        panel = store.panel
+        history_only = _history_panel(panel, last_history)
+        for origin in _training_origins(last_history, holdout_days):
+            x_daily.append(F.daily_features(history_only, origin, horizons))
+            y_daily.append(F.daily_targets(history_only, origin, horizons))
+            weights = _rmsse_weights(history_only.sales[:, : origin + 1])
+            w_daily.append(np.tile(weights, len(horizons)))
+            days = np.full(len(panel.skus), protection)
+            x_prot.append(F.protection_features(history_only, origin, days))
+            y_prot.append(F.protection_targets(history_only, origin, days))
+    features, target, weight = np.vstack(x_daily), np.concatenate(y_daily), np.concatenate(w_daily)
+    weight = weight / np.nanmean(weight)
+    mean_model = train(MODEL_SPECS["replenishment_daily"], features, target, weight)
+    p90_model = train(MODEL_SPECS["replenishment_daily_p90"], features, target)
+    protection_model = train(
+        MODEL_SPECS["replenishment_protection_p90"], np.vstack(x_prot), np.concatenate(y_prot)
+    )
+    actual, history, forecast, upper, protection_upper = [], [], [], [], []
+    for store in stores:
+        panel = store.panel
+        history_only = _history_panel(panel, last_history)
+        rows = F.daily_features(history_only, last_history, horizons)
+        n_sku = len(panel.skus)
+        closed = panel.closed[last_history + 1 :]
+        mean = np.maximum(mean_model.predict(rows), 0).reshape(len(horizons), n_sku).T
+        high = np.maximum(p90_model.predict(rows), 0).reshape(len(horizons), n_sku).T
+        mean[:, closed], high[:, closed] = 0.0, 0.0  # a closed store sells nothing
+        forecast.append(mean)
+        upper.append(np.maximum(high, mean))
+        days = np.full(n_sku, protection)
+        protection_upper.append(
+            protection_model.predict(F.protection_features(history_only, last_history, days))
+        )
+        actual.append(panel.sales[:, last_history + 1 :])
+        history.append(panel.sales[:, : last_history + 1])
+    actual_m, history_m = np.vstack(actual), np.vstack(history)
+    forecast_m, upper_m = np.vstack(forecast), np.vstack(upper)
+    protection_actual = np.nansum(actual_m[:, :protection], axis=1)
+    protection_seen = np.any(~np.isnan(actual_m[:, :protection]), axis=1)
+    snaive = baselines.seasonal_naive(history_m, holdout_days)
+    ma28 = baselines.moving_average(history_m, holdout_days)
+    flat = baselines.flat_quantile(history_m, holdout_days)
+    flat_protection = np.nansum(flat[:, :protection], axis=1)
+
+    def scores(point: np.ndarray) -> dict[str, float]:
+        return {
+            "wape": metrics.wape(actual_m, point),
+            "rmsse": metrics.rmsse(actual_m, point, history_m),
+            "bias": metrics.bias(actual_m, point),
+        }
+
+    protection_hit = (
+        protection_actual[protection_seen] <= np.concatenate(protection_upper)[protection_seen]
+    )
+    result = {
+        "kind": "replenishment",
+        "methods": {
+            "model": {
+                **scores(forecast_m),
+                "p90_coverage": metrics.coverage(actual_m, upper_m),
+                "pinball_p90": metrics.pinball(actual_m, upper_m, 0.9),
+                "protection_p90_coverage": float(np.mean(protection_hit)),
+            },
+            "snaive": scores(snaive),
+            "ma28": scores(ma28),
+            "flat_p90": {
+                "p90_coverage": metrics.coverage(actual_m, flat),
+                "pinball_p90": metrics.pinball(actual_m, flat, 0.9),
+                "protection_p90_coverage": float(
+                    np.mean(protection_actual[protection_seen] <= flat_protection[protection_seen])
+                ),
+            },
+        },
+        **_about(first_day, last_history, holdout_days, mean_model.rows, started),
+        "series": int(actual_m.shape[0]),
+        "stores": len(stores),
+        "protection_days": protection,
+    }
+    if include_forecasts:  # for tests and notebooks; not JSON
+        result["forecasts"] = {"mean": forecast_m, "p90": upper_m,
+                               "protection_p90": np.concatenate(protection_upper)}  # fmt: skip
+    return result
+
+
+def _history_panel(panel: F.DailyPanel, last_history: int) -> F.DailyPanel:
+    """The panel with every sale after ``last_history`` hidden: what a forecaster knew."""
+    sales = panel.sales.copy()
+    sales[:, last_history + 1 :] = np.nan
+    return F.DailyPanel(panel.skus, panel.start, sales, panel.price, panel.promo, panel.closed,
+                        panel.holiday, panel.category, panel.event)  # fmt: skip
+
+
+def _about(
+    first_day: date, last_history: int, holdout: int, rows: int, started: float
+) -> dict[str, Any]:
+    origin = first_day + timedelta(days=last_history)
+    return {
+        "origin": origin.isoformat(),
+        "holdout_days": holdout,
+        "holdout": [
+            (origin + timedelta(days=1)).isoformat(),
+            (origin + timedelta(days=holdout)).isoformat(),
+        ],
+        "train_rows": rows,
+        "feature_spec": F.FEATURE_SPEC_HASH,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+# -- labor -------------------------------------------------------------------------------------
+def _hourly_traffic(path: Path) -> tuple[list[str], np.ndarray, date]:
+    with _open_text(path) as probe:
+        head = probe.readline()
+    per_transaction = "timestamp" in [h.strip().lower() for h in head.split(",")]
+    counts: dict[str, dict[tuple[date, int], float]] = defaultdict(lambda: defaultdict(float))
+    if per_transaction:
+        for line, row in _rows(path, ("store_id", "timestamp")):
+            try:
+                stamp = datetime.fromisoformat(row["timestamp"].strip())
+            except ValueError:
+                raise BacktestError(f"{path}:{line}: timestamp {row['timestamp']!r}") from None
+            counts[row["store_id"].strip()][(stamp.date(), stamp.hour)] += 1
+    else:
+        for line, row in _rows(path, ("store_id", "date", "hour", "transactions")):
+            hour = int(_number(row, "hour", path, line))
+            if not 0 <= hour <= 23:
+                raise BacktestError(f"{path}:{line}: hour {hour} is outside 0..23")
+            key = (_day(row, "date", path, line), hour)
+            counts[row["store_id"].strip()][key] += _number(row, "transactions", path, line)
+    if not counts:
+        raise BacktestError(f"{path}: no rows")
+    first = min(d for c in counts.values() for d, _ in c)
+    last = max(d for c in counts.values() for d, _ in c)
+    stores = sorted(counts)
+    traffic = np.full((len(stores), (last - first).days + 1, 24), np.nan, dtype=np.float32)
+    for s, store in enumerate(stores):
+        trading = sorted({h for _, h in counts[store]})
+        traffic[s][:, trading] = 0.0  # an hour the store trades in, with no sale, had none
+        for (day, hour), value in counts[store].items():
+            traffic[s, (day - first).days, hour] = value
+    return stores, traffic, first
+
+
+def backtest_labor(
+    transactions: Path, holdout_days: int, *, include_forecasts: bool = False
+) -> dict[str, Any]:
+    """Transactions per store-hour vs the same hour last week and the 4-week same-hour mean."""
+    started = time.perf_counter()
+    stores, traffic, first = _hourly_traffic(transactions)
+    n_days = traffic.shape[1]
+    if holdout_days < 1 or n_days - holdout_days < 35:
+        raise BacktestError(
+            f"{transactions}: {n_days} days cannot hold {holdout_days} holdout days and "
+            "35 days of history",
+            hint="use a smaller --holdout-days or a longer file",
+        )
+    last_history = n_days - 1 - holdout_days
+    hidden = traffic.copy()
+    hidden[:, last_history + 1 :, :] = np.nan
+    panel = F.HourlyPanel(first, hidden, np.zeros(n_days, bool), np.zeros(n_days, bool))
+    horizons = list(range(1, holdout_days + 1))
+    xs, ys = [], []
+    for origin in range(last_history - holdout_days, 27, -1):
+        xs.append(F.hourly_features(panel, origin, horizons))
+        ys.append(F.hourly_targets(panel, origin, horizons))
+    model = train(MODEL_SPECS["labor"], np.vstack(xs), np.concatenate(ys))
+    predicted = model.predict(F.hourly_features(panel, last_history, horizons))
+    forecast = predicted.reshape(len(horizons), len(stores), 24).transpose(1, 0, 2)
+    actual = traffic[:, last_history + 1 :, :]
+    history = traffic[:, : last_history + 1, :]
+    forecast = np.where(np.isnan(actual), np.nan, np.maximum(forecast, 0))
+
+    def scores(point: np.ndarray) -> dict[str, float]:
+        flat_actual = actual.reshape(len(stores), -1)
+        flat_point = np.nan_to_num(point.reshape(len(stores), -1))
+        return {
+            "wape": metrics.wape(flat_actual, flat_point),
+            "rmsse": metrics.rmsse(flat_actual, flat_point, history.reshape(len(stores), -1)),
+            "bias": metrics.bias(flat_actual, flat_point),
+        }
+
+    result = {
+        "kind": "labor",
+        "methods": {
+            "model": scores(forecast),
+            "snaive": scores(baselines.hourly_seasonal_naive(history, holdout_days)),
+            "ma28": scores(baselines.hourly_moving_average(history, holdout_days)),
+        },
+        **_about(first, last_history, holdout_days, model.rows, started),
+        "stores": len(stores),
+    }
+    if include_forecasts:
+        result["forecasts"] = {"transactions": forecast}
+    return result
+
+
+# -- availability -----------------------------------------------------------------------------
+def _hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray], int]:
+    records: dict[str, dict[str, dict[tuple[date, int], tuple[float, float, float, float]]]]
+    records = defaultdict(dict)
+    for line, row in _rows(path, ("store_id", "sku", "date", "hour", "units", "stockout")):
+        hour = int(_number(row, "hour", path, line))
+        if not 0 <= hour <= 23:
+            raise BacktestError(f"{path}:{line}: hour {hour} is outside 0..23")
+        price = _number(row, "price", path, line) if row.get("price", "").strip() else 1.0
+        promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
+        records[row["store_id"].strip()].setdefault(row["sku"].strip(), {})[
+            (_day(row, "date", path, line), hour)
+        ] = (_number(row, "units", path, line), _number(row, "stockout", path, line), price, promo)
+    if not records:
+        raise BacktestError(f"{path}: no rows")
+    first = min(d for s in records.values() for r in s.values() for d, _ in r)
+    last = max(d for s in records.values() for r in s.values() for d, _ in r)
+    n_days = (last - first).days + 1
+    panels, labels = [], []
+    for store in sorted(records):
+        skus = sorted(records[store])
+        sales = np.zeros((len(skus), n_days * 24), dtype=np.float32)
+        label = np.full_like(sales, np.nan)
+        price = np.ones_like(sales)
+        promo = np.zeros_like(sales)
+        for i, sku in enumerate(skus):
+            for (day, hour), (units, stockout, p, pr) in records[store][sku].items():
+                t = (day - first).days * 24 + hour
+                sales[i, t], label[i, t], price[i, t], promo[i, t] = units, stockout, p, pr
+        # Prices become ratios to the SKU's usual (median) price: 1 = regular, < 1 = discount.
+        usual = np.nanmedian(price, axis=1, keepdims=True)
+        ratio = np.where(usual > 0, price / np.where(usual > 0, usual, 1.0), 1.0)
+        panels.append(F.SkuHourPanel(first, sales, promo, ratio.astype(np.float32)))
+        labels.append(label)
+    return panels, labels, n_days
+
+
+def backtest_availability(
+    hourly: Path, holdout_days: int, *, include_forecasts: bool = False
+) -> dict[str, Any]:
+    """Off-shelf detection from sales gaps vs the zero-sales-run rule tuned on training."""
+    started = time.perf_counter()
+    panels, labels, n_days = _hourly_skus(hourly)
+    if holdout_days < 1 or n_days - holdout_days < 14:
+        raise BacktestError(
+            f"{hourly}: {n_days} days cannot hold {holdout_days} holdout days and 14 days "
+            "of history",
+            hint="use a smaller --holdout-days or a longer file",
+        )
+    cut = (n_days - holdout_days) * 24
+    train_x, train_y, test_x, test_y, rule_train, rule_test = [], [], [], [], [], []
+    for panel, label in zip(panels, labels, strict=True):
+        rows = F.availability_features(panel).reshape(len(label), n_days * 24, -1)
+        train_x.append(rows[:, :cut].reshape(-1, rows.shape[2]))
+        test_x.append(rows[:, cut:].reshape(-1, rows.shape[2]))
+        train_y.append(label[:, :cut].reshape(-1))
+        test_y.append(label[:, cut:].reshape(-1))
+        rule_train.append((panel.sales[:, :cut], label[:, :cut]))
+        rule_test.append(panel.sales)
+    x_train, y_train = np.vstack(train_x), np.concatenate(train_y)
+    model = train(MODEL_SPECS["availability"], x_train, y_train)
+    # The threshold is chosen on the training part, as the rule's run length is.
+    threshold, _ = metrics.best_f1_threshold(y_train, model.predict(x_train))
+    scores_test = model.predict(np.vstack(test_x))
+    y_test = np.concatenate(test_y)
+    rule = baselines.ZeroRunRule().fit(
+        np.vstack([s for s, _ in rule_train]), np.vstack([lab for _, lab in rule_train])
+    )
+    runs = np.concatenate(
+        [baselines.zero_run_lengths(s)[:, cut:].reshape(-1) for s in rule_test]
+    ).astype(float)
+    precision, recall, f1 = metrics.precision_recall_f1(y_test, scores_test, threshold)
+    rule_p, rule_r, rule_f1 = metrics.precision_recall_f1(y_test, runs, float(rule.min_run))
+    first = panels[0].start
+    result = {
+        "kind": "availability",
+        "methods": {
+            "model": {
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "auc_pr": metrics.auc_pr(y_test, scores_test),
+                "threshold": threshold,
+            },
+            "zero_run_rule": {
+                "precision": rule_p,
+                "recall": rule_r,
+                "f1": rule_f1,
+                "auc_pr": metrics.auc_pr(y_test, runs),
+                "min_run_hours": rule.min_run,
+            },
+        },
+        **_about(first, n_days - 1 - holdout_days, holdout_days, model.rows, started),
+        "skus": int(sum(len(lab) for lab in labels)),
+        "label_share": float(np.nanmean(y_test)),
+    }
+    if include_forecasts:
+        result["forecasts"] = {"off_shelf_probability": scores_test}
+    return result

@@ -1,0 +1,515 @@
+"""The one feature definition, shared by edge inference and hub training.
+
+Every feature is a pure function of arrays: a daily panel (SKU x day: units
+sold, price, promotion, plus the store calendar), an hourly panel (store x day
+x hour: transactions) and an hourly SKU panel (SKU x hour: units, promotion).
+The edge fills the arrays from its SQLite mirror, the hub from the DailyOutcome
+messages the stores synced; both call the functions here, so what a model was
+trained on is what it is served. :data:`FEATURE_SPEC_HASH` changes whenever a
+feature's name, order or parameters change, and model manifests carry it.
+
+Conventions: days are integer indexes into the panel; an *origin* is the last
+day whose sales are known; a forecast is for ``origin + h`` (h >= 1). NaN means
+"not observed" (store closed, SKU not yet listed or delisted). Future days may
+carry calendar, price and promotion (known in advance), never sales.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+__all__ = [
+    "AVAILABILITY_FEATURES",
+    "DAILY_FEATURES",
+    "FEATURE_SPEC",
+    "FEATURE_SPEC_HASH",
+    "HOURLY_FEATURES",
+    "PROTECTION_FEATURES",
+    "DailyPanel",
+    "HourlyPanel",
+    "SkuHourPanel",
+    "availability_features",
+    "daily_features",
+    "hourly_features",
+    "protection_features",
+]
+
+FEATURE_VERSION = 1
+_EPS = 1e-3
+
+DAILY_FEATURES = (
+    "horizon", "dow", "doy_sin", "doy_cos", "holiday", "holiday_near", "event", "promo",
+    "price_ratio", "promo_share_28", "category", "mean_7", "mean_28", "mean_56", "std_28",
+    "zero_share_28", "days_since_sale", "history_days", "trend_7_28", "last",
+    "same_weekday_1", "same_weekday_4", "weekday_ratio", "mean_14", "mean_sold_56",
+    "event_lift", "lag_2", "lag_3", "lag_4", "lag_5", "lag_6", "lag_7", "yoy_ratio",
+    "mean_365", "mean_sold_365",
+)  # fmt: skip
+PROTECTION_FEATURES = (
+    "protection_days", "category", "mean_7", "mean_28", "mean_56", "std_28",
+    "zero_share_28", "days_since_sale", "history_days", "trend_7_28", "expected_total",
+    "promo_days", "holiday_days", "closed_days", "price_ratio",
+)  # fmt: skip
+HOURLY_FEATURES = (
+    "horizon", "hour", "dow", "holiday", "same_hour_1", "same_hour_4", "hour_mean_7",
+    "day_total_7", "day_total_28", "trend_7_28", "weekday_ratio", "hour_share",
+)  # fmt: skip
+AVAILABILITY_FEATURES = (
+    "hour", "dow", "zero_run", "expected_hour", "expected_run", "p_zero_run",
+    "sold_today", "expected_today", "today_ratio", "daily_level_7", "zero_rate_hour",
+    "promo", "price_ratio",
+)  # fmt: skip
+
+FEATURE_SPEC = {
+    "version": FEATURE_VERSION,
+    "daily": DAILY_FEATURES,
+    "protection": PROTECTION_FEATURES,
+    "hourly": HOURLY_FEATURES,
+    "availability": AVAILABILITY_FEATURES,
+    "windows": {"short": 7, "month": 28, "long": 56, "weeks": 4, "cap_days": 365},
+}
+FEATURE_SPEC_HASH = hashlib.sha256(json.dumps(FEATURE_SPEC, sort_keys=True).encode()).hexdigest()[
+    :16
+]
+
+
+# -- panels ------------------------------------------------------------------------------------
+@dataclass
+class DailyPanel:
+    """SKU x day arrays over ``start .. start + n_days - 1``."""
+
+    skus: list[str]
+    start: date
+    sales: np.ndarray  # (n_sku, n_days) float, NaN = not observed
+    price: np.ndarray  # (n_sku, n_days) float, NaN = unknown
+    promo: np.ndarray  # (n_sku, n_days) float 0/1
+    closed: np.ndarray  # (n_days,) bool: the store does not trade
+    holiday: np.ndarray  # (n_days,) bool: a public holiday (trading)
+    category: np.ndarray  # (n_sku,) int codes
+    event: np.ndarray | None = None  # (n_days,) bool: a known demand event (payday, SNAP)
+
+    def __post_init__(self) -> None:
+        n_sku, n_days = self.sales.shape
+        if self.event is None:
+            self.event = np.zeros(n_days, dtype=bool)
+        for name in ("price", "promo"):
+            if getattr(self, name).shape != (n_sku, n_days):
+                raise ValueError(f"DailyPanel.{name} must be shaped {(n_sku, n_days)}")
+        for name in ("closed", "holiday", "event"):
+            if getattr(self, name).shape != (n_days,):
+                raise ValueError(f"DailyPanel.{name} must be shaped {(n_days,)}")
+        if self.category.shape != (n_sku,) or len(self.skus) != n_sku:
+            raise ValueError("DailyPanel.skus and .category must have one entry per SKU")
+
+    @property
+    def n_days(self) -> int:
+        return int(self.sales.shape[1])
+
+    def day(self, index: int) -> date:
+        return self.start + timedelta(days=index)
+
+    def index(self, day: date) -> int:
+        return (day - self.start).days
+
+
+@dataclass
+class HourlyPanel:
+    """Store x day x hour transactions (NaN outside trading hours or not observed)."""
+
+    start: date
+    traffic: np.ndarray  # (n_series, n_days, 24)
+    closed: np.ndarray  # (n_days,) bool
+    holiday: np.ndarray  # (n_days,) bool
+
+
+@dataclass
+class SkuHourPanel:
+    """SKU x hour sales in time order (hour index = day * 24 + hour of day)."""
+
+    start: date
+    sales: np.ndarray  # (n_sku, n_days * 24), NaN = not observed
+    promo: np.ndarray  # (n_sku, n_days * 24) 0/1
+    price_ratio: np.ndarray  # (n_sku, n_days * 24): price / regular price (1 = regular)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _nanmean(values: np.ndarray, axis: int = -1, default: float = 0.0) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=axis)
+    return np.where(np.isnan(mean), default, mean)
+
+
+def _nanstd(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        std = np.nanstd(values, axis=axis)
+    return np.where(np.isnan(std), 0.0, std)
+
+
+def _window(values: np.ndarray, end: int, length: int) -> np.ndarray:
+    """Columns ``end - length + 1 .. end`` (inclusive), NaN-padded before the panel starts."""
+    start = end - length + 1
+    if start >= 0:
+        return values[..., start : end + 1]
+    pad = np.full((*values.shape[:-1], -start), np.nan, dtype=values.dtype)
+    return np.concatenate([pad, values[..., : end + 1]], axis=-1)
+
+
+def _weekday(panel_start: date, index: np.ndarray | int) -> np.ndarray:
+    return (np.asarray(index) + panel_start.weekday()) % 7
+
+
+def _doy(panel_start: date, index: np.ndarray | int) -> np.ndarray:
+    first = panel_start.timetuple().tm_yday - 1
+    return (np.asarray(index) + first) % 365.25
+
+
+@dataclass(frozen=True)
+class _SkuState:
+    """Per-SKU statistics at an origin, shared by every horizon."""
+
+    mean_7: np.ndarray
+    mean_28: np.ndarray
+    mean_56: np.ndarray
+    std_28: np.ndarray
+    zero_share_28: np.ndarray
+    days_since_sale: np.ndarray
+    history_days: np.ndarray
+    trend: np.ndarray
+    last: np.ndarray
+    price_28: np.ndarray
+    promo_share_28: np.ndarray
+    mean_14: np.ndarray
+    mean_sold_56: np.ndarray
+    event_lift: np.ndarray
+    lags: np.ndarray  # (n_sku, 6): sales at origin-1 .. origin-6
+    mean_365: np.ndarray
+    mean_sold_365: np.ndarray
+
+
+def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
+    sales = panel.sales
+    w56 = _window(sales, origin, 56)
+    w28, w7 = w56[:, -28:], w56[:, -7:]
+    mean_7, mean_28, mean_56 = _nanmean(w7), _nanmean(w28), _nanmean(w56)
+    observed_28 = np.sum(~np.isnan(w28), axis=1)
+    zeros_28 = np.sum(w28 == 0, axis=1)
+    zero_share = np.where(observed_28 > 0, zeros_28 / np.maximum(observed_28, 1), 1.0)
+    history = sales[:, : origin + 1]
+    sold = np.nan_to_num(history, nan=0.0) > 0
+    any_sold = sold.any(axis=1)
+    last_sale = history.shape[1] - 1 - np.argmax(sold[:, ::-1], axis=1)
+    days_since = np.where(any_sold, origin - last_sale, 365).clip(0, 365)
+    history_days = np.minimum(np.sum(~np.isnan(history), axis=1), 365)
+    last = sales[:, origin]
+    sold_56 = np.where(w56 > 0, w56, np.nan)
+    events = _window(panel.event.astype(float)[None, :], origin, 56)[0]
+    on_event = _nanmean(w56[:, events == 1], default=np.nan)
+    off_event = _nanmean(w56[:, events == 0], default=np.nan)
+    event_lift = (np.where(np.isnan(on_event), mean_56, on_event) + _EPS) / (
+        np.where(np.isnan(off_event), mean_56, off_event) + _EPS
+    )
+    lags = w56[:, -7:-1][:, ::-1]
+    w365 = _window(sales, origin, 365)
+    return _SkuState(
+        mean_7=mean_7,
+        mean_28=mean_28,
+        mean_56=mean_56,
+        std_28=_nanstd(w28),
+        zero_share_28=zero_share,
+        days_since_sale=days_since.astype(float),
+        history_days=history_days.astype(float),
+        trend=(mean_7 + _EPS) / (mean_28 + _EPS),
+        last=np.where(np.isnan(last), mean_7, last),
+        price_28=_nanmean(_window(panel.price, origin, 28), default=np.nan),
+        promo_share_28=_nanmean(_window(panel.promo, origin, 28)),
+        mean_14=_nanmean(w56[:, -14:]),
+        mean_sold_56=_nanmean(sold_56),
+        event_lift=event_lift,
+        lags=np.where(np.isnan(lags), mean_7[:, None], lags),
+        # A long-run level lets the model expect demand back after a supply gap.
+        mean_365=_nanmean(w365),
+        mean_sold_365=_nanmean(np.where(w365 > 0, w365, np.nan)),
+    )
+
+
+def _same_weekday(panel: DailyPanel, origin: int, target: int, weeks: int) -> np.ndarray:
+    """Sales on the same weekday as ``target``, the last ``weeks`` such days up to origin."""
+    back = ((target - origin + 6) // 7) * 7  # first multiple of 7 that lands at or before origin
+    days = target - back - 7 * np.arange(weeks)
+    days = days[days >= 0]
+    if days.size == 0:
+        return np.full((panel.sales.shape[0], 1), np.nan)
+    return panel.sales[:, days]
+
+
+def _year_over_year(panel: DailyPanel, origin: int, target: int) -> np.ndarray:
+    """Last year's change from the origin's month to the target week (seasonal ramps)."""
+    then_target, then_origin = target - 364, origin - 364
+    if then_origin - 27 < 0:
+        return np.ones(panel.sales.shape[0])
+    around = _nanmean(panel.sales[:, then_target - 3 : then_target + 4], default=np.nan)
+    before = _nanmean(panel.sales[:, then_origin - 27 : then_origin + 1], default=np.nan)
+    ratio = (around + 0.1) / (before + 0.1)
+    return np.where(np.isfinite(ratio), ratio, 1.0)
+
+
+def _price_ratio(panel: DailyPanel, price_28: np.ndarray, day: int) -> np.ndarray:
+    price = panel.price[:, day]
+    ratio = price / price_28
+    return np.where(np.isfinite(ratio), ratio, 1.0)
+
+
+# -- daily (replenishment) ------------------------------------------------------------------------
+def daily_features(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> np.ndarray:
+    """Rows for every SKU and horizon: shape (n_sku * len(horizons), len(DAILY_FEATURES)),
+    SKU-major within each horizon block (row = h_index * n_sku + sku_index)."""
+    if not 0 <= origin < panel.n_days:
+        raise ValueError(f"origin {origin} is outside the panel (0..{panel.n_days - 1})")
+    state = _sku_state(panel, origin)
+    n_sku = len(panel.skus)
+    weekly_56 = _window(panel.sales, origin, 56)
+    blocks = []
+    for h in horizons:
+        target = origin + h
+        if target >= panel.n_days:
+            raise ValueError(f"horizon {h} from origin {origin} is past the panel's last day")
+        same = _same_weekday(panel, origin, target, 8)
+        same_4 = _nanmean(same[:, :4], default=np.nan)
+        same_4 = np.where(np.isnan(same_4), state.mean_28, same_4)
+        same_1 = same[:, 0]
+        weekday_mean = _nanmean(same, default=np.nan)
+        ratio = (np.where(np.isnan(weekday_mean), state.mean_56, weekday_mean) + _EPS) / (
+            state.mean_56 + _EPS
+        )
+        doy = _doy(panel.start, target) / 365.25 * 2 * np.pi
+        near = panel.holiday[max(target - 1, 0) : target + 2].any()
+        columns = [
+            np.full(n_sku, h),
+            np.full(n_sku, _weekday(panel.start, target)),
+            np.full(n_sku, np.sin(doy)),
+            np.full(n_sku, np.cos(doy)),
+            np.full(n_sku, float(panel.holiday[target])),
+            np.full(n_sku, float(near)),
+            np.full(n_sku, float(panel.event[target])),
+            np.nan_to_num(panel.promo[:, target], nan=0.0),
+            _price_ratio(panel, state.price_28, target),
+            state.promo_share_28,
+            panel.category.astype(float),
+            state.mean_7,
+            state.mean_28,
+            state.mean_56,
+            state.std_28,
+            state.zero_share_28,
+            state.days_since_sale,
+            state.history_days,
+            state.trend,
+            state.last,
+            np.where(np.isnan(same_1), same_4, same_1),
+            same_4,
+            ratio,
+            state.mean_14,
+            state.mean_sold_56,
+            state.event_lift,
+            *state.lags.T,
+            _year_over_year(panel, origin, target),
+            state.mean_365,
+            state.mean_sold_365,
+        ]
+        blocks.append(np.column_stack(columns))
+    del weekly_56
+    return np.vstack(blocks).astype(np.float32)
+
+
+def daily_targets(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> np.ndarray:
+    """Units sold at origin + h, in the row order of :func:`daily_features`."""
+    return np.concatenate([panel.sales[:, origin + h] for h in horizons]).astype(np.float32)
+
+
+# -- protection interval (order-up-to quantile) ---------------------------------------------------
+def protection_features(panel: DailyPanel, origin: int, protection_days: np.ndarray) -> np.ndarray:
+    """One row per SKU: demand over days origin+1 .. origin+P (P per SKU: lead time plus
+    review period), so the quantile of the *total* is modeled directly."""
+    protection_days = np.asarray(protection_days, dtype=int)
+    n_sku = len(panel.skus)
+    if protection_days.shape != (n_sku,):
+        raise ValueError("protection_days needs one value per SKU")
+    if protection_days.min(initial=1) < 1:
+        raise ValueError("protection_days must be at least 1")
+    last_needed = origin + int(protection_days.max(initial=1))
+    if last_needed >= panel.n_days:
+        raise ValueError(f"the panel ends before origin + {int(protection_days.max())}")
+    state = _sku_state(panel, origin)
+    longest = int(protection_days.max())
+    days = np.arange(1, longest + 1)
+    inside = days[None, :] <= protection_days[:, None]  # (n_sku, longest)
+    expected = np.zeros((n_sku, longest))
+    for i, h in enumerate(days):
+        same = _nanmean(_same_weekday(panel, origin, origin + h, 4), default=np.nan)
+        expected[:, i] = np.where(np.isnan(same), state.mean_28, same)
+    window = slice(origin + 1, origin + longest + 1)
+    closed = np.broadcast_to(panel.closed[window], (n_sku, longest))
+    holiday = np.broadcast_to(panel.holiday[window], (n_sku, longest))
+    promo = np.nan_to_num(panel.promo[:, window], nan=0.0)
+    price = panel.price[:, window] / state.price_28[:, None]
+    price = np.where(np.isfinite(price), price, 1.0)
+    columns = [
+        protection_days.astype(float),
+        panel.category.astype(float),
+        state.mean_7,
+        state.mean_28,
+        state.mean_56,
+        state.std_28,
+        state.zero_share_28,
+        state.days_since_sale,
+        state.history_days,
+        state.trend,
+        np.sum(np.where(inside & ~closed, expected, 0.0), axis=1),
+        np.sum(inside * promo, axis=1),
+        np.sum(inside & holiday, axis=1),
+        np.sum(inside & closed, axis=1),
+        np.sum(inside * price, axis=1) / protection_days,
+    ]
+    return np.column_stack(columns).astype(np.float32)
+
+
+def protection_targets(panel: DailyPanel, origin: int, protection_days: np.ndarray) -> np.ndarray:
+    """Total units sold over origin+1 .. origin+P per SKU (NaN when no day was observed)."""
+    longest = int(np.max(protection_days))
+    window = panel.sales[:, origin + 1 : origin + longest + 1]
+    inside = np.arange(1, longest + 1)[None, :] <= np.asarray(protection_days)[:, None]
+    values = np.where(inside, window, np.nan)
+    observed = np.any(~np.isnan(values), axis=1)
+    return np.where(observed, np.nansum(values, axis=1), np.nan).astype(np.float32)
+
+
+# -- hourly (labor) -------------------------------------------------------------------------------
+def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) -> np.ndarray:
+    """Rows for every series, horizon day and hour: shape (n_series * len(horizons) * 24,
+    len(HOURLY_FEATURES)), ordered (horizon, series, hour)."""
+    traffic = panel.traffic
+    n_series, n_days, _ = traffic.shape
+    if not 0 <= origin < n_days:
+        raise ValueError(f"origin {origin} is outside the panel (0..{n_days - 1})")
+    w28 = _window(np.moveaxis(traffic, 2, 1), origin, 28)  # (series, 24, 28)
+    daily_total = np.nansum(traffic, axis=2)
+    daily_total = np.where(np.all(np.isnan(traffic), axis=2), np.nan, daily_total)
+    total_7 = _nanmean(_window(daily_total, origin, 7))
+    total_28 = _nanmean(_window(daily_total, origin, 28))
+    hour_mean_7 = _nanmean(w28[:, :, -7:])  # (series, 24)
+    hour_share = (hour_mean_7 + _EPS) / (hour_mean_7.sum(axis=1, keepdims=True) + 24 * _EPS)
+    hours = np.arange(24)
+    blocks = []
+    for h in horizons:
+        target = origin + h
+        if target >= n_days:
+            raise ValueError(f"horizon {h} from origin {origin} is past the panel's last day")
+        back = ((target - origin + 6) // 7) * 7
+        days = target - back - 7 * np.arange(4)
+        days = days[days >= 0]
+        same = traffic[:, days, :] if days.size else np.full((n_series, 1, 24), np.nan)
+        same_4 = _nanmean(same, axis=1, default=np.nan)  # (series, 24)
+        same_4 = np.where(np.isnan(same_4), hour_mean_7, same_4)
+        same_1 = np.where(np.isnan(same[:, 0, :]), same_4, same[:, 0, :])
+        day_totals = daily_total[:, days] if days.size else np.full((n_series, 1), np.nan)
+        weekday_ratio = (_nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
+        weekday_ratio = np.where(np.isnan(weekday_ratio), 1.0, weekday_ratio)
+        dow = _weekday(panel.start, target)
+        for s in range(n_series):
+            blocks.append(
+                np.column_stack(
+                    [
+                        np.full(24, h),
+                        hours,
+                        np.full(24, dow),
+                        np.full(24, float(panel.holiday[target])),
+                        same_1[s],
+                        same_4[s],
+                        hour_mean_7[s],
+                        np.full(24, total_7[s]),
+                        np.full(24, total_28[s]),
+                        np.full(24, (total_7[s] + _EPS) / (total_28[s] + _EPS)),
+                        np.full(24, weekday_ratio[s]),
+                        hour_share[s],
+                    ]
+                )
+            )
+    return np.vstack(blocks).astype(np.float32)
+
+
+def hourly_targets(panel: HourlyPanel, origin: int, horizons: Sequence[int]) -> np.ndarray:
+    """Transactions in the row order of :func:`hourly_features`."""
+    return np.concatenate(
+        [panel.traffic[s, origin + h, :] for h in horizons for s in range(panel.traffic.shape[0])]
+    ).astype(np.float32)
+
+
+# -- availability (off-shelf detection) ---------------------------------------------------------
+def availability_features(panel: SkuHourPanel) -> np.ndarray:
+    """One row per SKU-hour (SKU-major, time order): is the SKU off the shelf in this hour,
+    judged from sales gaps against the sales expected from history. Uses sales up to and
+    including the hour, and only days before the current one for expectations; never any
+    stock-out flag. Shape (n_sku * n_hours, len(AVAILABILITY_FEATURES))."""
+    sales = np.nan_to_num(panel.sales.astype(float), nan=0.0)
+    n_sku, n_hours = sales.shape
+    if n_hours % 24:
+        raise ValueError("SkuHourPanel.sales must hold whole days (a multiple of 24 hours)")
+    n_days = n_hours // 24
+    by_day = sales.reshape(n_sku, n_days, 24)
+    # Expected sales per hour of day from the previous 14 days (never the current day).
+    cumulative = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(by_day, axis=1)], axis=1)
+    sold = (by_day > 0).astype(float)
+    cumulative_sold = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(sold, axis=1)], axis=1)
+    days = np.arange(n_days)
+    first = np.maximum(days - 14, 0)
+    span = np.maximum(days - first, 1)[None, :, None]
+    expected_hour = (cumulative[:, days, :] - cumulative[:, first, :]) / span
+    sell_rate_hour = (cumulative_sold[:, days, :] - cumulative_sold[:, first, :]) / span
+    no_history = (days == 0)[None, :, None]
+    expected_hour = np.where(no_history, 0.0, expected_hour)
+    expected_flat = expected_hour.reshape(n_sku, n_hours)
+    # Zero-sales runs ending at each hour, and what the history expected over them.
+    run = np.zeros((n_sku, n_hours))
+    expected_run = np.zeros((n_sku, n_hours))
+    current = np.zeros(n_sku)
+    current_expected = np.zeros(n_sku)
+    for t in range(n_hours):
+        zero = sales[:, t] <= 0
+        current = np.where(zero, current + 1, 0.0)
+        current_expected = np.where(zero, current_expected + expected_flat[:, t], 0.0)
+        run[:, t] = current
+        expected_run[:, t] = current_expected
+    sold_today = np.cumsum(by_day, axis=2).reshape(n_sku, n_hours)
+    expected_today = np.cumsum(expected_hour, axis=2).reshape(n_sku, n_hours)
+    daily = by_day.sum(axis=2)
+    daily_cum = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(daily, axis=1)], axis=1)
+    first7 = np.maximum(days - 7, 0)
+    level_7 = (daily_cum[:, days] - daily_cum[:, first7]) / np.maximum(days - first7, 1)
+    hour_of_day = np.tile(np.arange(24), n_days)
+    dow = _weekday(panel.start, np.repeat(days, 24))
+    columns = [
+        np.broadcast_to(hour_of_day, (n_sku, n_hours)),
+        np.broadcast_to(dow, (n_sku, n_hours)),
+        run,
+        expected_flat,
+        expected_run,
+        np.exp(-expected_run),
+        sold_today,
+        expected_today,
+        (sold_today + _EPS) / (expected_today + _EPS),
+        np.repeat(level_7, 24, axis=1),
+        1.0 - sell_rate_hour.reshape(n_sku, n_hours),
+        np.nan_to_num(panel.promo, nan=0.0),
+        np.nan_to_num(panel.price_ratio, nan=1.0),
+    ]
+    return np.stack([np.asarray(c, dtype=float).reshape(-1) for c in columns], axis=1).astype(
+        np.float32
+    )

@@ -1,0 +1,46 @@
+"""Serving an exported model with onnxruntime (edge and hub alike; no LightGBM here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+__all__ = ["OnnxModel"]
+
+
+class OnnxModel:
+    """One ONNX graph in an onnxruntime session, single-threaded by default (the edge
+    box runs other work beside it)."""
+
+    def __init__(self, model: bytes | str | Path, *, threads: int = 1) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        source = model if isinstance(model, bytes) else str(model)
+        self.session = ort.InferenceSession(
+            source, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ValueError(f"expected one input tensor, the graph has {len(inputs)}")
+        self.input_name = inputs[0].name
+        self.n_features = inputs[0].shape[1]
+        outputs = [o.name for o in self.session.get_outputs()]
+        # Classifiers export (label, probabilities); regressors a single "variable".
+        self.output_name = outputs[-1]
+        self.is_classifier = len(outputs) == 2
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Predictions as float64: the mean/quantile, or P(class 1) for a classifier."""
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        if features.ndim != 2 or features.shape[1] != self.n_features:
+            raise ValueError(
+                f"features must be shaped (rows, {self.n_features}), got {features.shape}"
+            )
+        (out,) = self.session.run([self.output_name], {self.input_name: features})
+        out = np.asarray(out, dtype=np.float64)
+        if self.is_classifier:
+            return out[:, 1]
+        return out.reshape(-1)

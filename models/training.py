@@ -1,0 +1,145 @@
+"""Training (LightGBM), ONNX export and the parity check between the two.
+
+Hub-side only: importing this module needs the ``hub`` extra (lightgbm,
+onnxmltools, onnx). Stores run the exported ONNX graphs with onnxruntime
+(:mod:`models.runtime`) and never import LightGBM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from models.runtime import OnnxModel
+
+__all__ = [
+    "MODEL_SPECS",
+    "ModelSpec",
+    "Trained",
+    "export_onnx",
+    "parity",
+    "train",
+]
+
+ONNX_OPSET = 15  # onnxmltools supports LightGBM up to opset 15
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model of the kit: its LightGBM objective and parameters."""
+
+    name: str
+    feature_set: str  # "daily", "protection", "hourly" or "availability"
+    objective: str
+    rounds: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+_BASE = {
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 200,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "verbose": -1,
+    "seed": 7,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        # Daily demand, the mean: weighted L2 where weights follow the RMSSE scale.
+        ModelSpec("replenishment_daily", "daily", "regression", 300),
+        # Daily demand, the 90th percentile.
+        ModelSpec("replenishment_daily_p90", "daily", "quantile", 300, {"alpha": 0.9}),
+        # Total demand over the protection interval (lead time + review), its 90th percentile.
+        ModelSpec("replenishment_protection_p90", "protection", "quantile", 400, {"alpha": 0.9}),
+        ModelSpec("labor", "hourly", "poisson", 300, {"min_data_in_leaf": 20}),
+        ModelSpec("availability", "availability", "binary", 300, {"min_data_in_leaf": 50}),
+    )
+}
+
+
+@dataclass
+class Trained:
+    spec: ModelSpec
+    booster: lgb.Booster
+    n_features: int
+    rows: int
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(features), dtype=np.float64)
+
+
+def train(
+    spec: ModelSpec,
+    features: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None = None,
+    *,
+    threads: int = 2,
+) -> Trained:
+    """Fit one model; rows with a NaN target are dropped."""
+    keep = ~np.isnan(target)
+    if weight is not None:
+        keep &= np.isfinite(weight)
+    if not keep.any():
+        raise ValueError(f"{spec.name}: no rows with an observed target to train on")
+    params = {**_BASE, **spec.params, "objective": spec.objective, "num_threads": threads}
+    data = lgb.Dataset(
+        features[keep],
+        target[keep],
+        weight=None if weight is None else weight[keep],
+        free_raw_data=True,
+    )
+    booster = lgb.train(params, data, num_boost_round=spec.rounds)
+    return Trained(spec, booster, features.shape[1], int(keep.sum()))
+
+
+def export_onnx(trained: Trained) -> bytes:
+    """The ONNX graph of a trained model: input "features" float32 [N, n_features]."""
+    from onnxmltools.convert import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    model = convert_lightgbm(
+        trained.booster,
+        name=trained.spec.name,
+        initial_types=[("features", FloatTensorType([None, trained.n_features]))],
+        target_opset=ONNX_OPSET,
+        zipmap=False,
+    )
+    return model.SerializeToString()
+
+
+@dataclass(frozen=True)
+class Parity:
+    rows: int
+    max_abs_diff: float
+    share_within_tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        # ONNX compares float32 split thresholds where LightGBM uses float64: a few rows
+        # near a threshold may take the other branch (../shared/STACK.md).
+        return self.share_within_tolerance >= 0.995
+
+
+def parity(trained: Trained, onnx_bytes: bytes, features: np.ndarray, tol: float = 1e-3) -> Parity:
+    """Compare ONNX (onnxruntime) and LightGBM predictions on the same rows."""
+    reference = trained.predict(features)
+    served = OnnxModel(onnx_bytes).predict(features.astype(np.float32))
+    diff = np.abs(served - reference)
+    scale = np.maximum(np.abs(reference), 1.0)
+    within = diff <= tol * scale
+    return Parity(len(reference), float(diff.max(initial=0.0)), float(within.mean()))
+
+
+def sha256_hex(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()

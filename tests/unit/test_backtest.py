@@ -1,0 +1,115 @@
+"""Backtests: no leakage from the holdout, clear errors on bad files."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cloud_hub import backtest
+from cloud_hub.errors import BacktestError
+
+
+def _daily_file(path: Path, holdout_value: float | None = None, days: int = 150) -> Path:
+    rng = np.random.default_rng(4)
+    start = date(2025, 1, 6)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["store_id", "sku", "date", "units", "price"])
+        for store in ("A", "B"):
+            for sku in range(12):
+                base = 1 + sku % 5
+                for d in range(days):
+                    units = rng.poisson(base * (1.5 if d % 7 in (5, 6) else 1.0))
+                    if holdout_value is not None and d >= days - 14:
+                        units = holdout_value * (sku + 1)
+                    writer.writerow([store, f"SKU{sku}", start + timedelta(d), units, 2.5])
+    return path
+
+
+def test_replenishment_forecasts_ignore_the_held_out_actuals(tmp_path: Path):
+    plain = backtest.backtest_replenishment(
+        _daily_file(tmp_path / "a.csv"), 14, include_forecasts=True
+    )
+    changed = backtest.backtest_replenishment(
+        _daily_file(tmp_path / "b.csv", 999.0), 14, include_forecasts=True
+    )
+    for name in ("mean", "p90", "protection_p90"):
+        np.testing.assert_array_equal(plain["forecasts"][name], changed["forecasts"][name])
+    assert plain["methods"]["model"]["rmsse"] != changed["methods"]["model"]["rmsse"]
+
+
+def _hourly_files(
+    tmp_path: Path, holdout_value: float | None, flip_labels: bool = False
+) -> tuple[Path, Path]:
+    rng = np.random.default_rng(9)
+    start, days = date(2025, 3, 3), 49
+    hourly, totals = tmp_path / "hourly.csv", tmp_path / "tx.csv"
+    sums: dict[tuple[date, int], float] = {}
+    with hourly.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["store_id", "sku", "date", "hour", "units", "stockout"])
+        for sku in range(6):
+            out = False
+            for d in range(days):
+                for hour in range(24):
+                    out = (rng.random() < 0.2) if not out else (rng.random() < 0.7)
+                    units = 0.0 if out or hour < 7 else float(rng.poisson(1.2))
+                    stockout = int(out)
+                    if holdout_value is not None and d >= days - 7:
+                        units, stockout = holdout_value, 1
+                    if flip_labels and d >= days - 7:
+                        stockout = 1 - stockout
+                    day = start + timedelta(d)
+                    writer.writerow(["S1", f"P{sku}", day, hour, units, stockout])
+                    sums[(day, hour)] = sums.get((day, hour), 0.0) + units
+    with totals.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["store_id", "date", "hour", "transactions"])
+        for (day, hour), value in sorted(sums.items()):
+            writer.writerow(["S1", day, hour, value])
+    return hourly, totals
+
+
+def test_labor_and_availability_ignore_the_held_out_actuals(tmp_path: Path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    hourly_a, totals_a = _hourly_files(tmp_path / "a", None)
+    hourly_b, totals_b = _hourly_files(tmp_path / "b", 7.0)
+    labor_a = backtest.backtest_labor(totals_a, 7, include_forecasts=True)["forecasts"]
+    labor_b = backtest.backtest_labor(totals_b, 7, include_forecasts=True)["forecasts"]
+    # Forecast cells exist where actuals do; both files trade in the same hours.
+    np.testing.assert_array_equal(
+        np.nan_to_num(labor_a["transactions"]), np.nan_to_num(labor_b["transactions"])
+    )
+    avail_a = backtest.backtest_availability(hourly_a, 7, include_forecasts=True)["forecasts"]
+    avail_b = backtest.backtest_availability(hourly_b, 7, include_forecasts=True)["forecasts"]
+    assert avail_a["off_shelf_probability"].shape == avail_b["off_shelf_probability"].shape
+    # Detection at an hour may use that hour's sales (what a store sees), but training
+    # never sees the holdout: the model's threshold and run rule come from training only.
+    a = backtest.backtest_availability(hourly_a, 7)
+    b = backtest.backtest_availability(hourly_b, 7)
+    assert a["methods"]["model"]["threshold"] == b["methods"]["model"]["threshold"]
+    assert (
+        a["methods"]["zero_run_rule"]["min_run_hours"]
+        == b["methods"]["zero_run_rule"]["min_run_hours"]
+    )
+
+
+def test_bad_inputs_name_the_problem(tmp_path: Path):
+    missing = tmp_path / "m.csv"
+    missing.write_text("store_id,sku,day,units\nA,1,2025-01-01,3\n")
+    with pytest.raises(BacktestError, match=r"missing column.*date"):
+        backtest.backtest_replenishment(missing, 7)
+    short = _daily_file(tmp_path / "short.csv", days=40)
+    with pytest.raises(BacktestError, match="cannot hold 14 holdout days"):
+        backtest.backtest_replenishment(short, 14)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("store_id,sku,date,units\nA,1,2025-01-01,three\n")
+    with pytest.raises(BacktestError, match=r"bad.csv:2: units 'three'"):
+        backtest.backtest_replenishment(bad, 7)
+    with pytest.raises(BacktestError, match="cannot read"):
+        backtest.backtest_labor(tmp_path / "nope.csv", 7)

@@ -1,0 +1,186 @@
+"""One feature definition: the edge (mirror) and the hub (synced DailyOutcome messages)
+compute identical features; features never look past their origin."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from edge_agent.clock import FixedClock
+from edge_agent.mirror import open_mirror
+from edge_agent.mirror.panels import daily_panel, store_days
+from edge_agent.simulation import run_simulation
+from models import features as F
+from models.panels import (
+    day_from_outcome,
+    hourly_panel_from_days,
+    outcome_from_day,
+    panel_from_days,
+)
+from storeedge.v1 import outcome_pb2
+
+END = date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("features") / "store.db"
+    mirror = open_mirror(path, clock=FixedClock(datetime(2026, 7, 1, 12, tzinfo=UTC)))
+    run_simulation(mirror, store_id="S001", skus=120, days=150, seed=5, end_date=END)
+    yield mirror
+    mirror.close()
+
+
+def _hub_days(mirror, start: date, end: date):
+    """What the hub sees: each store-day serialized on the edge, parsed at the hub."""
+    days = []
+    for facts in store_days(mirror, start, end):
+        wire = outcome_from_day("S001", facts).SerializeToString()
+        days.append(day_from_outcome(outcome_pb2.DailyOutcome.FromString(wire)))
+    return days
+
+
+def test_edge_and_hub_compute_identical_features(simulated):
+    start = END - timedelta(days=149)
+    edge = daily_panel(simulated, start, END)
+    hub = panel_from_days(_hub_days(simulated, start, END))
+    assert edge.skus == hub.skus and len(edge.skus) >= 120
+    for name in ("sales", "price", "promo", "closed", "holiday", "event", "category"):
+        np.testing.assert_array_equal(getattr(edge, name), getattr(hub, name), err_msg=name)
+    for origin in (60, 100, 121):
+        horizons = range(1, 29)
+        np.testing.assert_array_equal(
+            F.daily_features(edge, origin, horizons), F.daily_features(hub, origin, horizons)
+        )
+        days = np.full(len(edge.skus), 9)
+        np.testing.assert_array_equal(
+            F.protection_features(edge, origin, days), F.protection_features(hub, origin, days)
+        )
+    hourly_edge = hourly_panel_from_days(list(store_days(simulated, start, END)))
+    hourly_hub = hourly_panel_from_days(_hub_days(simulated, start, END))
+    np.testing.assert_array_equal(
+        F.hourly_features(hourly_edge, 120, range(1, 8)),
+        F.hourly_features(hourly_hub, 120, range(1, 8)),
+    )
+
+
+def test_panel_marks_closed_days_and_unlisted_skus_as_unobserved(simulated):
+    start = END - timedelta(days=149)
+    panel = daily_panel(simulated, start, END)
+    closed = simulated.conn.execute(
+        "SELECT date FROM store_calendar WHERE status = 'closed' AND date BETWEEN ? AND ?",
+        (start.isoformat(), END.isoformat()),
+    ).fetchall()
+    for (day,) in closed:
+        assert np.isnan(panel.sales[:, panel.index(date.fromisoformat(day))]).all()
+    assert panel.closed.sum() == len(closed)
+    launched = simulated.conn.execute(
+        "SELECT sku, MIN(effective_from) FROM products GROUP BY sku HAVING MIN(effective_from) > ?",
+        (start.isoformat(),),
+    ).fetchall()
+    for sku, first in launched:
+        i = panel.skus.index(sku)
+        assert np.isnan(panel.sales[i, : panel.index(date.fromisoformat(first))]).all()
+
+
+def _toy_panel(n_sku: int = 5, n_days: int = 120, seed: int = 0) -> F.DailyPanel:
+    rng = np.random.default_rng(seed)
+    sales = rng.poisson(3, size=(n_sku, n_days)).astype(np.float32)
+    sales[0, :100] = np.nan  # a new SKU: listed on day 100
+    sales[1, 60:] = np.nan  # delisted on day 60
+    closed = np.zeros(n_days, dtype=bool)
+    closed[[30, 95]] = True
+    sales[:, closed] = np.nan
+    return F.DailyPanel(
+        skus=[f"S{i}" for i in range(n_sku)],
+        start=date(2026, 1, 5),
+        sales=sales,
+        price=np.full((n_sku, n_days), 2.0, dtype=np.float32),
+        promo=np.zeros((n_sku, n_days), dtype=np.float32),
+        closed=closed,
+        holiday=np.zeros(n_days, dtype=bool),
+        category=np.arange(n_sku),
+    )
+
+
+def test_features_do_not_look_past_the_origin():
+    panel = _toy_panel()
+    origin = 90
+    before = F.daily_features(panel, origin, range(1, 15))
+    protection_before = F.protection_features(panel, origin, np.full(5, 7))
+    panel.sales[:, origin + 1 :] = 1000.0  # what happens after the origin
+    np.testing.assert_array_equal(before, F.daily_features(panel, origin, range(1, 15)))
+    np.testing.assert_array_equal(
+        protection_before, F.protection_features(panel, origin, np.full(5, 7))
+    )
+
+
+def test_new_and_delisted_skus_get_finite_features():
+    panel = _toy_panel()
+    rows = F.daily_features(panel, 101, [1])
+    assert np.isfinite(rows).all()
+    history = rows[:, F.DAILY_FEATURES.index("history_days")]
+    assert history[0] == 2  # listed on day 100, origin 101
+    assert rows[0, F.DAILY_FEATURES.index("mean_28")] == pytest.approx(
+        np.nanmean(panel.sales[0, 100:102])
+    )
+    assert rows[1, F.DAILY_FEATURES.index("days_since_sale")] >= 40  # delisted 42 days ago
+
+
+def test_protection_targets_sum_the_interval_and_features_count_closed_days():
+    panel = _toy_panel()
+    days = np.array([3, 5, 7, 9, 11])
+    target = F.protection_targets(panel, 90, days)
+    for i, p in enumerate(days):
+        window = panel.sales[i, 91 : 91 + p]
+        expected = np.nansum(window) if np.any(~np.isnan(window)) else np.nan
+        assert target[i] == pytest.approx(expected, nan_ok=True)
+    rows = F.protection_features(panel, 90, days)
+    closed = rows[:, F.PROTECTION_FEATURES.index("closed_days")]
+    assert list(closed) == [0, 1, 1, 1, 1]  # day 95 is closed; only the 3-day window misses it
+
+
+def test_availability_features_use_no_future_and_no_labels():
+    rng = np.random.default_rng(1)
+    sales = rng.poisson(0.5, size=(3, 10 * 24)).astype(np.float32)
+    panel = F.SkuHourPanel(
+        start=date(2026, 3, 2),
+        sales=sales,
+        promo=np.zeros_like(sales),
+        price_ratio=np.ones_like(sales),
+    )
+    rows = F.availability_features(panel)
+    assert rows.shape == (3 * 240, len(F.AVAILABILITY_FEATURES))
+    cut = 150
+    later = sales.copy()
+    later[:, cut + 1 :] = 9.0
+    changed = F.availability_features(
+        F.SkuHourPanel(panel.start, later, panel.promo, panel.price_ratio)
+    )
+    for sku in range(3):
+        block = slice(sku * 240, sku * 240 + cut + 1)
+        np.testing.assert_array_equal(rows[block], changed[block])
+    run = rows[:, F.AVAILABILITY_FEATURES.index("zero_run")].reshape(3, 240)
+    for sku in range(3):
+        expected, current = [], 0
+        for value in sales[sku]:
+            current = current + 1 if value <= 0 else 0
+            expected.append(current)
+        assert list(run[sku]) == expected
+
+
+def test_feature_spec_hash_is_stable_and_names_are_unique():
+    for names in (
+        F.DAILY_FEATURES,
+        F.PROTECTION_FEATURES,
+        F.HOURLY_FEATURES,
+        F.AVAILABILITY_FEATURES,
+    ):
+        assert len(names) == len(set(names))
+    assert len(F.FEATURE_SPEC_HASH) == 16
+    assert F.daily_features(_toy_panel(), 90, [1]).shape[1] == len(F.DAILY_FEATURES)
+    assert F.protection_features(_toy_panel(), 90, np.full(5, 3)).shape[1] == len(
+        F.PROTECTION_FEATURES
+    )

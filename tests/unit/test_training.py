@@ -1,0 +1,55 @@
+"""LightGBM models exported to ONNX serve the same predictions through onnxruntime."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from models.runtime import OnnxModel
+from models.training import MODEL_SPECS, export_onnx, parity, train
+
+
+def _data(feature_set: str, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(4000, 12)).astype(np.float32)
+    signal = np.exp(0.5 * x[:, 0] - 0.3 * x[:, 1])
+    if feature_set == "availability":
+        y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * x[:, 0] - x[:, 2])))).astype(float)
+    else:
+        y = rng.poisson(signal * 3).astype(float)
+    return x, y
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_SPECS))
+def test_onnx_matches_lightgbm_within_tolerance(name: str):
+    spec = dataclasses.replace(MODEL_SPECS[name], rounds=60)
+    x, y = _data(spec.feature_set)
+    trained = train(spec, x, y, threads=1)
+    onnx_bytes = export_onnx(trained)
+    check = parity(trained, onnx_bytes, x)
+    assert check.rows == 4000
+    assert check.ok, check
+    served = OnnxModel(onnx_bytes)
+    assert served.n_features == 12
+    if spec.objective == "binary":
+        probabilities = served.predict(x)
+        assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_rows_without_an_observed_target_are_not_trained_on():
+    x, y = _data("daily")
+    y[:1000] = np.nan
+    trained = train(dataclasses.replace(MODEL_SPECS["labor"], rounds=10), x, y, threads=1)
+    assert trained.rows == 3000
+    with pytest.raises(ValueError, match="no rows with an observed target"):
+        train(MODEL_SPECS["labor"], x, np.full(4000, np.nan))
+
+
+def test_served_model_refuses_features_of_the_wrong_width():
+    x, y = _data("daily")
+    trained = train(dataclasses.replace(MODEL_SPECS["labor"], rounds=5), x, y, threads=1)
+    served = OnnxModel(export_onnx(trained))
+    with pytest.raises(ValueError, match=r"shaped \(rows, 12\)"):
+        served.predict(x[:, :11])
