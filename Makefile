@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format demo bench proto proto-check proto-lock lock clean help
+.PHONY: venv test lint format demo bench models proto proto-check proto-lock lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,9 @@ demo: venv  ## simulate a store, ingest a POS export with bad rows, show quarant
 bench: venv  ## benchmarks (pytest-benchmark); figures go to BENCHMARKS.md
 	$(BIN)/python -m pytest -m bench -q -s tests/bench --benchmark-json=.bench.json
 	$(BIN)/python scripts/bench_report.py .bench.json
+
+models: venv  ## rebuild the shipped bootstrap models (ONNX + manifests) from ../shared/data
+	$(BIN)/cloud-hub models build-bootstrap --data ../shared/data --out models/bootstrap
 
 proto: venv  ## regenerate the committed Python code from protos/
 	$(BIN)/python scripts/protos.py generate

@@ -7,7 +7,7 @@ reaches training or features: a test changes the held-out actuals and checks
 that not one forecast moves.
 
 Files:
-- replenishment: ``store_id,sku,date,units[,price,promo]`` (one row per store,
+- replenishment: ``store_id,sku,date,units[,price,promo,category]`` (one row per store,
   SKU and day; missing days of a listed SKU count as zero sales, days on which a
   store sold nothing at all as closed), optionally ``--calendar`` rows
   ``[store_id,]date,status[,name]`` (status closed, holiday or event);
@@ -36,12 +36,18 @@ import numpy as np
 from cloud_hub.errors import BacktestError
 from models import baselines, metrics
 from models import features as F
-from models.training import MODEL_SPECS, train
+from models.panels import category_code
+from models.training import MODEL_SPECS, Trained, train
 
 __all__ = [
     "backtest_availability",
     "backtest_labor",
     "backtest_replenishment",
+    "read_daily_sales",
+    "read_hourly_skus",
+    "read_transactions",
+    "train_labor",
+    "train_replenishment",
 ]
 
 _NAMES = {"item_id": "sku", "item": "sku", "store": "store_id", "qty": "units", "sales": "units"}
@@ -122,14 +128,18 @@ class _StoreSeries:
     panel: F.DailyPanel
 
 
-def _daily_panels(
-    path: Path, calendar: dict[tuple[str, date], str], holdout_days: int
+def read_daily_sales(
+    path: Path, calendar_path: Path | None = None, holdout_days: int = 0
 ) -> tuple[list[_StoreSeries], date, date]:
     """One panel per store. A day on which a store sold nothing at all counts as closed
     in the history; in the holdout only the calendar says so (it is known in advance)."""
+    calendar = _calendar(calendar_path)
     sales: dict[str, dict[str, dict[date, tuple[float, float, float]]]] = defaultdict(dict)
+    categories: dict[str, str] = {}
     first_day, last_day = date.max, date.min
     for line, row in _rows(path, ("store_id", "sku", "date", "units")):
+        if row.get("category", "").strip():
+            categories[row["sku"].strip()] = row["category"].strip()
         day = _day(row, "date", path, line)
         price = _number(row, "price", path, line) if row.get("price", "").strip() else np.nan
         promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
@@ -174,7 +184,7 @@ def _daily_panels(
                     promo=promo,
                     closed=closed,
                     holiday=np.array([s == "holiday" for s in status]),
-                    category=np.zeros(len(skus), dtype=np.int64),
+                    category=np.array([category_code(categories.get(sku, "")) for sku in skus]),
                     event=np.array([s == "event" for s in status]),
                 ),
             )
@@ -211,7 +221,7 @@ def backtest_replenishment(
     """Daily demand (mean and P90) and protection-interval P90 vs seasonal naive, ma28 and
     a flat 90th percentile of the last 56 days."""
     started = time.perf_counter()
-    stores, first_day, last_day = _daily_panels(daily_sales, _calendar(calendar), holdout_days)
+    stores, first_day, last_day = read_daily_sales(daily_sales, calendar, holdout_days)
     n_days = (last_day - first_day).days + 1
     if holdout_days < 1 or n_days - holdout_days < 56:
         raise BacktestError(
@@ -222,24 +232,8 @@ def backtest_replenishment(
     last_history = n_days - 1 - holdout_days
     horizons = list(range(1, holdout_days + 1))
     protection = min(protection_days, holdout_days)
-    x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
-    for store in stores:
-        panel = store.panel
-        history_only = _history_panel(panel, last_history)
-        for origin in _training_origins(last_history, holdout_days):
-            x_daily.append(F.daily_features(history_only, origin, horizons))
-            y_daily.append(F.daily_targets(history_only, origin, horizons))
-            weights = _rmsse_weights(history_only.sales[:, : origin + 1])
-            w_daily.append(np.tile(weights, len(horizons)))
-            days = np.full(len(panel.skus), protection)
-            x_prot.append(F.protection_features(history_only, origin, days))
-            y_prot.append(F.protection_targets(history_only, origin, days))
-    features, target, weight = np.vstack(x_daily), np.concatenate(y_daily), np.concatenate(w_daily)
-    weight = weight / np.nanmean(weight)
-    mean_model = train(MODEL_SPECS["replenishment_daily"], features, target, weight)
-    p90_model = train(MODEL_SPECS["replenishment_daily_p90"], features, target)
-    protection_model = train(
-        MODEL_SPECS["replenishment_protection_p90"], np.vstack(x_prot), np.concatenate(y_prot)
+    mean_model, p90_model, protection_model = train_replenishment(
+        [store.panel for store in stores], last_history, holdout_days, protection
     )
     actual, history, forecast, upper, protection_upper = [], [], [], [], []
     for store in stores:
@@ -308,6 +302,42 @@ def backtest_replenishment(
     return result
 
 
+def train_replenishment(
+    panels: list[F.DailyPanel],
+    last_history: int,
+    horizon: int,
+    protection_days: int | None = None,
+) -> tuple[Trained, Trained, Trained]:
+    """The three replenishment models trained on days up to ``last_history``: daily mean,
+    daily P90 (horizons 1..horizon) and protection-interval P90. With ``protection_days``
+    None the interval varies per SKU and origin (2..14 days), as lead times do."""
+    horizons = list(range(1, horizon + 1))
+    x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
+    for panel in panels:
+        history_only = _history_panel(panel, last_history)
+        n_sku = len(panel.skus)
+        for origin in _training_origins(last_history, horizon):
+            x_daily.append(F.daily_features(history_only, origin, horizons))
+            y_daily.append(F.daily_targets(history_only, origin, horizons))
+            weights = _rmsse_weights(history_only.sales[:, : origin + 1])
+            w_daily.append(np.tile(weights, len(horizons)))
+            if protection_days is None:
+                days = 2 + (np.arange(n_sku) + origin) % 13
+            else:
+                days = np.full(n_sku, protection_days)
+            x_prot.append(F.protection_features(history_only, origin, days))
+            y_prot.append(F.protection_targets(history_only, origin, days))
+    features, target, weight = np.vstack(x_daily), np.concatenate(y_daily), np.concatenate(w_daily)
+    weight = weight / np.nanmean(weight)
+    return (
+        train(MODEL_SPECS["replenishment_daily"], features, target, weight),
+        train(MODEL_SPECS["replenishment_daily_p90"], features, target),
+        train(
+            MODEL_SPECS["replenishment_protection_p90"], np.vstack(x_prot), np.concatenate(y_prot)
+        ),
+    )
+
+
 def _history_panel(panel: F.DailyPanel, last_history: int) -> F.DailyPanel:
     """The panel with every sale after ``last_history`` hidden: what a forecaster knew."""
     sales = panel.sales.copy()
@@ -334,7 +364,7 @@ def _about(
 
 
 # -- labor -------------------------------------------------------------------------------------
-def _hourly_traffic(path: Path) -> tuple[list[str], np.ndarray, date]:
+def read_transactions(path: Path) -> tuple[list[str], np.ndarray, date]:
     with _open_text(path) as probe:
         head = probe.readline()
     per_transaction = "timestamp" in [h.strip().lower() for h in head.split(",")]
@@ -367,12 +397,28 @@ def _hourly_traffic(path: Path) -> tuple[list[str], np.ndarray, date]:
     return stores, traffic, first
 
 
+def train_labor(
+    traffic: np.ndarray, first: date, last_history: int, horizon: int
+) -> tuple[Trained, F.HourlyPanel]:
+    """The labor model on days up to ``last_history``; also the panel with later days hidden."""
+    n_days = traffic.shape[1]
+    hidden = traffic.copy()
+    hidden[:, last_history + 1 :, :] = np.nan
+    panel = F.HourlyPanel(first, hidden, np.zeros(n_days, bool), np.zeros(n_days, bool))
+    horizons = list(range(1, horizon + 1))
+    xs, ys = [], []
+    for origin in range(last_history - horizon, 27, -1):
+        xs.append(F.hourly_features(panel, origin, horizons))
+        ys.append(F.hourly_targets(panel, origin, horizons))
+    return train(MODEL_SPECS["labor"], np.vstack(xs), np.concatenate(ys)), panel
+
+
 def backtest_labor(
     transactions: Path, holdout_days: int, *, include_forecasts: bool = False
 ) -> dict[str, Any]:
     """Transactions per store-hour vs the same hour last week and the 4-week same-hour mean."""
     started = time.perf_counter()
-    stores, traffic, first = _hourly_traffic(transactions)
+    stores, traffic, first = read_transactions(transactions)
     n_days = traffic.shape[1]
     if holdout_days < 1 or n_days - holdout_days < 35:
         raise BacktestError(
@@ -381,15 +427,8 @@ def backtest_labor(
             hint="use a smaller --holdout-days or a longer file",
         )
     last_history = n_days - 1 - holdout_days
-    hidden = traffic.copy()
-    hidden[:, last_history + 1 :, :] = np.nan
-    panel = F.HourlyPanel(first, hidden, np.zeros(n_days, bool), np.zeros(n_days, bool))
+    model, panel = train_labor(traffic, first, last_history, holdout_days)
     horizons = list(range(1, holdout_days + 1))
-    xs, ys = [], []
-    for origin in range(last_history - holdout_days, 27, -1):
-        xs.append(F.hourly_features(panel, origin, horizons))
-        ys.append(F.hourly_targets(panel, origin, horizons))
-    model = train(MODEL_SPECS["labor"], np.vstack(xs), np.concatenate(ys))
     predicted = model.predict(F.hourly_features(panel, last_history, horizons))
     forecast = predicted.reshape(len(horizons), len(stores), 24).transpose(1, 0, 2)
     actual = traffic[:, last_history + 1 :, :]
@@ -421,7 +460,7 @@ def backtest_labor(
 
 
 # -- availability -----------------------------------------------------------------------------
-def _hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray], int]:
+def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray], int]:
     records: dict[str, dict[str, dict[tuple[date, int], tuple[float, float, float, float]]]]
     records = defaultdict(dict)
     for line, row in _rows(path, ("store_id", "sku", "date", "hour", "units", "stockout")):
@@ -457,12 +496,28 @@ def _hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray], in
     return panels, labels, n_days
 
 
+def train_availability(
+    panels: list[F.SkuHourPanel], labels: list[np.ndarray], cut: int
+) -> tuple[Trained, float]:
+    """The availability model on hours before ``cut`` and its F1-best threshold there
+    (chosen on the training part, as the zero-run rule's run length is)."""
+    xs, ys = [], []
+    for panel, label in zip(panels, labels, strict=True):
+        rows = F.availability_features(panel).reshape(len(label), -1, len(F.AVAILABILITY_FEATURES))
+        xs.append(rows[:, :cut].reshape(-1, rows.shape[2]))
+        ys.append(label[:, :cut].reshape(-1))
+    features, target = np.vstack(xs), np.concatenate(ys)
+    model = train(MODEL_SPECS["availability"], features, target)
+    threshold, _ = metrics.best_f1_threshold(target, model.predict(features))
+    return model, float(threshold)
+
+
 def backtest_availability(
     hourly: Path, holdout_days: int, *, include_forecasts: bool = False
 ) -> dict[str, Any]:
     """Off-shelf detection from sales gaps vs the zero-sales-run rule tuned on training."""
     started = time.perf_counter()
-    panels, labels, n_days = _hourly_skus(hourly)
+    panels, labels, n_days = read_hourly_skus(hourly)
     if holdout_days < 1 or n_days - holdout_days < 14:
         raise BacktestError(
             f"{hourly}: {n_days} days cannot hold {holdout_days} holdout days and 14 days "
@@ -470,26 +525,19 @@ def backtest_availability(
             hint="use a smaller --holdout-days or a longer file",
         )
     cut = (n_days - holdout_days) * 24
-    train_x, train_y, test_x, test_y, rule_train, rule_test = [], [], [], [], [], []
+    model, threshold = train_availability(panels, labels, cut)
+    test_x, test_y = [], []
     for panel, label in zip(panels, labels, strict=True):
         rows = F.availability_features(panel).reshape(len(label), n_days * 24, -1)
-        train_x.append(rows[:, :cut].reshape(-1, rows.shape[2]))
         test_x.append(rows[:, cut:].reshape(-1, rows.shape[2]))
-        train_y.append(label[:, :cut].reshape(-1))
         test_y.append(label[:, cut:].reshape(-1))
-        rule_train.append((panel.sales[:, :cut], label[:, :cut]))
-        rule_test.append(panel.sales)
-    x_train, y_train = np.vstack(train_x), np.concatenate(train_y)
-    model = train(MODEL_SPECS["availability"], x_train, y_train)
-    # The threshold is chosen on the training part, as the rule's run length is.
-    threshold, _ = metrics.best_f1_threshold(y_train, model.predict(x_train))
     scores_test = model.predict(np.vstack(test_x))
     y_test = np.concatenate(test_y)
     rule = baselines.ZeroRunRule().fit(
-        np.vstack([s for s, _ in rule_train]), np.vstack([lab for _, lab in rule_train])
+        np.vstack([p.sales[:, :cut] for p in panels]), np.vstack([lab[:, :cut] for lab in labels])
     )
     runs = np.concatenate(
-        [baselines.zero_run_lengths(s)[:, cut:].reshape(-1) for s in rule_test]
+        [baselines.zero_run_lengths(p.sales)[:, cut:].reshape(-1) for p in panels]
     ).astype(float)
     precision, recall, f1 = metrics.precision_recall_f1(y_test, scores_test, threshold)
     rule_p, rule_r, rule_f1 = metrics.precision_recall_f1(y_test, runs, float(rule.min_run))

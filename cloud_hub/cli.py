@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_hub import __version__
+from cloud_hub.bootstrap_paths import BOOTSTRAP_DIR
 from cloud_hub.errors import HubError
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +58,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         result = backtest.backtest_availability(args.hourly, args.holdout_days)
     _emit(args, result, lambda: _table(result))
+    return 0
+
+
+def cmd_models_build_bootstrap(args: argparse.Namespace) -> int:
+    from cloud_hub.bootstrap import build_bootstrap  # LightGBM: only when asked
+
+    written = build_bootstrap(args.data, args.out)
+    _emit(args, {"models": written, "out": str(args.out)}, lambda: "\n".join(
+        f"{m['name']:<30} {m['rows']:>9,} rows  sha256 {m['sha256'][:16]}  parity "
+        f"{m['parity']:.4f}" for m in written))  # fmt: skip
     return 0
 
 
@@ -134,6 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--holdout-days", type=int, required=True)
     p.set_defaults(func=cmd_backtest)
+    group = sub.add_parser(
+        "models", help="Model artifacts.", description="Model artifacts.",
+        epilog="example:\n  cloud-hub models build-bootstrap --data ../shared/data",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    model_commands = group.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    p = _command(
+        model_commands,
+        "build-bootstrap",
+        "Rebuild the shipped bootstrap models (ONNX + manifests) from public data.",
+        "cloud-hub models build-bootstrap --data ../shared/data --out models/bootstrap",
+    )
+    p.add_argument("--data", type=Path, required=True, help="folder with m5_tiny/ and "
+                   "freshretailnet_store0/")  # fmt: skip
+    p.add_argument("--out", type=Path, default=BOOTSTRAP_DIR, help=f"default {BOOTSTRAP_DIR}")
+    p.set_defaults(func=cmd_models_build_bootstrap)
     p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
     p.set_defaults(func=cmd_version)
     return parser

@@ -108,14 +108,55 @@ def export_onnx(trained: Trained) -> bytes:
     from onnxmltools.convert import convert_lightgbm
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    model = convert_lightgbm(
-        trained.booster,
-        name=trained.spec.name,
-        initial_types=[("features", FloatTensorType([None, trained.n_features]))],
-        target_opset=ONNX_OPSET,
-        zipmap=False,
-    )
+    booster = trained.booster
+    dumped = _float32_safe(booster.dump_model())
+    # onnxmltools reads trees with its own fast JSON parser unless the booster says it is
+    # a mock; then it calls dump_model(): hand it the adjusted, full-precision copy.
+    booster.dump_model = lambda *args, **kwargs: dumped  # type: ignore[method-assign]
+    booster.is_mock = True  # type: ignore[attr-defined]
+    try:
+        model = convert_lightgbm(
+            booster,
+            name=trained.spec.name,
+            initial_types=[("features", FloatTensorType([None, trained.n_features]))],
+            target_opset=ONNX_OPSET,
+            zipmap=False,
+        )
+    finally:
+        del booster.dump_model
+        del booster.is_mock
+    # The converter lists opset imports in set order, which changes with the hash seed of
+    # the process: sort them so a rebuild writes the same bytes.
+    imports = sorted(model.opset_import, key=lambda entry: entry.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(imports)
     return model.SerializeToString()
+
+
+def _float32_safe(dump: dict[str, Any]) -> dict[str, Any]:
+    """Thresholds an ONNX float32 tree compares exactly as LightGBM compares doubles.
+
+    LightGBM splits at midpoints between feature values, in double precision; ONNX
+    stores float32 thresholds, and rounding a midpoint to the nearest float32 can land
+    on a value the data holds (counts, means of counts), sending it the other way. For
+    ``x <= t`` with float32 ``x``, the largest float32 not above ``t`` decides the same.
+    """
+
+    def walk(node: dict[str, Any]) -> None:
+        if "split_index" not in node:
+            return
+        threshold = node.get("threshold")
+        if node.get("decision_type") == "<=" and isinstance(threshold, int | float):
+            value = np.float32(threshold)
+            if float(value) > threshold:
+                value = np.nextafter(value, np.float32(-np.inf))
+            node["threshold"] = float(value)
+        walk(node["left_child"])
+        walk(node["right_child"])
+
+    for tree in dump["tree_info"]:
+        walk(tree["tree_structure"])
+    return dump
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ModelManifest(_message.Message):
-    __slots__ = ("name", "version", "sha256", "feature_spec_hash", "training_window_start", "training_window_end", "training_rows", "metrics", "parent_version", "created_at", "opset", "min_agent_version", "inputs", "outputs")
+    __slots__ = ("name", "version", "sha256", "feature_spec_hash", "training_window_start", "training_window_end", "training_rows", "metrics", "parent_version", "created_at", "opset", "min_agent_version", "inputs", "outputs", "provenance", "feature_names")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,8 @@ class ModelManifest(_message.Message):
     MIN_AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_NAMES_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     sha256: str
@@ -46,7 +48,9 @@ class ModelManifest(_message.Message):
     min_agent_version: str
     inputs: _containers.RepeatedScalarFieldContainer[str]
     outputs: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., sha256: _Optional[str] = ..., feature_spec_hash: _Optional[str] = ..., training_window_start: _Optional[str] = ..., training_window_end: _Optional[str] = ..., training_rows: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., parent_version: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opset: _Optional[int] = ..., min_agent_version: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ...) -> None: ...
+    provenance: str
+    feature_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., sha256: _Optional[str] = ..., feature_spec_hash: _Optional[str] = ..., training_window_start: _Optional[str] = ..., training_window_end: _Optional[str] = ..., training_rows: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., parent_version: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opset: _Optional[int] = ..., min_agent_version: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ..., provenance: _Optional[str] = ..., feature_names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SignedManifest(_message.Message):
     __slots__ = ("manifest", "signature", "key_id")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.realdata import convert_freshretailnet, convert_m5
+from cloud_hub.datasets import convert_freshretailnet, convert_m5
+from tests.conftest import SHARED_DATA
 
 BIN = Path(sys.executable).parent
 
@@ -29,8 +30,10 @@ def cloud_hub(*args: str) -> dict:
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (CI always has it)")
     out = tmp_path_factory.mktemp("realdata")
-    return (*convert_m5(out), *convert_freshretailnet(out))
+    return (*convert_m5(SHARED_DATA, out), *convert_freshretailnet(SHARED_DATA, out))
 
 
 def test_replenishment_on_m5(converted):

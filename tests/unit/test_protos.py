@@ -486,6 +486,8 @@ def _model_manifest() -> model_pb2.ModelManifest:
         min_agent_version="0.1.0",
         inputs=["features"],
         outputs=["mean", "p90"],
+        provenance="M5 (MIT), 28 items x 10 stores",
+        feature_names=["horizon", "dow"],
     )
 
 

@@ -53,3 +53,30 @@ def test_served_model_refuses_features_of_the_wrong_width():
     served = OnnxModel(export_onnx(trained))
     with pytest.raises(ValueError, match=r"shaped \(rows, 12\)"):
         served.predict(x[:, :11])
+
+
+def test_training_and_export_are_reproducible_across_processes(tmp_path):
+    """Same data, same bytes, whatever the interpreter's hash seed (a rebuild of the
+    bootstrap models must not change them)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import dataclasses, sys, numpy as np\n"
+        "from models.training import MODEL_SPECS, export_onnx, train\n"
+        "rng = np.random.default_rng(3)\n"
+        "x = rng.normal(size=(3000, 8)).astype(np.float32)\n"
+        "y = rng.poisson(np.exp(0.4 * x[:, 0]) * 2).astype(float)\n"
+        "spec = dataclasses.replace(MODEL_SPECS['labor'], rounds=30)\n"
+        "sys.stdout.buffer.write(export_onnx(train(spec, x, y, threads=2)))\n"
+    )
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        ).stdout
+        for seed in ("1", "2", "3")
+    ]
+    assert outputs[0] and outputs[0] == outputs[1] == outputs[2]

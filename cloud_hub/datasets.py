@@ -1,4 +1,8 @@
-"""Real retail data from ../shared/data, converted to the kit's backtest file formats.
+"""Public retail data sets converted to the kit's backtest file formats.
+
+Used by the backtest tests and by the bootstrap model build (``cloud-hub models
+build-bootstrap``); the data stays where it is (``../shared/data`` in this
+project), never in the repository.
 
 M5 (``m5_tiny``): wide daily sales -> ``store_id,sku,date,units,price`` plus a
 calendar of holidays and each state's SNAP days as events. FreshRetailNet
@@ -14,19 +18,30 @@ import csv
 import gzip
 from pathlib import Path
 
-import pytest
+from cloud_hub.errors import HubError
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+__all__ = ["FRESHRETAILNET_PROVENANCE", "M5_PROVENANCE", "convert_freshretailnet", "convert_m5"]
+
+M5_PROVENANCE = (
+    "M5 accuracy competition (Makridakis et al., IJF 2022), 28 items x 10 Walmart stores, "
+    "d_1..d_1885, via the MIT-licensed R package m5 (krzjoa/m5, 8b03702c)"
+)
+FRESHRETAILNET_PROVENANCE = (
+    "FreshRetailNet-50K (Dingdong-Inc, CC-BY-4.0), train split, store 0, 74 products x 62 days"
+)
 
 
-def require_shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent (CI always has it)")
-    return SHARED_DATA
+def _source(data: Path, name: str) -> Path:
+    path = data / name
+    if not path.exists():
+        raise HubError(f"data set {path} not found", hint="point --data at the shared data folder")
+    return path
 
 
-def convert_m5(out: Path) -> tuple[Path, Path]:
-    source = require_shared_data() / "m5_tiny"
+def convert_m5(data: Path, out: Path) -> tuple[Path, Path]:
+    """M5 -> ``m5_daily.csv`` (store_id,sku,date,units,price,category: the department)
+    and ``m5_calendar.csv`` (holidays; each state's SNAP days as events)."""
+    source = _source(data, "m5_tiny")
     with (source / "calendar.csv").open() as handle:
         calendar = list(csv.DictReader(handle))
     day_of = {c["d"]: c["date"] for c in calendar}
@@ -40,7 +55,7 @@ def convert_m5(out: Path) -> tuple[Path, Path]:
     with (source / "sales_train.csv").open() as src, daily.open("w", newline="") as dst:
         reader, writer = csv.reader(src), csv.writer(dst)
         header = next(reader)
-        writer.writerow(["store_id", "sku", "date", "units", "price"])
+        writer.writerow(["store_id", "sku", "date", "units", "price", "category"])
         for row in reader:
             stores.add(row[4])
             for d, units in zip(header[6:], row[6:], strict=True):
@@ -48,7 +63,7 @@ def convert_m5(out: Path) -> tuple[Path, Path]:
                 price = prices.get((row[4], row[1], week_of[day]))
                 if price is None and units == "0":
                     continue  # not on sale that week: not listed
-                writer.writerow([row[4], row[1], day, units, price or ""])
+                writer.writerow([row[4], row[1], day, units, price or "", row[2]])
     events = out / "m5_calendar.csv"
     with events.open("w", newline="") as dst:
         writer = csv.writer(dst)
@@ -62,8 +77,9 @@ def convert_m5(out: Path) -> tuple[Path, Path]:
     return daily, events
 
 
-def convert_freshretailnet(out: Path) -> tuple[Path, Path]:
-    source = require_shared_data() / "freshretailnet_store0" / "hourly_train.csv.gz"
+def convert_freshretailnet(data: Path, out: Path) -> tuple[Path, Path]:
+    """FreshRetailNet -> ``frn_hourly.csv`` and ``frn_transactions.csv`` (hourly totals)."""
+    source = _source(data, "freshretailnet_store0/hourly_train.csv.gz")
     with gzip.open(source, "rt") as handle:
         rows = list(csv.DictReader(handle))
     hourly = out / "frn_hourly.csv"

@@ -1,0 +1,47 @@
+"""The bootstrap models shipped in models/bootstrap: intact, current, servable."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from cloud_hub.bootstrap_paths import BOOTSTRAP_DIR
+from models import features as F
+from models.runtime import OnnxModel
+from models.training import MODEL_SPECS
+
+FEATURES = {
+    "daily": F.DAILY_FEATURES,
+    "protection": F.PROTECTION_FEATURES,
+    "hourly": F.HOURLY_FEATURES,
+    "availability": F.AVAILABILITY_FEATURES,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_SPECS))
+def test_shipped_model_matches_its_manifest_and_the_current_features(name: str):
+    from cloud_hub.bootstrap import load_manifest
+
+    onnx_path = BOOTSTRAP_DIR / f"{name}.onnx"
+    manifest = load_manifest(BOOTSTRAP_DIR / f"{name}.manifest.json")
+    blob = onnx_path.read_bytes()
+    assert manifest.name == name
+    assert manifest.sha256 == hashlib.sha256(blob).hexdigest()
+    assert manifest.feature_spec_hash == F.FEATURE_SPEC_HASH, (
+        "features changed since the bootstrap models were built: run `make models`"
+    )
+    names = FEATURES[MODEL_SPECS[name].feature_set]
+    assert tuple(manifest.feature_names) == names
+    assert manifest.training_window_start < manifest.training_window_end
+    assert manifest.training_rows > 1000
+    assert manifest.provenance
+    assert manifest.metrics["parity.share_within_tolerance"] >= 0.995
+    served = OnnxModel(blob)
+    assert served.n_features == len(names)
+    rows = np.abs(np.random.default_rng(0).normal(size=(64, len(names)))).astype(np.float32)
+    predictions = served.predict(rows)
+    assert np.isfinite(predictions).all()
+    if MODEL_SPECS[name].objective == "binary":
+        assert ((predictions >= 0) & (predictions <= 1)).all()
