@@ -499,17 +499,24 @@ def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray]
 def train_availability(
     panels: list[F.SkuHourPanel], labels: list[np.ndarray], cut: int
 ) -> tuple[Trained, float]:
-    """The availability model on hours before ``cut`` and its F1-best threshold there
-    (chosen on the training part, as the zero-run rule's run length is)."""
-    xs, ys = [], []
+    """The availability model on hours before ``cut``, and its decision threshold: the
+    F1-best one for a twin model trained without the last training week and scored on
+    it (a threshold picked on the model's own training rows would be overconfident)."""
+    validation_start = max(cut - 7 * 24, cut // 2)
+    xs, ys, fit_x, fit_y, val_x, val_y = [], [], [], [], [], []
     for panel, label in zip(panels, labels, strict=True):
         rows = F.availability_features(panel).reshape(len(label), -1, len(F.AVAILABILITY_FEATURES))
-        xs.append(rows[:, :cut].reshape(-1, rows.shape[2]))
+        width = rows.shape[2]
+        xs.append(rows[:, :cut].reshape(-1, width))
         ys.append(label[:, :cut].reshape(-1))
-    features, target = np.vstack(xs), np.concatenate(ys)
-    model = train(MODEL_SPECS["availability"], features, target)
-    threshold, _ = metrics.best_f1_threshold(target, model.predict(features))
-    return model, float(threshold)
+        fit_x.append(rows[:, :validation_start].reshape(-1, width))
+        fit_y.append(label[:, :validation_start].reshape(-1))
+        val_x.append(rows[:, validation_start:cut].reshape(-1, width))
+        val_y.append(label[:, validation_start:cut].reshape(-1))
+    spec = MODEL_SPECS["availability"]
+    twin = train(spec, np.vstack(fit_x), np.concatenate(fit_y))
+    threshold, _ = metrics.best_f1_threshold(np.concatenate(val_y), twin.predict(np.vstack(val_x)))
+    return train(spec, np.vstack(xs), np.concatenate(ys)), float(threshold)
 
 
 def backtest_availability(

@@ -64,7 +64,8 @@ HOURLY_FEATURES = (
 AVAILABILITY_FEATURES = (
     "hour", "dow", "zero_run", "expected_hour", "expected_run", "p_zero_run",
     "sold_today", "expected_today", "today_ratio", "daily_level_7", "zero_rate_hour",
-    "promo", "price_ratio",
+    "promo", "price_ratio", "sales_last_3h", "sales_last_6h", "last_sale_hour_yesterday",
+    "sold_yesterday", "last_sale_hour_7d", "hours_to_usual_last_sale",
 )  # fmt: skip
 
 FEATURE_SPEC = {
@@ -495,6 +496,19 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
     level_7 = (daily_cum[:, days] - daily_cum[:, first7]) / np.maximum(days - first7, 1)
     hour_of_day = np.tile(np.arange(24), n_days)
     dow = _weekday(panel.start, np.repeat(days, 24))
+    # Sales in the last hours, and when sales usually stop: a shelf that sold out
+    # yesterday evening, or stops selling hours before its usual last sale, is suspect.
+    running = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(sales, axis=1)], axis=1)
+    ends = np.arange(1, n_hours + 1)
+    last_3h = running[:, ends] - running[:, np.maximum(ends - 3, 0)]
+    last_6h = running[:, ends] - running[:, np.maximum(ends - 6, 0)]
+    sold_hours = by_day > 0
+    last_sale = np.where(sold_hours.any(axis=2), 23 - np.argmax(sold_hours[:, :, ::-1], axis=2), -1)
+    before = np.concatenate([np.full((n_sku, 1), -1), last_sale[:, :-1]], axis=1)
+    sold_before = np.concatenate([np.zeros((n_sku, 1)), daily[:, :-1]], axis=1)
+    last_sale_cum = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(last_sale, axis=1)], axis=1)
+    usual_last = (last_sale_cum[:, days] - last_sale_cum[:, first7]) / np.maximum(days - first7, 1)
+    usual_last = np.repeat(usual_last, 24, axis=1)
     columns = [
         np.broadcast_to(hour_of_day, (n_sku, n_hours)),
         np.broadcast_to(dow, (n_sku, n_hours)),
@@ -509,6 +523,12 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
         1.0 - sell_rate_hour.reshape(n_sku, n_hours),
         np.nan_to_num(panel.promo, nan=0.0),
         np.nan_to_num(panel.price_ratio, nan=1.0),
+        last_3h,
+        last_6h,
+        np.repeat(before, 24, axis=1),
+        np.repeat(sold_before, 24, axis=1),
+        usual_last,
+        usual_last - hour_of_day[None, :],
     ]
     return np.stack([np.asarray(c, dtype=float).reshape(-1) for c in columns], axis=1).astype(
         np.float32
