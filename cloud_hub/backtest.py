@@ -192,6 +192,15 @@ def read_daily_sales(
     return series, first_day, last_day
 
 
+def _check_holdout(path: Path, n_days: int, holdout_days: int, history_days: int) -> None:
+    if holdout_days < 1 or n_days - holdout_days < history_days:
+        raise BacktestError(
+            f"{path}: {n_days} days cannot hold {holdout_days} holdout days and "
+            f"{history_days} days of history",
+            hint="use a smaller --holdout-days or a longer file",
+        )
+
+
 def _rmsse_weights(history: np.ndarray) -> np.ndarray:
     """1 / the M5 scale per series (the training loss then follows RMSSE)."""
     scale = np.full(history.shape[0], np.nan)
@@ -223,12 +232,7 @@ def backtest_replenishment(
     started = time.perf_counter()
     stores, first_day, last_day = read_daily_sales(daily_sales, calendar, holdout_days)
     n_days = (last_day - first_day).days + 1
-    if holdout_days < 1 or n_days - holdout_days < 56:
-        raise BacktestError(
-            f"{daily_sales}: {n_days} days cannot hold {holdout_days} holdout days "
-            "and 56 days of history",
-            hint="use a smaller --holdout-days or a longer file",
-        )
+    _check_holdout(daily_sales, n_days, holdout_days, 56)
     last_history = n_days - 1 - holdout_days
     horizons = list(range(1, holdout_days + 1))
     protection = min(protection_days, holdout_days)
@@ -420,12 +424,7 @@ def backtest_labor(
     started = time.perf_counter()
     stores, traffic, first = read_transactions(transactions)
     n_days = traffic.shape[1]
-    if holdout_days < 1 or n_days - holdout_days < 35:
-        raise BacktestError(
-            f"{transactions}: {n_days} days cannot hold {holdout_days} holdout days and "
-            "35 days of history",
-            hint="use a smaller --holdout-days or a longer file",
-        )
+    _check_holdout(transactions, n_days, holdout_days, 35)
     last_history = n_days - 1 - holdout_days
     model, panel = train_labor(traffic, first, last_history, holdout_days)
     horizons = list(range(1, holdout_days + 1))
@@ -525,12 +524,7 @@ def backtest_availability(
     """Off-shelf detection from sales gaps vs the zero-sales-run rule tuned on training."""
     started = time.perf_counter()
     panels, labels, n_days = read_hourly_skus(hourly)
-    if holdout_days < 1 or n_days - holdout_days < 14:
-        raise BacktestError(
-            f"{hourly}: {n_days} days cannot hold {holdout_days} holdout days and 14 days "
-            "of history",
-            hint="use a smaller --holdout-days or a longer file",
-        )
+    _check_holdout(hourly, n_days, holdout_days, 14)
     cut = (n_days - holdout_days) * 24
     model, threshold = train_availability(panels, labels, cut)
     test_x, test_y = [], []

@@ -242,6 +242,22 @@ def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
     )
 
 
+def _level_columns(panel: DailyPanel, state: _SkuState) -> list[np.ndarray]:
+    """Category and demand level, spread and intermittency: the columns the daily and the
+    protection features share, in the order both list them."""
+    return [
+        panel.category.astype(float),
+        state.mean_7,
+        state.mean_28,
+        state.mean_56,
+        state.std_28,
+        state.zero_share_28,
+        state.days_since_sale,
+        state.history_days,
+        state.trend,
+    ]
+
+
 def _same_weekday(panel: DailyPanel, origin: int, target: int, weeks: int) -> np.ndarray:
     """Sales on the same weekday as ``target``, the last ``weeks`` such days up to origin."""
     back = ((target - origin + 6) // 7) * 7  # first multiple of 7 that lands at or before origin
@@ -304,15 +320,7 @@ def daily_features(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> n
             np.nan_to_num(panel.promo[:, target], nan=0.0),
             _price_ratio(panel, state.price_28, target),
             state.promo_share_28,
-            panel.category.astype(float),
-            state.mean_7,
-            state.mean_28,
-            state.mean_56,
-            state.std_28,
-            state.zero_share_28,
-            state.days_since_sale,
-            state.history_days,
-            state.trend,
+            *_level_columns(panel, state),
             state.last,
             np.where(np.isnan(same_1), same_4, same_1),
             same_4,
@@ -364,15 +372,7 @@ def protection_features(panel: DailyPanel, origin: int, protection_days: np.ndar
     price = np.where(np.isfinite(price), price, 1.0)
     columns = [
         protection_days.astype(float),
-        panel.category.astype(float),
-        state.mean_7,
-        state.mean_28,
-        state.mean_56,
-        state.std_28,
-        state.zero_share_28,
-        state.days_since_sale,
-        state.history_days,
-        state.trend,
+        *_level_columns(panel, state),
         np.sum(np.where(inside & ~closed, expected, 0.0), axis=1),
         np.sum(inside * promo, axis=1),
         np.sum(inside & holiday, axis=1),
