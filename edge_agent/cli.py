@@ -268,9 +268,40 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
         q = doc["quarantine"]
         lines.append(f"quarantine {q['open']} open, {q['released']} released")
         lines.extend(f"    {reason:<20} {n:>8}" for reason, n in q["open_by_reason"].items())
+        for kind, states in doc["decisions"].items():
+            counts = ", ".join(f"{state} {n}" for state, n in states.items())
+            lines.append(f"decisions  {kind}: {counts}")
+        lines.append(f"outbox     {doc['outbox']['pending']} waiting, {doc['outbox']['rows']} rows")
         return "\n".join(lines)
 
     _emit(args, doc, text)
+    return 0
+
+
+def cmd_decisions(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent import decisions
+
+    with _open(args, settings) as mirror:
+        rows = decisions.list_decisions(mirror, state=args.state, kind=args.kind,
+                                        limit=args.limit)  # fmt: skip
+    items = [r.as_dict() for r in rows]
+    _emit(args, {"decisions": items}, lambda: "\n".join(
+        f"{r.decision_id:<22} {r.kind:<11} {r.state:<10} {r.sku or r.hour or '':<12} "
+        f"qty {r.quantity:>8g}  value {r.value:>9.2f}  conf {r.confidence:.2f}  {r.rule}"
+        for r in rows) or "no decisions")  # fmt: skip
+    return 0
+
+
+def cmd_decision_step(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent import decisions
+
+    to_state = {"approve": "approved", "reject": "rejected", "override": "overridden"}[
+        args.decisions_command
+    ]
+    with _open(args, settings) as mirror:
+        row = decisions.transition(mirror, args.id, to_state, actor=args.by, reason=args.reason,
+                                   quantity=getattr(args, "quantity", None))  # fmt: skip
+    _emit(args, row.as_dict(), lambda: f"{row.decision_id}: {row.state} by {row.actor}")
     return 0
 
 
@@ -401,6 +432,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _db(p)
     p.add_argument("--last", type=int, default=20, help="how many records (default 20)")
+
+    decisions_parser = _command(
+        sub,
+        "decisions",
+        cmd_decisions,
+        "List decisions; approve, reject or override a pending one (works offline).",
+        "edge-agent decisions --db s1.db --state pending",
+    )
+    _db(decisions_parser)
+    decisions_parser.add_argument("--state", help="only this state (pending, auto, ...)")
+    decisions_parser.add_argument("--kind", choices=["order", "staffing", "shelf_check"])
+    decisions_parser.add_argument("--limit", type=int, default=100, help="newest first")
+    steps = decisions_parser.add_subparsers(dest="decisions_command", metavar="ACTION")
+    for action, summary, example in (
+        ("approve", "Approve a pending decision.",
+         'edge-agent decisions approve S001:decision:17 --by ana --reason "promo week" --db s1.db'),
+        ("reject", "Reject a pending decision.",
+         'edge-agent decisions reject S001:decision:17 --by ana --reason "delisted" --db s1.db'),
+        ("override", "Approve a pending decision with another quantity.",
+         'edge-agent decisions override S001:decision:17 --quantity 12 --by ana '
+         '--reason "small shelf" --db s1.db'),
+    ):  # fmt: skip
+        p = _command(steps, action, cmd_decision_step, summary, example)
+        _db(p)
+        p.add_argument("id", help="decision id, e.g. S001:decision:17")
+        p.add_argument("--by", required=True, help="who decides")
+        p.add_argument("--reason", required=True, help="why")
+        if action == "override":
+            p.add_argument("--quantity", type=float, required=True, help="the quantity to use")
 
     p = _command(
         sub,

@@ -12,20 +12,24 @@ Tree::
     │   ├── SchemaTooNewError    written by a newer, incompatible release
     │   ├── StoreNotConfigured   the mirror has no store yet (run `init`)
     │   └── StoreConflictError   the mirror belongs to another store / time zone
-    └── IngestError              a POS export cannot be read at all
-        └── UnknownFileKindError header matches no known export kind
+    ├── IngestError              a POS export cannot be read at all
+    │   └── UnknownFileKindError header matches no known export kind
+    └── DecisionError            a decision cannot take the requested step
+        └── UnknownDecisionError no decision has that id
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DecisionError",
     "EdgeAgentError",
     "IngestError",
     "MirrorError",
     "SchemaTooNewError",
     "StoreConflictError",
     "StoreNotConfigured",
+    "UnknownDecisionError",
     "UnknownFileKindError",
 ]
 
@@ -68,3 +72,11 @@ class IngestError(EdgeAgentError):
 
 class UnknownFileKindError(IngestError):
     """The file's header matches no known POS export kind."""
+
+
+class DecisionError(EdgeAgentError):
+    """A lifecycle step that is not allowed now (expired, superseded, already decided)."""
+
+
+class UnknownDecisionError(DecisionError):
+    """No decision has the given id."""

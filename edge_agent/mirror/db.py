@@ -201,6 +201,24 @@ def _migrate(mirror: Mirror, migrations: Sequence[Migration]) -> None:
                     __version__,
                 ),
             )
+            if mirror.store() is not None:  # a new file has no store (nor chain) yet
+                _audit_migration(mirror, migration)
+
+
+def _audit_migration(mirror: Mirror, migration: Migration) -> None:
+    from edge_agent import audit  # audit builds on this module
+    from storeedge.v1 import audit_pb2
+
+    audit.append(
+        mirror,
+        audit_pb2.AUDIT_EVENT_TYPE_SCHEMA_MIGRATED,
+        subject_id=f"schema:{migration.version}",
+        summary=f"mirror migrated to schema v{migration.version} ({migration.name})",
+        attributes={
+            "min_reader_version": str(migration.min_reader_version),
+            "release": __version__,
+        },
+    )
 
 
 def open_mirror(

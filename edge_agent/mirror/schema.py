@@ -266,8 +266,49 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _decisions(db: sqlite_utils.Database) -> None:
+    """Version 2 (expand only): decisions and the outbox the sync drains."""
+    db.execute(
+        """CREATE TABLE decisions (
+             decision_id TEXT PRIMARY KEY,   -- record id text, e.g. S001:decision:17
+             seq INTEGER NOT NULL UNIQUE,
+             kind TEXT NOT NULL,             -- order, staffing, shelf_check
+             state TEXT NOT NULL,
+             business_date TEXT NOT NULL,
+             created_at TEXT NOT NULL,
+             updated_at TEXT NOT NULL,
+             sku TEXT, category TEXT, order_date TEXT, hour INTEGER,
+             quantity REAL NOT NULL, value REAL NOT NULL, confidence REAL NOT NULL,
+             model_name TEXT, model_version TEXT,
+             rule TEXT NOT NULL, policy_hash TEXT NOT NULL, policy_outcome TEXT NOT NULL,
+             shadow INTEGER NOT NULL DEFAULT 0,
+             expires_at TEXT, supersedes_id TEXT, actor TEXT, reason TEXT,
+             payload BLOB NOT NULL)          -- the Decision message as created"""
+    )
+    # At most one live order per SKU and order date: a re-run or a restart never orders twice.
+    db.execute(
+        "CREATE UNIQUE INDEX decisions_one_live_order ON decisions(sku, order_date) "
+        "WHERE kind = 'order' AND state IN ('pending', 'approved', 'overridden', 'auto', "
+        "'submitted', 'confirmed')"
+    )
+    db.execute("CREATE INDEX decisions_state ON decisions(state, kind)")
+    # Records waiting for the hub, in per-store order; acked_at is set after the JetStream ack.
+    db.execute(
+        """CREATE TABLE outbox (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT,
+             record_id TEXT NOT NULL UNIQUE,
+             record_type TEXT NOT NULL,
+             payload BLOB NOT NULL,
+             created_at TEXT NOT NULL,
+             acked_at TEXT)"""
+    )
+    db.execute("CREATE INDEX outbox_pending ON outbox(acked_at, seq)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="initial", min_reader_version=1, apply=_initial),
+    # Expand only: a release at schema 1 still reads and writes the file.
+    Migration(version=2, name="decisions and outbox", min_reader_version=1, apply=_decisions),
 )
 
 # The newest schema this release writes.

@@ -47,6 +47,12 @@ def mirror_status(mirror: Mirror) -> dict[str, Any]:
         "SELECT COUNT(*) FROM quarantine WHERE released_at IS NOT NULL"
     ).fetchone()[0]
     length, head = audit.chain_head(mirror)
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, state, count in conn.execute(
+        "SELECT kind, state, COUNT(*) FROM decisions GROUP BY kind, state ORDER BY kind, state"
+    ):
+        by_kind.setdefault(kind, {})[state] = count
+    outbox = conn.execute("SELECT COUNT(*), SUM(acked_at IS NULL) FROM outbox").fetchone()
     files = conn.execute("SELECT COUNT(*), MAX(ingested_at) FROM ingest_files").fetchone()
     return {
         "store": store.store_id,
@@ -62,4 +68,6 @@ def mirror_status(mirror: Mirror) -> dict[str, Any]:
         "ingest": {"files": files[0], "last_ingest_at": files[1]},
         "chain_length": length,
         "chain_head": head.hex(),
+        "decisions": by_kind,
+        "outbox": {"rows": outbox[0], "pending": outbox[1] or 0},
     }

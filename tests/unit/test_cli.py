@@ -157,3 +157,55 @@ def test_cloud_hub_commands_are_documented(capsys):
         assert f"`cloud-hub {name}" in docs
     assert hub_cli.main(["version", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["version"]
+
+
+def test_decisions_can_be_listed_and_approved_offline(tmp_path: Path, capsys):
+    from datetime import UTC, datetime
+
+    from edge_agent import decisions
+    from edge_agent.clock import FixedClock
+    from edge_agent.mirror import open_mirror
+    from edge_agent.policy import Policy
+
+    db = str(tmp_path / "m.db")
+    run(capsys, "init", "--db", db, "--store", "S001", "--tz", "UTC")
+    mirror = open_mirror(db, clock=FixedClock(datetime.now(UTC)))
+    for sku, value in (("A", 50.0), ("B", 900.0)):
+        decisions.record(mirror, decisions.Proposal(
+            kind="order", quantity=12, value=value, confidence=0.9, business_date="2026-03-10",
+            sku=sku, order_date="2026-03-10"), Policy())  # fmt: skip
+    mirror.close()
+    code, out, _ = run(capsys, "decisions", "--db", db, "--state", "pending", "--json")
+    pending = json.loads(out)["decisions"]
+    assert code == 0 and [d["sku"] for d in pending] == ["B"]
+    code, out, _ = run(
+        capsys,
+        "decisions",
+        "approve",
+        pending[0]["decision_id"],
+        "--by",
+        "ana",
+        "--reason",
+        "promo",
+        "--db",
+        db,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["state"] == "approved"
+    code, _, err = run(
+        capsys,
+        "decisions",
+        "approve",
+        pending[0]["decision_id"],
+        "--by",
+        "ana",
+        "--reason",
+        "again",
+        "--db",
+        db,
+    )
+    assert code == 2 and "is approved; it cannot become approved" in err
+    code, out, _ = run(capsys, "status", "--db", db, "--json")
+    assert json.loads(out)["decisions"] == {"order": {"approved": 1, "auto": 1}}
+    code, out, _ = run(capsys, "audit", "verify", "--db", db)
+    assert code == 0
