@@ -21,13 +21,13 @@ import numpy as np
 from google.protobuf import json_format
 
 from cloud_hub import backtest
-from cloud_hub.bootstrap_paths import BOOTSTRAP_DIR
 from cloud_hub.datasets import (
     FRESHRETAILNET_PROVENANCE,
     M5_PROVENANCE,
     convert_freshretailnet,
     convert_m5,
 )
+from models import BOOTSTRAP_DIR
 from models import features as F
 from models.training import ONNX_OPSET, Trained, export_onnx, parity, sha256_hex
 from storeedge.v1 import model_pb2

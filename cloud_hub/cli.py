@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cloud_hub import __version__
-from cloud_hub.bootstrap_paths import BOOTSTRAP_DIR
 from cloud_hub.errors import HubError
+from models import BOOTSTRAP_DIR
 
 __all__ = ["build_parser", "main"]
 

@@ -278,6 +278,35 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
     return 0
 
 
+def cmd_cycle(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent.cycle import load_models, run_cycle
+    from edge_agent.policy import load_policy
+    from models import BOOTSTRAP_DIR
+
+    policy = load_policy(settings.policy_file)
+    models = load_models(settings.models_dir or BOOTSTRAP_DIR)
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    with _open(args, settings) as mirror:
+        result = run_cycle(mirror, models, policy, as_of)
+    doc = result.as_dict()
+
+    def text() -> str:
+        if result.closed:
+            return f"{doc['as_of']}: the store is closed, no decisions"
+        counts: dict[tuple[str, str], int] = {}
+        for d in doc["decisions"]:
+            counts[(d["kind"], d["state"])] = counts.get((d["kind"], d["state"]), 0) + 1
+        lines = [f"cycle {doc['as_of']}: {len(doc['decisions'])} decisions in {doc['seconds']} s"
+                 f" ({doc['expired']} expired)"]  # fmt: skip
+        lines += [
+            f"    {kind:<11} {state:<9} {n:>6}" for (kind, state), n in sorted(counts.items())
+        ]
+        return "\n".join(lines)
+
+    _emit(args, doc, text)
+    return 0
+
+
 def cmd_decisions(args: argparse.Namespace, settings: EdgeSettings) -> int:
     from edge_agent import decisions
 
@@ -433,6 +462,18 @@ def build_parser() -> argparse.ArgumentParser:
     _db(p)
     p.add_argument("--last", type=int, default=20, help="how many records (default 20)")
 
+    p = _command(
+        sub,
+        "cycle",
+        cmd_cycle,
+        "Score every SKU and store-hour; decide orders, staffing and shelf checks by policy.",
+        "edge-agent cycle --db s1.db --json",
+    )
+    _db(p)
+    p.add_argument("--as-of", help="business day YYYY-MM-DD (default: after the last sales day)")
+    p.add_argument("--policy", type=Path, help="TOML decision policy (docs/POLICY.md)")
+    p.add_argument("--models", type=Path, help="folder of serving models (default: shipped)")
+
     decisions_parser = _command(
         sub,
         "decisions",
@@ -479,7 +520,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(
-            args.config, db=getattr(args, "db", None), log_level=args.log_level
+            args.config,
+            db=getattr(args, "db", None),
+            log_level=args.log_level,
+            policy_file=getattr(args, "policy", None),
+            models_dir=getattr(args, "models", None),
         )
         logging.basicConfig(
             level=settings.log_level,

@@ -41,6 +41,12 @@ class EdgeSettings(BaseSettings):
         default=20_000, ge=100, le=1_000_000, description="Rows validated and written per batch."
     )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    policy_file: Path | None = Field(
+        default=None, description="TOML decision policy (docs/POLICY.md); default built in."
+    )
+    models_dir: Path | None = Field(
+        default=None, description="Folder of serving models; default the shipped bootstrap."
+    )
 
     # Set by load_settings; not a setting a user writes.
     toml_file: Path | None = Field(default=None, exclude=True)

@@ -187,8 +187,11 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
         with mirror.transaction():
             return record(mirror, proposal, policy)
     existing = _live_duplicate(mirror, proposal)
-    if existing is not None and existing.state != "pending":
-        return existing
+    if existing is not None and (
+        existing.state != "pending"
+        or (existing.quantity, existing.value) == (proposal.quantity, proposal.value)
+    ):
+        return existing  # already decided, or the same proposal again (a re-run)
     verdict = policy.evaluate(
         proposal.kind,
         quantity=proposal.quantity,

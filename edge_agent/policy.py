@@ -88,7 +88,7 @@ class KindPolicy(KindLimits):
 
 class Policy(_Strict):
     mode: Literal["execute", "shadow"] = "execute"
-    order: KindPolicy = KindPolicy(max_value=5000.0, min_quantity=1.0)
+    order: KindPolicy = KindPolicy(auto_min_confidence=0.6, max_value=5000.0, min_quantity=1.0)
     staffing: KindPolicy = KindPolicy(auto_max_value=2.0)
     shelf_check: KindPolicy = KindPolicy(auto_min_confidence=0.0, daily_cap=40, random_share=0.1)
 

@@ -35,14 +35,28 @@ step "5. The missing SKU arrives in a product file: its quarantined line is re-p
 printf 'sku,category,case_pack,price\nSKU-NOT-LISTED,GROCERY,6,3.49\n' > "$DEMO/late_products.csv"
 edge-agent ingest --db "$DB" "$DEMO/late_products.csv"
 
-step "6. Store status"
+step "6. Decision cycles for the next three business days (orders, staffing, shelf checks)"
+END=$(python -c "import json,sys; print(json.load(open('$DEMO/simulate.json'))['end_date'])")
+for offset in 2 3 4; do
+  DAY=$(python -c "import datetime as d; print(d.date.fromisoformat('$END') + d.timedelta(days=$offset))")
+  edge-agent cycle --db "$DB" --as-of "$DAY"
+done
+
+step "7. A person approves one pending order (works offline), and the lifecycle is audited"
+PENDING=$(edge-agent decisions --db "$DB" --state pending --kind order --limit 1 --json \
+  | python -c "import json,sys; d=json.load(sys.stdin)['decisions']; print(d[0]['decision_id'] if d else '')")
+if [ -n "$PENDING" ]; then
+  edge-agent decisions approve "$PENDING" --by store-manager --reason "checked the shelf" --db "$DB"
+fi
+
+step "8. Store status"
 edge-agent status --db "$DB"
 
-step "7. The audit log: last records, then the whole chain verified"
+step "9. The audit log: last records, then the whole chain verified"
 edge-agent audit show --db "$DB" --last 6
 edge-agent audit verify --db "$DB"
 
-step "8. Someone edits one audit record in a copy of the mirror: verification names it"
+step "10. Someone edits one audit record in a copy of the mirror: verification names it"
 cp "$DB" "$DEMO/tampered.db"
 python - "$DEMO/tampered.db" <<'PY'
 import sqlite3, sys

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from cloud_hub.bootstrap_paths import BOOTSTRAP_DIR
+from models import BOOTSTRAP_DIR
 from models import features as F
 from models.runtime import OnnxModel
 from models.training import MODEL_SPECS

@@ -143,3 +143,11 @@ def test_a_failed_step_writes_nothing(mirror: Mirror, monkeypatch):
         decisions.transition(mirror, pending.decision_id, "approved", actor="ana", reason="ok")
     assert decisions.get(mirror, pending.decision_id).state == "pending"
     assert audit.chain_head(mirror) == (length, head)
+
+
+def test_the_same_pending_proposal_again_changes_nothing(mirror: Mirror):
+    first = decisions.record(mirror, order(value=900.0), POLICY)
+    length = audit.chain_head(mirror)[0]
+    again = decisions.record(mirror, order(value=900.0), POLICY)
+    assert again.decision_id == first.decision_id and again.state == "pending"
+    assert audit.chain_head(mirror)[0] == length

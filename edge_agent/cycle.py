@@ -1,0 +1,361 @@
+"""The decision cycle: score every active SKU and store-hour, propose, decide by policy.
+
+One cycle for business day ``as_of`` (the origin is the day before: the last day
+whose sales are known):
+
+- **orders**, for SKUs whose supplier takes orders on that weekday (before the
+  cutoff when the cycle runs on the day itself): order-up-to level = the 90th
+  percentile of total demand over the protection interval (lead time + days
+  until the next order day), modeled directly; minus on hand, open orders and
+  the kit's own orders not yet received; rounded up to case packs;
+- **staffing**, per trading hour: transactions forecast by the labor model,
+  staff needed at a configurable productivity, against the schedule;
+- **shelf checks**: SKUs that the system says are in stock but have not sold
+  for longer than their expected demand makes plausible (phantom inventory),
+  ranked by the chance of seeing no sale, capped per day, plus a small random
+  share that keeps the availability labels unbiased.
+
+Closed days produce no decisions. Every proposal goes through the policy and
+the decision lifecycle (:mod:`edge_agent.decisions`): re-running a cycle for the
+same day changes nothing that is no longer pending and never orders twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_agent import decisions
+from edge_agent.errors import EdgeAgentError
+from edge_agent.mirror.db import Mirror
+from edge_agent.mirror.panels import daily_panel, store_days
+from edge_agent.policy import Policy
+from models import features as F
+from models.panels import hourly_panel_from_days
+from models.runtime import OnnxModel
+from storeedge.v1 import decision_pb2
+
+__all__ = ["CycleResult", "ModelSet", "load_models", "run_cycle"]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HISTORY_DAYS = 400
+_LOOKAHEAD_DAYS = 28
+TRANSACTIONS_PER_STAFF_HOUR = 20.0
+
+
+@dataclass
+class ModelSet:
+    protection: OnnxModel
+    daily: OnnxModel
+    labor: OnnxModel
+    versions: dict[str, str]
+
+
+def load_models(directory: Path) -> ModelSet:
+    """Load the serving models, refusing any built on other features than this agent's."""
+    from google.protobuf import json_format
+
+    from storeedge.v1 import model_pb2
+
+    versions: dict[str, str] = {}
+    loaded: dict[str, OnnxModel] = {}
+    for name in ("replenishment_protection_p90", "replenishment_daily", "labor"):
+        manifest_path = directory / f"{name}.manifest.json"
+        try:
+            manifest = json_format.Parse(manifest_path.read_text(), model_pb2.ModelManifest())
+            blob = (directory / f"{name}.onnx").read_bytes()
+        except OSError as exc:
+            raise EdgeAgentError(
+                f"model {name} missing in {directory}: {exc.strerror}",
+                hint="point --models at a folder with the kit's models",
+            ) from None
+        if manifest.feature_spec_hash != F.FEATURE_SPEC_HASH:
+            raise EdgeAgentError(
+                f"model {name} {manifest.version} was built on features "
+                f"{manifest.feature_spec_hash}, this agent computes {F.FEATURE_SPEC_HASH}",
+                hint="install models built for this agent release",
+            )
+        if hashlib.sha256(blob).hexdigest() != manifest.sha256:
+            raise EdgeAgentError(f"model {name}: the ONNX file does not match its manifest sha256")
+        loaded[name] = OnnxModel(blob)
+        versions[name] = manifest.version
+    return ModelSet(loaded["replenishment_protection_p90"], loaded["replenishment_daily"],
+                    loaded["labor"], versions)  # fmt: skip
+
+
+@dataclass
+class CycleResult:
+    as_of: date
+    closed: bool
+    decisions: list[decisions.DecisionRow] = field(default_factory=list)
+    expired: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "closed": self.closed,
+            "expired": self.expired,
+            "seconds": round(self.seconds, 3),
+            "decisions": [
+                {
+                    "id": d.decision_id,
+                    "kind": d.kind,
+                    "state": d.state,
+                    "confidence": d.confidence,
+                    "value": d.value,
+                    "quantity": d.quantity,
+                    "sku": d.sku,
+                    "hour": d.hour,
+                    "model_version": d.model_version,
+                    "rule": d.rule,
+                }
+                for d in self.decisions
+            ],
+        }
+
+
+def _products(mirror: Mirror, as_of: date) -> dict[str, dict[str, Any]]:
+    """The product attributes in force on ``as_of`` for active SKUs."""
+    rows = mirror.conn.execute(
+        "SELECT sku, effective_from, category, case_pack, unit_cost, price, lead_time_days, "
+        "order_days, order_cutoff, status FROM products WHERE effective_from <= ? "
+        "ORDER BY sku, effective_from",
+        (as_of.isoformat(),),
+    ).fetchall()
+    current: dict[str, dict[str, Any]] = {}
+    for sku, _, category, case_pack, cost, price, lead, days, cutoff, status in rows:
+        current[sku] = {"category": category, "case_pack": case_pack or 1.0,
+                        "unit_cost": cost or price or 0.0, "lead_time": int(lead or 1),
+                        "order_days": (days or ",".join(WEEKDAYS)).split(","),
+                        "cutoff": cutoff, "active": status == "active"}  # fmt: skip
+    return {sku: p for sku, p in current.items() if p["active"]}
+
+
+def _protection_days(order_days: list[str], weekday: int, lead_time: int) -> int:
+    """Lead time plus the days until the next order day (the review period)."""
+    for gap in range(1, 8):
+        if WEEKDAYS[(weekday + gap) % 7] in order_days:
+            return max(1, lead_time + gap)
+    return lead_time + 7
+
+
+def _stock_positions(mirror: Mirror, as_of: date) -> tuple[dict, dict, dict]:
+    """On hand (latest), open orders and the kit's own live orders not yet received."""
+    on_hand = dict(mirror.conn.execute(
+        "SELECT sku, on_hand FROM daily_sales d WHERE on_hand IS NOT NULL AND date = "
+        "(SELECT MAX(date) FROM daily_sales e WHERE e.sku = d.sku AND e.on_hand IS NOT NULL "
+        "AND e.date < ?)", (as_of.isoformat(),)).fetchall())  # fmt: skip
+    open_orders = dict(mirror.conn.execute(
+        "SELECT sku, SUM(qty) FROM open_orders WHERE status = 'open' AND expected_date >= ? "
+        "GROUP BY sku", (as_of.isoformat(),)).fetchall())  # fmt: skip
+    own = dict(mirror.conn.execute(
+        "SELECT sku, SUM(quantity) FROM decisions WHERE kind = 'order' AND state IN "
+        "('auto', 'approved', 'overridden', 'submitted', 'confirmed') AND order_date < ? "
+        "AND order_date >= ? GROUP BY sku",
+        (as_of.isoformat(), (as_of - timedelta(days=14)).isoformat())).fetchall())  # fmt: skip
+    return on_hand, open_orders, own
+
+
+def run_cycle(
+    mirror: Mirror,
+    models: ModelSet,
+    policy: Policy,
+    as_of: date | None = None,
+    *,
+    shelf_seed: int = 0,
+) -> CycleResult:
+    """One cycle for business day ``as_of`` (default: the day after the last sales day)."""
+    import time as timer
+
+    started = timer.perf_counter()
+    store = mirror.require_store()
+    if as_of is None:
+        last = mirror.conn.execute("SELECT MAX(date) FROM daily_sales").fetchone()[0]
+        if last is None:
+            raise EdgeAgentError("the mirror has no sales yet", hint="ingest POS exports first")
+        as_of = date.fromisoformat(last) + timedelta(days=1)
+    expired = len(decisions.expire_due(mirror))
+    calendar = mirror.conn.execute(
+        "SELECT status FROM store_calendar WHERE date = ?", (as_of.isoformat(),)
+    ).fetchone()
+    if calendar is not None and calendar[0] == "closed":
+        return CycleResult(as_of, True, expired=expired, seconds=timer.perf_counter() - started)
+    start = as_of - timedelta(days=_HISTORY_DAYS)
+    end = as_of + timedelta(days=_LOOKAHEAD_DAYS)
+    panel = daily_panel(mirror, start, end)
+    origin = panel.index(as_of) - 1
+    panel.sales[:, origin + 1 :] = np.nan  # nothing after the origin is known yet
+    products = _products(mirror, as_of)
+    result = CycleResult(as_of, False, expired=expired)
+    now_local = mirror.clock.now().astimezone(store.tz)
+    result.decisions += _orders(mirror, models, policy, panel, origin, as_of, products,
+                                now_local)  # fmt: skip
+    result.decisions += _staffing(mirror, models, policy, start, as_of)
+    result.decisions += _shelf_checks(mirror, policy, panel, origin, as_of, products, shelf_seed)
+    result.seconds = timer.perf_counter() - started
+    return result
+
+
+def _confidence(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """How much history backs a forecast and how steady the SKU sells (0..1)."""
+    history = rows[:, names.index("history_days")]
+    mean = rows[:, names.index("mean_28")]
+    spread = rows[:, names.index("std_28")]
+    steadiness = 1.0 / (1.0 + spread / np.maximum(mean, 0.1))
+    return np.clip(np.minimum(history / 56.0, 1.0) * (0.5 + 0.5 * steadiness), 0.0, 1.0)
+
+
+def _orders(mirror, models, policy, panel, origin, as_of, products, now_local) -> list:
+    weekday = as_of.weekday()
+    index = {sku: i for i, sku in enumerate(panel.skus)}
+    due = []
+    for sku, p in products.items():
+        if sku not in index or WEEKDAYS[weekday] not in p["order_days"]:
+            continue
+        cutoff = time.fromisoformat(p["cutoff"]) if p["cutoff"] else time(23, 59)
+        if now_local >= datetime.combine(as_of, cutoff, now_local.tzinfo):
+            continue  # this order day's cutoff has passed: the next order day orders
+        due.append(sku)
+    if not due:
+        return []
+    rows_idx = np.array([index[s] for s in due])
+    protection = np.array([
+        _protection_days(products[s]["order_days"], weekday, products[s]["lead_time"])
+        for s in due])  # fmt: skip
+    sub = _subpanel(panel, rows_idx)
+    features = F.protection_features(sub, origin, protection)
+    order_up_to = np.maximum(models.protection.predict(features), 0.0)
+    confidence = _confidence(features, F.PROTECTION_FEATURES)
+    on_hand, open_orders, own = _stock_positions(mirror, as_of)
+    store = mirror.require_store()
+    made = []
+    for k, sku in enumerate(due):
+        p = products[sku]
+        position = on_hand.get(sku, 0.0) + open_orders.get(sku, 0.0) + own.get(sku, 0.0)
+        need = order_up_to[k] - position
+        if need <= 0:
+            continue
+        cases = math.ceil(need / p["case_pack"])
+        quantity = cases * p["case_pack"]
+        cutoff = time.fromisoformat(p["cutoff"]) if p["cutoff"] else time(23, 59)
+        detail = decision_pb2.OrderDetail(
+            order_date=as_of.isoformat(), order_up_to=float(order_up_to[k]),
+            on_hand=on_hand.get(sku, 0.0), open_orders=open_orders.get(sku, 0.0),
+            pending_own_orders=own.get(sku, 0.0), case_pack=p["case_pack"],
+            protection_quantile=float(order_up_to[k]), protection_days=int(protection[k]),
+            cutoff=p["cutoff"] or "",
+            expected_delivery_date=(as_of + timedelta(days=p["lead_time"])).isoformat(),
+        )  # fmt: skip
+        proposal = decisions.Proposal(
+            kind="order", quantity=float(quantity), value=float(quantity * p["unit_cost"]),
+            confidence=float(confidence[k]), business_date=as_of.isoformat(), sku=sku,
+            category=p["category"], order_date=as_of.isoformat(),
+            model_name="replenishment_protection_p90",
+            model_version=models.versions["replenishment_protection_p90"],
+            feature_digest=hashlib.sha256(features[k].tobytes()).hexdigest()[:16],
+            expires_at=datetime.combine(as_of, cutoff, store.tz), detail=detail,
+            inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position:.3f}",
+                    "protection_days": str(int(protection[k]))},
+        )  # fmt: skip
+        made.append(decisions.record(mirror, proposal, policy))
+    return made
+
+
+def _subpanel(panel: F.DailyPanel, rows: np.ndarray) -> F.DailyPanel:
+    return F.DailyPanel([panel.skus[i] for i in rows], panel.start, panel.sales[rows],
+                        panel.price[rows], panel.promo[rows], panel.closed, panel.holiday,
+                        panel.category[rows], panel.event)  # fmt: skip
+
+
+def _staffing(mirror, models, policy, start, as_of) -> list:
+    days = list(store_days(mirror, start, as_of))
+    hourly = hourly_panel_from_days(days)
+    origin = len(days) - 2  # as_of is the last day of the panel; its traffic is unknown
+    hourly.traffic[:, origin + 1 :, :] = np.nan
+    if np.all(np.isnan(hourly.traffic[:, : origin + 1, :])):
+        return []
+    forecast = np.maximum(models.labor.predict(F.hourly_features(hourly, origin, [1])), 0.0)
+    hours = mirror.conn.execute(
+        "SELECT opens, closes FROM store_hours WHERE weekday = ?", (as_of.weekday(),)
+    ).fetchone()
+    opens, closes = hours or ("00:00", "23:59")
+    first, last = int(opens[:2]), int(closes[:2]) - (closes[3:] == "00")
+    scheduled = dict(mirror.conn.execute(
+        "SELECT hour, SUM(staff) FROM labor_schedule WHERE date = ? GROUP BY hour",
+        (as_of.isoformat(),)).fetchall())  # fmt: skip
+    made = []
+    for hour in range(first, last + 1):
+        need = math.ceil(forecast[hour] / TRANSACTIONS_PER_STAFF_HOUR)
+        planned = scheduled.get(hour, 0.0)
+        gap = need - planned
+        if gap == 0:
+            continue
+        detail = decision_pb2.StaffingDetail(hour=hour, forecast_transactions=float(forecast[hour]),
+                                             recommended_staff=float(need),
+                                             scheduled_staff=float(planned))  # fmt: skip
+        # quantity: the staff the hour needs; value: staff-hours to add or remove.
+        proposal = decisions.Proposal(
+            kind="staffing", quantity=float(need), value=abs(float(gap)), confidence=0.8,
+            business_date=as_of.isoformat(), hour=hour, model_name="labor",
+            model_version=models.versions["labor"], detail=detail,
+            inputs={"forecast_transactions": f"{forecast[hour]:.2f}"},
+        )  # fmt: skip
+        made.append(decisions.record(mirror, proposal, policy))
+    return made
+
+
+def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed) -> list:
+    """Phantom inventory: in stock by the system, yet no sale for longer than demand allows."""
+    limits = policy.shelf_check
+    cap = limits.daily_cap if limits.daily_cap is not None else 40
+    on_hand, _, _ = _stock_positions(mirror, as_of)
+    history = panel.sales[:, : origin + 1]
+    rate = F._nanmean(F._window(panel.sales, origin, 56))
+    candidates = []
+    for i, sku in enumerate(panel.skus):
+        if sku not in products or on_hand.get(sku, 0.0) <= 0 or rate[i] <= 0:
+            continue
+        row = history[i]
+        sold = np.flatnonzero(np.nan_to_num(row) > 0)
+        if sold.size == 0:
+            continue
+        run = origin - sold[-1]  # days without a sale up to the origin
+        expected = rate[i] * run
+        probability = 1.0 - math.exp(-expected)  # chance the shelf, not demand, explains it
+        if probability >= 0.9:
+            candidates.append((probability, sku, expected))
+    candidates.sort(reverse=True)
+    chosen = candidates[: max(0, cap - round(cap * limits.random_share))]
+    rng = random.Random(f"{seed}:{as_of.isoformat()}")
+    others = [s for s in products if s not in {c[1] for c in chosen}]
+    randoms = rng.sample(others, min(len(others), round(cap * limits.random_share)))
+    made = []
+    for rank, (probability, sku, expected) in enumerate(chosen, start=1):
+        made.append(_shelf_check(mirror, policy, as_of, sku, products[sku], probability, expected,
+                                 on_hand.get(sku, 0.0), rank, False))  # fmt: skip
+    for sku in randoms:
+        made.append(_shelf_check(mirror, policy, as_of, sku, products[sku], 0.0, 0.0,
+                                 on_hand.get(sku, 0.0), 0, True))  # fmt: skip
+    return made
+
+
+def _shelf_check(mirror, policy, as_of, sku, product, probability, expected, on_hand, rank,
+                 random_sample) -> decisions.DecisionRow:  # fmt: skip
+    detail = decision_pb2.ShelfCheckDetail(system_on_hand=on_hand, expected_units=expected,
+                                           off_shelf_probability=probability,
+                                           random_sample=random_sample, rank=rank)  # fmt: skip
+    proposal = decisions.Proposal(
+        kind="shelf_check", quantity=1.0, value=0.0, confidence=probability or 1.0,
+        business_date=as_of.isoformat(), sku=sku, category=product["category"],
+        model_name="zero_sales_gap", model_version="1", detail=detail,
+        inputs={"random_sample": str(random_sample).lower()},
+    )  # fmt: skip
+    return decisions.record(mirror, proposal, policy)

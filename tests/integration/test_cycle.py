@@ -1,0 +1,132 @@
+"""Decision cycles over a simulated week: all three kinds, by policy, never twice."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from edge_agent import audit, decisions
+from edge_agent.clock import FixedClock
+from edge_agent.cycle import load_models, run_cycle
+from edge_agent.errors import EdgeAgentError
+from edge_agent.mirror import open_mirror
+from edge_agent.policy import Policy
+from edge_agent.simulation import run_simulation
+from models import BOOTSTRAP_DIR
+
+END = date(2026, 6, 28)  # a Sunday; the week after it is cycled
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cycle") / "store.db"
+    clock = FixedClock(datetime(2026, 6, 29, 11, tzinfo=UTC))
+    mirror = open_mirror(path, clock=clock)
+    run_simulation(mirror, store_id="S001", skus=300, days=150, seed=11, end_date=END,
+                   time_zone="America/Chicago")  # fmt: skip
+    models = load_models(BOOTSTRAP_DIR)
+    results = []
+    for offset in range(1, 8):
+        day = END + timedelta(days=offset)
+        clock.instant = datetime(day.year, day.month, day.day, 11, tzinfo=UTC)  # 6 am local
+        results.append(run_cycle(mirror, models, Policy(), day))
+    yield mirror, models, results
+    mirror.close()
+
+
+def test_a_week_of_cycles_makes_all_three_kinds(week):
+    mirror, _, results = week
+    kinds = {d.kind for r in results for d in r.decisions}
+    assert kinds == {"order", "staffing", "shelf_check"}
+    states = {d.state for r in results for d in r.decisions}
+    assert states <= {"auto", "pending", "blocked"}
+    assert audit.verify(mirror).ok
+
+
+def test_orders_follow_order_days_and_case_packs(week):
+    mirror, _, results = week
+    products = {sku: (days, pack) for sku, days, pack in mirror.conn.execute(
+        "SELECT sku, order_days, case_pack FROM products")}  # fmt: skip
+    orders = [d for r in results for d in r.decisions if d.kind == "order"]
+    assert orders
+    for d in orders:
+        order_days, pack = products[d.sku]
+        weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[
+            date.fromisoformat(d.order_date).weekday()]  # fmt: skip
+        assert weekday in order_days.split(",")
+        assert d.quantity > 0 and abs(d.quantity / pack - round(d.quantity / pack)) < 1e-9
+
+
+def test_rerunning_a_day_orders_nothing_twice(week):
+    mirror, models, results = week
+    day = results[2].as_of
+    before = mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+    again = run_cycle(mirror, models, Policy(), day)
+    after = mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+    assert after == before
+    assert {d.decision_id for d in again.decisions} <= {
+        d.decision_id for r in results for d in r.decisions}  # fmt: skip
+    live = mirror.conn.execute(
+        "SELECT sku, order_date, COUNT(*) FROM decisions WHERE kind = 'order' AND state IN "
+        "('pending', 'approved', 'overridden', 'auto', 'submitted', 'confirmed') "
+        "GROUP BY sku, order_date HAVING COUNT(*) > 1"
+    ).fetchall()
+    assert live == []
+
+
+def test_a_closed_day_makes_no_decisions(week, tmp_path):
+    mirror, models, _ = week
+    copy = tmp_path / "closed.db"
+    mirror.conn.execute("VACUUM INTO ?", (str(copy),))
+    other = open_mirror(copy, clock=FixedClock(datetime(2026, 7, 6, 11, tzinfo=UTC)))
+    with other.transaction():
+        other.conn.execute("INSERT INTO store_calendar(date, status, name) VALUES "
+                           "('2026-07-06', 'closed', 'Inventory day')")  # fmt: skip
+    result = run_cycle(other, models, Policy(), date(2026, 7, 6))
+    assert result.closed and result.decisions == []
+    other.close()
+
+
+def test_an_edited_decision_record_breaks_the_chain(week, tmp_path):
+    mirror, _, _ = week
+    copy = tmp_path / "edited.db"
+    mirror.conn.execute("VACUUM INTO ?", (str(copy),))
+    conn = sqlite3.connect(copy)
+    seq = conn.execute("SELECT MAX(seq) FROM audit_log WHERE event_type = 'DECISION_CREATED'"
+                       ).fetchone()[0]  # fmt: skip
+    conn.execute("UPDATE audit_log SET payload = payload || x'00' WHERE seq = ?", (seq,))
+    conn.commit()
+    conn.close()
+    edited = open_mirror(copy)
+    report = audit.verify(edited)
+    assert not report.ok and report.problem.seq == seq
+    edited.close()
+
+
+def test_models_built_on_other_features_are_refused(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(BOOTSTRAP_DIR, models)
+    manifest = models / "labor.manifest.json"
+    manifest.write_text(manifest.read_text().replace('"featureSpecHash": "',
+                                                     '"featureSpecHash": "0000'))  # fmt: skip
+    with pytest.raises(EdgeAgentError, match="was built on features"):
+        load_models(models)
+    (models / "labor.onnx").write_bytes(b"corrupt")
+    shutil.copy(BOOTSTRAP_DIR / "labor.manifest.json", manifest)
+    with pytest.raises(EdgeAgentError, match="does not match its manifest sha256"):
+        load_models(models)
+
+
+def test_pending_orders_can_be_approved_until_their_cutoff(week):
+    mirror, _, results = week
+    pending = [d for r in results for d in r.decisions if d.kind == "order"
+               and d.state == "pending"]  # fmt: skip
+    if not pending:
+        pytest.skip("the policy made every order auto this week")
+    # The week is over: every order's cutoff has passed, so approval expires it.
+    with pytest.raises(decisions.DecisionError, match="expired"):
+        decisions.transition(mirror, pending[0].decision_id, "approved", actor="ana",
+                             reason="late")  # fmt: skip
