@@ -334,6 +334,40 @@ def cmd_decision_step(args: argparse.Namespace, settings: EdgeSettings) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent.executor import drop_submissions
+
+    with _open(args, settings) as mirror:
+        result = drop_submissions(mirror, args.drop)
+    doc = {"file": str(result.path) if result.path else None, "submitted": result.submitted}
+    _emit(args, doc, lambda: f"submitted {len(result.submitted)} decisions to {result.path}"
+          if result.path else "nothing to submit")  # fmt: skip
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent.executor import acknowledge
+
+    with _open(args, settings) as mirror:
+        counts = acknowledge(mirror, args.file)
+    _emit(args, counts, lambda: ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_task_complete(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent.executor import complete_shelf_check
+
+    with _open(args, settings) as mirror:
+        result_id = complete_shelf_check(mirror, args.id, found=args.found, by=args.by,
+                                         counted=args.counted)  # fmt: skip
+    _emit(
+        args,
+        {"decision_id": args.id, "result_id": result_id, "found": args.found},
+        lambda: f"{args.id}: {'found' if args.found else 'missing'}, recorded as {result_id}",
+    )
+    return 0
+
+
 def cmd_version(args: argparse.Namespace, settings: EdgeSettings) -> int:
     _emit(args, {"version": __version__}, lambda: f"edge-agent {__version__}")
     return 0
@@ -502,6 +536,44 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--reason", required=True, help="why")
         if action == "override":
             p.add_argument("--quantity", type=float, required=True, help="the quantity to use")
+
+    p = _command(
+        sub,
+        "submit",
+        cmd_submit,
+        "Hand executable decisions to the executor: one atomic JSONL drop file.",
+        "edge-agent submit --db s1.db --drop /var/spool/storeedge/outbox",
+    )
+    _db(p)
+    p.add_argument("--drop", type=Path, required=True, help="folder the ERP or task app reads")
+    p = _command(
+        sub,
+        "ack",
+        cmd_ack,
+        "Apply an executor acknowledgement file (confirmed / failed per decision).",
+        "edge-agent ack --db s1.db acks-2026-11-27.jsonl",
+    )
+    _db(p)
+    p.add_argument("file", type=Path, help='JSONL: {"decision_id", "status", "reason"}')
+    tasks = sub.add_parser("tasks", help="Shelf-check tasks.", description="Shelf-check tasks.",
+                           epilog="example:\n  edge-agent tasks complete S001:decision:9 "
+                           "--missing --by ana --db s1.db",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    task_actions = tasks.add_subparsers(dest="task_command", required=True, metavar="ACTION")
+    p = _command(
+        task_actions,
+        "complete",
+        cmd_task_complete,
+        "Record a shelf check's result: the item was found or missing.",
+        "edge-agent tasks complete S001:decision:9 --missing --by ana --db s1.db",
+    )
+    _db(p)
+    p.add_argument("id", help="the shelf-check decision id")
+    found = p.add_mutually_exclusive_group(required=True)
+    found.add_argument("--found", dest="found", action="store_true", help="on the shelf")
+    found.add_argument("--missing", dest="found", action="store_false", help="not on the shelf")
+    p.add_argument("--by", required=True, help="who checked")
+    p.add_argument("--counted", type=float, help="units counted on the shelf")
 
     p = _command(
         sub,

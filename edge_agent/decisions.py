@@ -40,6 +40,7 @@ __all__ = [
     "get",
     "list_decisions",
     "record",
+    "step",
     "transition",
 ]
 
@@ -201,7 +202,7 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
     )
     supersedes = None
     if existing is not None:
-        _step(mirror, existing, "superseded", actor="system", reason="a newer cycle proposed anew")
+        step(mirror, existing, "superseded", actor="system", reason="a newer cycle proposed anew")
         supersedes = existing.decision_id
     store = mirror.require_store()
     now = mirror.clock.now()
@@ -276,7 +277,7 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
 _DETAIL_FIELD = {"order": "order", "staffing": "staffing", "shelf_check": "shelf_check"}
 
 
-def _step(
+def step(
     mirror: Mirror,
     row: DecisionRow,
     to_state: str,
@@ -360,7 +361,7 @@ def transition(
             and mirror.clock.now() >= datetime.fromisoformat(deadline)
         ):
             why = f"deadline {deadline} passed before {actor} decided"
-            expired = _step(mirror, row, "expired", actor="system", reason=why)
+            expired = step(mirror, row, "expired", actor="system", reason=why)
         else:
             if row.state in ("expired", "superseded") and to_state in ("approved", "overridden"):
                 raise DecisionError(
@@ -370,7 +371,7 @@ def transition(
                     if row.state == "superseded"
                     else "the supplier cutoff has passed: the next cycle proposes again",
                 )
-            return _step(mirror, row, to_state, actor=actor, reason=reason, quantity=quantity)
+            return step(mirror, row, to_state, actor=actor, reason=reason, quantity=quantity)
     raise DecisionError(
         f"decision {decision_id} expired at {expired.expires_at}, before it was {to_state}",
         hint="the supplier cutoff has passed: the next cycle proposes again",
@@ -390,6 +391,6 @@ def expire_due(mirror: Mirror) -> list[DecisionRow]:
             ).fetchall()
         ]
         return [
-            _step(mirror, row, "expired", actor="system", reason=f"deadline {row.expires_at}")
+            step(mirror, row, "expired", actor="system", reason=f"deadline {row.expires_at}")
             for row in due
         ]
