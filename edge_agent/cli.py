@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from edge_agent import __version__, audit
+from edge_agent import __version__, audit, failpoints
 from edge_agent.config import EdgeSettings, load_settings
 from edge_agent.errors import EdgeAgentError
 from edge_agent.mirror import Ingestor, Mirror, open_mirror
@@ -598,6 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             policy_file=getattr(args, "policy", None),
             models_dir=getattr(args, "models", None),
         )
+        failpoints.arm(settings.failpoint)
         logging.basicConfig(
             level=settings.log_level,
             stream=sys.stderr,

@@ -44,6 +44,11 @@ class EdgeSettings(BaseSettings):
     policy_file: Path | None = Field(
         default=None, description="TOML decision policy (docs/POLICY.md); default built in."
     )
+    failpoint: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_.]+(:[0-9]+)?$",
+        description="Fault tests only: crash at the N-th pass of a named point (name:N).",
+    )
     models_dir: Path | None = Field(
         default=None, description="Folder of serving models; default the shipped bootstrap."
     )

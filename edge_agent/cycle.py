@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_agent import decisions
+from edge_agent import decisions, failpoints
 from edge_agent.errors import EdgeAgentError
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, store_days
@@ -183,6 +183,7 @@ def run_cycle(
             raise EdgeAgentError("the mirror has no sales yet", hint="ingest POS exports first")
         as_of = date.fromisoformat(last) + timedelta(days=1)
     expired = len(decisions.expire_due(mirror))
+    failpoints.hit("cycle.after_expire")
     calendar = mirror.conn.execute(
         "SELECT status FROM store_calendar WHERE date = ?", (as_of.isoformat(),)
     ).fetchone()

@@ -24,7 +24,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from edge_agent import audit
+from edge_agent import audit, failpoints
 from edge_agent.errors import DecisionError, UnknownDecisionError
 from edge_agent.mirror.db import Mirror
 from edge_agent.policy import Kind, Policy
@@ -186,7 +186,9 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
     """
     if not mirror.conn.in_transaction:
         with mirror.transaction():
-            return record(mirror, proposal, policy)
+            row = record(mirror, proposal, policy)
+        failpoints.hit("decision.after_commit")
+        return row
     existing = _live_duplicate(mirror, proposal)
     if existing is not None and (
         existing.state != "pending"
@@ -236,6 +238,7 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
         getattr(message, _DETAIL_FIELD[proposal.kind]).CopyFrom(proposal.detail)
     payload = message.SerializeToString(deterministic=True)
     decision_id = record_id_text(message.id)
+    failpoints.hit("decision.before_insert")
     try:
         mirror.conn.execute(
             "INSERT INTO decisions(decision_id, seq, kind, state, business_date, created_at, "
@@ -270,7 +273,9 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
         business_date=proposal.business_date,
         decision=message,
     )
+    failpoints.hit("decision.before_outbox")
     _outbox(mirror, decision_id, "decision", payload)
+    failpoints.hit("decision.before_commit")
     return get(mirror, decision_id)
 
 

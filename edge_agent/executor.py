@@ -24,7 +24,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from edge_agent import audit, decisions
+from edge_agent import audit, decisions, failpoints
 from edge_agent.errors import DecisionError
 from edge_agent.mirror.db import Mirror
 from storeedge.ids import record_id_text
@@ -91,6 +91,7 @@ def drop_submissions(mirror: Mirror, folder: Path) -> DropResult:
     stamp = mirror.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"decisions-{stamp}-{rows[0].seq}-{rows[-1].seq}.jsonl"
     _atomic_write(path, [_line(r) for r in rows])
+    failpoints.hit("submit.after_rename")
     with mirror.transaction():
         for row in rows:
             decisions.step(mirror, row, "submitted", actor="executor:file-drop",
