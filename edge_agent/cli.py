@@ -268,6 +268,9 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
         q = doc["quarantine"]
         lines.append(f"quarantine {q['open']} open, {q['released']} released")
         lines.extend(f"    {reason:<20} {n:>8}" for reason, n in q["open_by_reason"].items())
+        if doc["last_cycle"]:
+            last = doc["last_cycle"]
+            lines.append(f"last cycle {last['as_of']}: {last['decisions']} decisions")
         for kind, states in doc["decisions"].items():
             counts = ", ".join(f"{state} {n}" for state, n in states.items())
             lines.append(f"decisions  {kind}: {counts}")

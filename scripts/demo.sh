@@ -49,14 +49,43 @@ if [ -n "$PENDING" ]; then
   edge-agent decisions approve "$PENDING" --by store-manager --reason "checked the shelf" --db "$DB"
 fi
 
-step "8. Store status"
+step "8. Staff check three shelves; the first is missing (phantom inventory confirmed)"
+CHECKS=$(edge-agent decisions --db "$DB" --kind shelf_check --state auto --limit 3 --json \
+  | python -c "import json,sys; print(' '.join(d['decision_id'] for d in json.load(sys.stdin)['decisions']))")
+FIRST=1
+for CHECK in $CHECKS; do
+  if [ "$FIRST" = 1 ]; then RESULT=--missing; FIRST=0; else RESULT=--found; fi
+  edge-agent tasks complete "$CHECK" $RESULT --by clerk-7 --db "$DB"
+done
+
+step "9. Hand the executable decisions to the ERP: one atomic drop file"
+edge-agent submit --db "$DB" --drop "$DEMO/erp-drop"
+
+step "10. Summary"
+python - "$DB" <<'PY'
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+q = lambda sql: conn.execute(sql).fetchall()
+orders = q("SELECT COUNT(*), ROUND(SUM(value), 2) FROM decisions WHERE kind = 'order'")[0]
+print(f"  orders:        {orders[0]:>5}  worth {orders[1]:>10,.2f}")
+gaps = q("SELECT COUNT(*), SUM(value) FROM decisions WHERE kind = 'staffing'")[0]
+print(f"  staffing gaps: {gaps[0]:>5}  hours   {gaps[1] or 0:>10,.0f}")
+checks = q("SELECT COUNT(*) FROM decisions WHERE kind = 'shelf_check'")[0][0]
+done = q("SELECT COUNT(*), SUM(reason = 'missing from shelf') FROM decisions "
+         "WHERE kind = 'shelf_check' AND state = 'confirmed'")[0]
+print(f"  shelf checks:  {checks:>5}  completed {done[0]}, missing {done[1] or 0}")
+for outcome, n in q("SELECT policy_outcome, COUNT(*) FROM decisions GROUP BY 1 ORDER BY 1"):
+    print(f"  policy {outcome:<8} {n:>5}")
+PY
+
+step "11. Store status"
 edge-agent status --db "$DB"
 
-step "9. The audit log: last records, then the whole chain verified"
+step "12. The audit log: last records, then the whole chain verified"
 edge-agent audit show --db "$DB" --last 6
 edge-agent audit verify --db "$DB"
 
-step "10. Someone edits one audit record in a copy of the mirror: verification names it"
+step "13. Someone edits one audit record in a copy of the mirror: verification names it"
 cp "$DB" "$DEMO/tampered.db"
 python - "$DEMO/tampered.db" <<'PY'
 import sqlite3, sys

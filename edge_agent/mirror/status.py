@@ -52,6 +52,10 @@ def mirror_status(mirror: Mirror) -> dict[str, Any]:
         "SELECT kind, state, COUNT(*) FROM decisions GROUP BY kind, state ORDER BY kind, state"
     ):
         by_kind.setdefault(kind, {})[state] = count
+    last_cycle = conn.execute(
+        "SELECT business_date, COUNT(*), MAX(created_at) FROM decisions "
+        "WHERE business_date = (SELECT MAX(business_date) FROM decisions)"
+    ).fetchone()
     outbox = conn.execute("SELECT COUNT(*), SUM(acked_at IS NULL) FROM outbox").fetchone()
     files = conn.execute("SELECT COUNT(*), MAX(ingested_at) FROM ingest_files").fetchone()
     return {
@@ -69,5 +73,8 @@ def mirror_status(mirror: Mirror) -> dict[str, Any]:
         "chain_length": length,
         "chain_head": head.hex(),
         "decisions": by_kind,
+        "last_cycle": None
+        if last_cycle[0] is None
+        else {"as_of": last_cycle[0], "decisions": last_cycle[1], "at": last_cycle[2]},
         "outbox": {"rows": outbox[0], "pending": outbox[1] or 0},
     }
