@@ -35,10 +35,9 @@ import numpy as np
 from edge_agent import decisions, failpoints
 from edge_agent.errors import EdgeAgentError
 from edge_agent.mirror.db import Mirror
-from edge_agent.mirror.panels import daily_panel, store_days
+from edge_agent.mirror.panels import daily_panel, hourly_panel
 from edge_agent.policy import Policy
 from models import features as F
-from models.panels import hourly_panel_from_days
 from models.runtime import OnnxModel
 from storeedge.v1 import decision_pb2
 
@@ -149,10 +148,12 @@ def _protection_days(order_days: list[str], weekday: int, lead_time: int) -> int
 
 def _stock_positions(mirror: Mirror, as_of: date) -> tuple[dict, dict, dict]:
     """On hand (latest), open orders and the kit's own live orders not yet received."""
+    # The latest reported on-hand of each SKU within the last 60 days before as_of.
     on_hand = dict(mirror.conn.execute(
-        "SELECT sku, on_hand FROM daily_sales d WHERE on_hand IS NOT NULL AND date = "
-        "(SELECT MAX(date) FROM daily_sales e WHERE e.sku = d.sku AND e.on_hand IS NOT NULL "
-        "AND e.date < ?)", (as_of.isoformat(),)).fetchall())  # fmt: skip
+        "SELECT sku, on_hand FROM (SELECT sku, on_hand, ROW_NUMBER() OVER "
+        "(PARTITION BY sku ORDER BY date DESC) AS newest FROM daily_sales "
+        "WHERE on_hand IS NOT NULL AND date < ? AND date >= ?) WHERE newest = 1",
+        (as_of.isoformat(), (as_of - timedelta(days=60)).isoformat())).fetchall())  # fmt: skip
     open_orders = dict(mirror.conn.execute(
         "SELECT sku, SUM(qty) FROM open_orders WHERE status = 'open' AND expected_date >= ? "
         "GROUP BY sku", (as_of.isoformat(),)).fetchall())  # fmt: skip
@@ -197,10 +198,12 @@ def run_cycle(
     products = _products(mirror, as_of)
     result = CycleResult(as_of, False, expired=expired)
     now_local = mirror.clock.now().astimezone(store.tz)
+    positions = _stock_positions(mirror, as_of)
     result.decisions += _orders(mirror, models, policy, panel, origin, as_of, products,
-                                now_local)  # fmt: skip
+                                now_local, positions)  # fmt: skip
     result.decisions += _staffing(mirror, models, policy, start, as_of)
-    result.decisions += _shelf_checks(mirror, policy, panel, origin, as_of, products, shelf_seed)
+    result.decisions += _shelf_checks(mirror, policy, panel, origin, as_of, products, shelf_seed,
+                                      positions[0])  # fmt: skip
     result.seconds = timer.perf_counter() - started
     return result
 
@@ -214,7 +217,7 @@ def _confidence(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.clip(np.minimum(history / 56.0, 1.0) * (0.5 + 0.5 * steadiness), 0.0, 1.0)
 
 
-def _orders(mirror, models, policy, panel, origin, as_of, products, now_local) -> list:
+def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, positions) -> list:
     weekday = as_of.weekday()
     index = {sku: i for i, sku in enumerate(panel.skus)}
     due = []
@@ -235,7 +238,7 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local) -
     features = F.protection_features(sub, origin, protection)
     order_up_to = np.maximum(models.protection.predict(features), 0.0)
     confidence = _confidence(features, F.PROTECTION_FEATURES)
-    on_hand, open_orders, own = _stock_positions(mirror, as_of)
+    on_hand, open_orders, own = positions
     store = mirror.require_store()
     made = []
     for k, sku in enumerate(due):
@@ -277,9 +280,8 @@ def _subpanel(panel: F.DailyPanel, rows: np.ndarray) -> F.DailyPanel:
 
 
 def _staffing(mirror, models, policy, start, as_of) -> list:
-    days = list(store_days(mirror, start, as_of))
-    hourly = hourly_panel_from_days(days)
-    origin = len(days) - 2  # as_of is the last day of the panel; its traffic is unknown
+    hourly = hourly_panel(mirror, start, as_of)
+    origin = hourly.traffic.shape[1] - 2  # as_of is the panel's last day: traffic unknown
     hourly.traffic[:, origin + 1 :, :] = np.nan
     if np.all(np.isnan(hourly.traffic[:, : origin + 1, :])):
         return []
@@ -313,11 +315,10 @@ def _staffing(mirror, models, policy, start, as_of) -> list:
     return made
 
 
-def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed) -> list:
+def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand) -> list:
     """Phantom inventory: in stock by the system, yet no sale for longer than demand allows."""
     limits = policy.shelf_check
     cap = limits.daily_cap if limits.daily_cap is not None else 40
-    on_hand, _, _ = _stock_positions(mirror, as_of)
     history = panel.sales[:, : origin + 1]
     rate = F._nanmean(F._window(panel.sales, origin, 56))
     candidates = []

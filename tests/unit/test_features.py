@@ -10,7 +10,7 @@ import pytest
 
 from edge_agent.clock import FixedClock
 from edge_agent.mirror import open_mirror
-from edge_agent.mirror.panels import daily_panel, store_days
+from edge_agent.mirror.panels import daily_panel, hourly_panel, store_days
 from edge_agent.simulation import run_simulation
 from models import features as F
 from models.panels import (
@@ -21,13 +21,13 @@ from models.panels import (
 )
 from storeedge.v1 import outcome_pb2
 
-END = date(2026, 6, 30)
+END = date(2027, 1, 2)  # the window holds Thanksgiving and Christmas (closed)
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     path = tmp_path_factory.mktemp("features") / "store.db"
-    mirror = open_mirror(path, clock=FixedClock(datetime(2026, 7, 1, 12, tzinfo=UTC)))
+    mirror = open_mirror(path, clock=FixedClock(datetime(2027, 1, 3, 12, tzinfo=UTC)))
     run_simulation(mirror, store_id="S001", skus=120, days=150, seed=5, end_date=END)
     yield mirror
     mirror.close()
@@ -49,6 +49,8 @@ def test_edge_and_hub_compute_identical_features(simulated):
     assert edge.skus == hub.skus and len(edge.skus) >= 120
     for name in ("sales", "price", "promo", "closed", "holiday", "event", "category"):
         np.testing.assert_array_equal(getattr(edge, name), getattr(hub, name), err_msg=name)
+    assert edge.holiday.any() and edge.closed.any() and np.isnan(edge.sales).any()
+    assert edge.promo.any() and (np.nanstd(edge.price, axis=1) > 0).any()  # price changes
     for origin in (60, 100, 121):
         horizons = range(1, 29)
         np.testing.assert_array_equal(
@@ -58,7 +60,7 @@ def test_edge_and_hub_compute_identical_features(simulated):
         np.testing.assert_array_equal(
             F.protection_features(edge, origin, days), F.protection_features(hub, origin, days)
         )
-    hourly_edge = hourly_panel_from_days(list(store_days(simulated, start, END)))
+    hourly_edge = hourly_panel(simulated, start, END)
     hourly_hub = hourly_panel_from_days(_hub_days(simulated, start, END))
     np.testing.assert_array_equal(
         F.hourly_features(hourly_edge, 120, range(1, 8)),
