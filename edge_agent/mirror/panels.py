@@ -139,19 +139,20 @@ def daily_panel(mirror: Mirror, start: date, end: date) -> DailyPanel:
         in_force = [r for r in rows if r[0] <= last]
         category[i] = category_code((in_force[-1] if in_force else rows[0])[2])
     columns = {(start + timedelta(days=j)).isoformat(): j for j in range(n_days)}
-    rows = [
-        r
-        for r in mirror.conn.execute(
-            "SELECT sku, date, units, price, promo FROM daily_sales WHERE date BETWEEN ? AND ?",
-            (start.isoformat(), last),
-        )
-        if r[0] in index
-    ]
     has_row = np.zeros((n_sku, n_days), dtype=bool)
     units = np.zeros((n_sku, n_days), dtype=np.float64)
     row_price = np.full((n_sku, n_days), np.nan, dtype=np.float64)
     promo = np.zeros((n_sku, n_days), dtype=bool)
-    if rows:
+    cursor = mirror.conn.execute(
+        "SELECT sku, date, units, price, promo FROM daily_sales WHERE date BETWEEN ? AND ?",
+        (start.isoformat(), last),
+    )
+    # In chunks, scattered into the arrays as they come: memory stays bounded by the
+    # arrays, not by millions of row tuples.
+    while chunk := cursor.fetchmany(100_000):
+        rows = [r for r in chunk if r[0] in index]
+        if not rows:
+            continue
         i = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
         j = np.fromiter((columns[r[1]] for r in rows), dtype=np.int64, count=len(rows))
         has_row[i, j] = True
