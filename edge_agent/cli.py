@@ -392,6 +392,15 @@ def _command(
     return parser
 
 
+def _group(sub: argparse._SubParsersAction, name: str, summary: str,
+           example: str) -> argparse._SubParsersAction:  # fmt: skip
+    """A command made of actions (``edge-agent audit verify``)."""
+    parser = sub.add_parser(name, help=summary, description=summary,
+                            epilog=f"example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
+
 def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="path of the store's SQLite mirror")
 
@@ -473,14 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="deliberately bad rows in the POS export (for demos)",
     )
 
-    audit_parser = sub.add_parser(
-        "audit",
-        help="Verify or show the hash-chained audit log.",
-        description="Verify or show the hash-chained audit log.",
-        epilog="example:\n  edge-agent audit verify --db s1.db",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub = _group(sub, "audit", "Verify or show the hash-chained audit log.",
+                       "edge-agent audit verify --db s1.db")  # fmt: skip
     p = _command(
         audit_sub,
         "verify",
@@ -558,11 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _db(p)
     p.add_argument("file", type=Path, help='JSONL: {"decision_id", "status", "reason"}')
-    tasks = sub.add_parser("tasks", help="Shelf-check tasks.", description="Shelf-check tasks.",
-                           epilog="example:\n  edge-agent tasks complete S001:decision:9 "
-                           "--missing --by ana --db s1.db",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    task_actions = tasks.add_subparsers(dest="task_command", required=True, metavar="ACTION")
+    task_actions = _group(
+        sub,
+        "tasks",
+        "Shelf-check tasks.",
+        "edge-agent tasks complete S001:decision:9 --missing --by ana --db s1.db",
+    )
     p = _command(
         task_actions,
         "complete",
