@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import time as timer
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -174,8 +175,6 @@ def run_cycle(
     shelf_seed: int = 0,
 ) -> CycleResult:
     """One cycle for business day ``as_of`` (default: the day after the last sales day)."""
-    import time as timer
-
     started = timer.perf_counter()
     store = mirror.require_store()
     if as_of is None:
@@ -337,7 +336,8 @@ def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand)
     candidates.sort(reverse=True)
     chosen = candidates[: max(0, cap - round(cap * limits.random_share))]
     rng = random.Random(f"{seed}:{as_of.isoformat()}")
-    others = [s for s in products if s not in {c[1] for c in chosen}]
+    taken = {c[1] for c in chosen}
+    others = [s for s in products if s not in taken]
     randoms = rng.sample(others, min(len(others), round(cap * limits.random_share)))
     made = []
     for rank, (probability, sku, expected) in enumerate(chosen, start=1):
