@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,37 @@ def test_pending_orders_can_be_approved_until_their_cutoff(week):
     with pytest.raises(decisions.DecisionError, match="expired"):
         decisions.transition(mirror, pending[0].decision_id, "approved", actor="ana",
                              reason="late")  # fmt: skip
+
+
+def test_cycle_commands_print_one_json_document(week, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    mirror, _, results = week
+    copy = tmp_path / "cli.db"
+    mirror.conn.execute("VACUUM INTO ?", (str(copy),))
+    exe = str(Path(sys.executable).parent / "edge-agent")
+    future = (date.today() + timedelta(days=3)).isoformat()
+
+    def run(*args: str) -> dict:
+        done = subprocess.run([exe, *args, "--db", str(copy), "--json"], capture_output=True,
+                              text=True, check=True, timeout=300)  # fmt: skip
+        return json.loads(done.stdout)
+
+    cycle = run("cycle", "--as-of", future)
+    assert cycle["as_of"] == future and isinstance(cycle["decisions"], list)
+    for decision in cycle["decisions"]:
+        assert {"id", "kind", "state", "confidence", "value", "model_version", "rule"} <= set(
+            decision
+        )
+    check = next(d for r in results for d in r.decisions if d.kind == "shelf_check")
+    done = run("tasks", "complete", check.decision_id, "--found", "--by", "ana")
+    assert done["found"] is True and done["result_id"].startswith("S001:shelf_check:")
+    drop = run("submit", "--drop", str(tmp_path / "drop"))
+    assert drop["submitted"] and Path(drop["file"]).exists()
+    acks = tmp_path / "acks.jsonl"
+    acks.write_text(json.dumps({"decision_id": drop["submitted"][0], "status": "confirmed"})
+                    + "\n")  # fmt: skip
+    assert run("ack", str(acks)) == {"confirmed": 1, "failed": 0, "skipped": 0}
+    assert run("decisions", "--state", "confirmed")["decisions"]
