@@ -340,8 +340,11 @@ def cmd_decision_step(args: argparse.Namespace, settings: EdgeSettings) -> int:
 def cmd_submit(args: argparse.Namespace, settings: EdgeSettings) -> int:
     from edge_agent.executor import drop_submissions
 
+    if settings.drop_dir is None:
+        raise EdgeAgentError("no drop folder given",
+                             hint="pass --drop DIR or set drop_dir in the config")  # fmt: skip
     with _open(args, settings) as mirror:
-        result = drop_submissions(mirror, args.drop)
+        result = drop_submissions(mirror, settings.drop_dir)
     doc = {"file": str(result.path) if result.path else None, "submitted": result.submitted}
     _emit(args, doc, lambda: f"submitted {len(result.submitted)} decisions to {result.path}"
           if result.path else "nothing to submit")  # fmt: skip
@@ -551,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         "edge-agent submit --db s1.db --drop /var/spool/storeedge/outbox",
     )
     _db(p)
-    p.add_argument("--drop", type=Path, required=True, help="folder the ERP or task app reads")
+    p.add_argument("--drop", type=Path, help="folder the ERP or task app reads (or drop_dir)")
     p = _command(
         sub,
         "ack",
@@ -604,6 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level=args.log_level,
             policy_file=getattr(args, "policy", None),
             models_dir=getattr(args, "models", None),
+            drop_dir=getattr(args, "drop", None),
         )
         failpoints.arm(settings.failpoint)
         logging.basicConfig(

@@ -44,6 +44,9 @@ class EdgeSettings(BaseSettings):
     policy_file: Path | None = Field(
         default=None, description="TOML decision policy (docs/POLICY.md); default built in."
     )
+    drop_dir: Path | None = Field(
+        default=None, description="Folder the file-drop executor writes decisions to."
+    )
     failpoint: str | None = Field(
         default=None,
         pattern=r"^[a-z_.]+(:[0-9]+)?$",
