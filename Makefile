@@ -31,7 +31,7 @@ format: venv  ## apply ruff formatting and safe fixes
 test: venv lint  ## lint, then the whole test suite (unit, integration, faults)
 	$(BIN)/python -m pytest -m "not bench" -q tests
 
-demo: venv  ## simulate a store, ingest a POS export with bad rows, show quarantine and the verified audit chain
+demo: venv  ## simulate a store, ingest a POS export with bad rows, run decision cycles, approve, verify the chain
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 bench: venv  ## benchmarks (pytest-benchmark); figures go to BENCHMARKS.md
