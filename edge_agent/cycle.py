@@ -149,12 +149,12 @@ def _protection_days(order_days: list[str], weekday: int, lead_time: int) -> int
 
 def _stock_positions(mirror: Mirror, as_of: date) -> tuple[dict, dict, dict]:
     """On hand (latest), open orders and the kit's own live orders not yet received."""
-    # The latest reported on-hand of each SKU within the last 60 days before as_of.
+    # The latest reported on-hand of each SKU within the last 21 days before as_of.
     on_hand = dict(mirror.conn.execute(
         "SELECT sku, on_hand FROM (SELECT sku, on_hand, ROW_NUMBER() OVER "
         "(PARTITION BY sku ORDER BY date DESC) AS newest FROM daily_sales "
         "WHERE on_hand IS NOT NULL AND date < ? AND date >= ?) WHERE newest = 1",
-        (as_of.isoformat(), (as_of - timedelta(days=60)).isoformat())).fetchall())  # fmt: skip
+        (as_of.isoformat(), (as_of - timedelta(days=21)).isoformat())).fetchall())  # fmt: skip
     open_orders = dict(mirror.conn.execute(
         "SELECT sku, SUM(qty) FROM open_orders WHERE status = 'open' AND expected_date >= ? "
         "GROUP BY sku", (as_of.isoformat(),)).fetchall())  # fmt: skip

@@ -143,8 +143,11 @@ def daily_panel(mirror: Mirror, start: date, end: date) -> DailyPanel:
     units = np.zeros((n_sku, n_days), dtype=np.float64)
     row_price = np.full((n_sku, n_days), np.nan, dtype=np.float64)
     promo = np.zeros((n_sku, n_days), dtype=bool)
+    # A sequential scan: the window is most of the table, and going through the date
+    # index would fetch each row by a random seek (3.5x slower at 12 M rows).
     cursor = mirror.conn.execute(
-        "SELECT sku, date, units, price, promo FROM daily_sales WHERE date BETWEEN ? AND ?",
+        "SELECT sku, date, units, price, promo FROM daily_sales NOT INDEXED "
+        "WHERE date BETWEEN ? AND ?",
         (start.isoformat(), last),
     )
     # In chunks, scattered into the arrays as they come: memory stays bounded by the

@@ -292,6 +292,9 @@ def _decisions(db: sqlite_utils.Database) -> None:
         "'submitted', 'confirmed')"
     )
     db.execute("CREATE INDEX decisions_state ON decisions(state, kind)")
+    # What a cycle asks before each proposal: the live decision for this SKU and day.
+    db.execute("CREATE INDEX decisions_subject ON decisions(kind, sku, order_date, state)")
+    db.execute("CREATE INDEX decisions_hours ON decisions(kind, business_date, hour, state)")
     # Records waiting for the hub, in per-store order; acked_at is set after the JetStream ack.
     db.execute(
         """CREATE TABLE outbox (
