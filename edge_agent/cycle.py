@@ -198,11 +198,19 @@ def run_cycle(
     result = CycleResult(as_of, False, expired=expired)
     now_local = mirror.clock.now().astimezone(store.tz)
     positions = _stock_positions(mirror, as_of)
-    result.decisions += _orders(mirror, models, policy, panel, origin, as_of, products,
-                                now_local, positions)  # fmt: skip
-    result.decisions += _staffing(mirror, models, policy, start, as_of)
-    result.decisions += _shelf_checks(mirror, policy, panel, origin, as_of, products, shelf_seed,
-                                      positions[0])  # fmt: skip
+    # One transaction per kind: a cycle's thousands of decisions commit together (a kill
+    # before the commit leaves none of them, and the re-run makes them all).
+    with mirror.transaction():
+        result.decisions += _orders(mirror, models, policy, panel, origin, as_of, products,
+                                    now_local, positions)  # fmt: skip
+    failpoints.hit("cycle.after_commit")
+    with mirror.transaction():
+        result.decisions += _staffing(mirror, models, policy, start, as_of)
+    failpoints.hit("cycle.after_commit")
+    with mirror.transaction():
+        result.decisions += _shelf_checks(mirror, policy, panel, origin, as_of, products,
+                                          shelf_seed, positions[0])  # fmt: skip
+    failpoints.hit("cycle.after_commit")
     result.seconds = timer.perf_counter() - started
     return result
 

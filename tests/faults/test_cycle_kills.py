@@ -18,7 +18,7 @@ from edge_agent.mirror import open_mirror
 
 BIN = Path(sys.executable).parent
 POINTS = ("cycle.after_expire", "decision.before_insert", "decision.before_outbox",
-          "decision.before_commit", "decision.after_commit")  # fmt: skip
+          "decision.before_commit", "cycle.after_commit")  # fmt: skip
 KILLS = 12
 
 
@@ -81,7 +81,9 @@ def test_killed_cycles_rerun_to_the_same_decisions(template, tmp_path: Path):
     for day in days:
         for _ in range(KILLS // len(days)):
             point = rng.choice(POINTS)
-            passes = 1 if point == "cycle.after_expire" else rng.randint(1, 60)
+            passes = {"cycle.after_expire": 1, "cycle.after_commit": rng.randint(1, 3)}.get(
+                point, rng.randint(1, 60)
+            )
             run = edge_agent("cycle", "--db", str(killed), "--as-of", day,
                              failpoint=f"{point}:{passes}")  # fmt: skip
             if run.returncode == 137:
