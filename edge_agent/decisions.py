@@ -24,7 +24,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from edge_agent import audit, failpoints
+from edge_agent import audit, failpoints, outbox
 from edge_agent.errors import DecisionError, UnknownDecisionError
 from edge_agent.mirror.db import Mirror
 from edge_agent.policy import Kind, Policy
@@ -41,6 +41,7 @@ __all__ = [
     "list_decisions",
     "record",
     "step",
+    "stored_message",
     "transition",
 ]
 
@@ -155,13 +156,6 @@ def list_decisions(
     return [_row(r) for r in rows]
 
 
-def _outbox(mirror: Mirror, record_id: str, record_type: str, payload: bytes) -> None:
-    mirror.conn.execute(
-        "INSERT INTO outbox(record_id, record_type, payload, created_at) VALUES (?, ?, ?, ?)",
-        (record_id, record_type, payload, mirror.clock.now().isoformat()),
-    )
-
-
 def _live_duplicate(mirror: Mirror, proposal: Proposal) -> DecisionRow | None:
     if proposal.kind == "order":
         where, params = "sku = ? AND order_date = ?", (proposal.sku, proposal.order_date)
@@ -209,7 +203,7 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
     store = mirror.require_store()
     now = mirror.clock.now()
     seq = mirror.next_sequence("decision")
-    state = {"auto": "auto", "pending": "pending", "blocked": "blocked"}[verdict.outcome]
+    state = verdict.outcome  # a new decision's state is the policy's outcome
     message = decision_pb2.Decision(
         id=common_pb2.RecordId(
             store_id=store.store_id, record_type=common_pb2.RECORD_TYPE_DECISION, sequence=seq
@@ -235,7 +229,7 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
     if proposal.expires_at is not None:
         message.expires_at.FromDatetime(proposal.expires_at.astimezone(UTC))
     if proposal.detail is not None:
-        getattr(message, _DETAIL_FIELD[proposal.kind]).CopyFrom(proposal.detail)
+        getattr(message, proposal.kind).CopyFrom(proposal.detail)  # the oneof case is the kind
     payload = message.SerializeToString(deterministic=True)
     decision_id = record_id_text(message.id)
     failpoints.hit("decision.before_insert")
@@ -274,12 +268,9 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
         decision=message,
     )
     failpoints.hit("decision.before_outbox")
-    _outbox(mirror, decision_id, "decision", payload)
+    outbox.append(mirror, decision_id, "decision", payload)
     failpoints.hit("decision.before_commit")
     return get(mirror, decision_id)
-
-
-_DETAIL_FIELD = {"order": "order", "staffing": "staffing", "shelf_check": "shelf_check"}
 
 
 def step(
@@ -308,7 +299,7 @@ def step(
         from_state=_state_enum(row.state), to_state=_state_enum(to_state), actor=actor,
         reason=reason,
     )  # fmt: skip
-    change.decision_id.CopyFrom(decision_pb2.Decision.FromString(_payload(mirror, row)).id)
+    change.decision_id.CopyFrom(stored_message(mirror, row.decision_id).id)
     change.changed_at.FromDatetime(now.astimezone(UTC))
     event = {
         "approved": audit_pb2.AUDIT_EVENT_TYPE_APPROVAL,
@@ -327,15 +318,19 @@ def step(
         attributes=extra,
         state_change=change,
     )
-    _outbox(mirror, f"{row.decision_id}@{appended.seq}", "decision_state",
+    outbox.append(mirror, f"{row.decision_id}@{appended.seq}", "decision_state",
             change.SerializeToString(deterministic=True))  # fmt: skip
     return get(mirror, row.decision_id)
 
 
-def _payload(mirror: Mirror, row: DecisionRow) -> bytes:
-    return mirror.conn.execute(
-        "SELECT payload FROM decisions WHERE decision_id = ?", (row.decision_id,)
-    ).fetchone()[0]
+def stored_message(mirror: Mirror, decision_id: str) -> decision_pb2.Decision:
+    """The Decision message as it was created (and audited)."""
+    row = mirror.conn.execute(
+        "SELECT payload FROM decisions WHERE decision_id = ?", (decision_id,)
+    ).fetchone()
+    if row is None:
+        raise UnknownDecisionError(f"no decision {decision_id!r} in {mirror.path}")
+    return decision_pb2.Decision.FromString(row[0])
 
 
 def transition(

@@ -24,11 +24,11 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from edge_agent import audit, decisions, failpoints
+from edge_agent import audit, decisions, failpoints, outbox
 from edge_agent.errors import DecisionError
 from edge_agent.mirror.db import Mirror
 from storeedge.ids import record_id_text
-from storeedge.v1 import audit_pb2, common_pb2, decision_pb2, shelf_check_pb2
+from storeedge.v1 import audit_pb2, common_pb2, shelf_check_pb2
 
 __all__ = ["DropResult", "acknowledge", "complete_shelf_check", "drop_submissions"]
 
@@ -138,10 +138,7 @@ def complete_shelf_check(
             row = decisions.step(mirror, row, "submitted", actor=by, reason="task handed out")
         if row.state != "submitted":
             raise DecisionError(f"shelf check {decision_id} is {row.state}; it cannot be completed")
-        payload = mirror.conn.execute(
-            "SELECT payload FROM decisions WHERE decision_id = ?", (decision_id,)
-        ).fetchone()[0]
-        detail = decision_pb2.Decision.FromString(payload).shelf_check
+        detail = decisions.stored_message(mirror, decision_id).shelf_check
         store = mirror.require_store()
         seq = mirror.next_sequence("shelf_check")
         result = shelf_check_pb2.ShelfCheckResult(
@@ -162,11 +159,9 @@ def complete_shelf_check(
             summary=f"shelf check {row.sku}: {'found' if found else 'missing'} ({by})",
             shelf_check=result,
         )
-        mirror.conn.execute(
-            "INSERT INTO outbox(record_id, record_type, payload, created_at) VALUES (?, ?, ?, ?)",
-            (result_id, "shelf_check", result.SerializeToString(deterministic=True),
-             mirror.clock.now().isoformat()),
-        )  # fmt: skip
+        outbox.append(
+            mirror, result_id, "shelf_check", result.SerializeToString(deterministic=True)
+        )
         decisions.step(mirror, row, "confirmed", actor=by,
                        reason="found on shelf" if found else "missing from shelf")  # fmt: skip
     return result_id

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge_agent import audit, decisions
+from edge_agent import outbox as outbox_queue
 from edge_agent.errors import DecisionError, UnknownDecisionError
 from edge_agent.mirror import Mirror
 from edge_agent.policy import Policy
@@ -138,7 +139,7 @@ def test_a_failed_step_writes_nothing(mirror: Mirror, monkeypatch):
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk full")
 
-    monkeypatch.setattr(decisions, "_outbox", broken)
+    monkeypatch.setattr(outbox_queue, "append", broken)
     with pytest.raises(sqlite3.OperationalError):
         decisions.transition(mirror, pending.decision_id, "approved", actor="ana", reason="ok")
     assert decisions.get(mirror, pending.decision_id).state == "pending"
