@@ -80,6 +80,27 @@ class IngestReport:
         }
 
 
+def _insert_quarantine(
+    mirror: Mirror,
+    report: IngestReport,
+    kind: Kind,
+    line_no: int,
+    kept: Mapping[str, Any],
+    reason: str,
+    detail: str,
+) -> None:
+    """One quarantined row: where it came from, why, and its known columns only."""
+    sku = kept.get("sku")
+    mirror.conn.execute(
+        "INSERT INTO quarantine(file_id, file_name, line_no, kind, reason, detail, sku, raw, "
+        "quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (report.file_id, report.name, line_no, kind.name, reason, detail,
+         str(sku).strip() if sku is not None else None, json.dumps(kept, default=str),
+         mirror.clock.now().isoformat()),
+    )  # fmt: skip
+    report.quarantined[reason] += 1
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -279,23 +300,7 @@ class Ingestor:
         detail: str,
     ) -> None:
         kept = {c: row[c] for c in kind.columns if row is not None and c in row}
-        sku = kept.get("sku")
-        self.mirror.conn.execute(
-            "INSERT INTO quarantine(file_id, file_name, line_no, kind, reason, detail, sku, raw, "
-            "quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                report.file_id,
-                report.name,
-                line_no,
-                kind.name,
-                reason,
-                detail,
-                str(sku).strip() if sku is not None else None,
-                json.dumps(kept, default=str),
-                self.mirror.clock.now().isoformat(),
-            ),
-        )
-        report.quarantined[reason] += 1
+        _insert_quarantine(self.mirror, report, kind, line_no, kept, reason, detail)
 
     def _load_store(
         self, rows: Iterable[RawRow], report: IngestReport, header: Sequence[str]
@@ -463,23 +468,9 @@ class _SalesLineWriter:
         return fresh
 
     def _reject(self, line_no: int, values: tuple, detail: str) -> None:
-        kind = KINDS["sales_lines"]
         kept = dict(zip(_LINE_COLUMNS, values, strict=True))  # as validated (normalized)
-        self.mirror.conn.execute(
-            "INSERT INTO quarantine(file_id, file_name, line_no, kind, reason, detail, sku, raw, "
-            "quarantined_at) VALUES (?, ?, ?, ?, 'duplicate_line_id', ?, ?, ?, ?)",
-            (
-                self.report.file_id,
-                self.report.name,
-                line_no,
-                kind.name,
-                detail,
-                kept.get("sku"),
-                json.dumps(kept, default=str),
-                self.mirror.clock.now().isoformat(),
-            ),
-        )
-        self.report.quarantined["duplicate_line_id"] += 1
+        _insert_quarantine(self.mirror, self.report, KINDS["sales_lines"], line_no, kept,
+                           "duplicate_line_id", detail)  # fmt: skip
 
     def refresh_rollups(self) -> None:
         """Add this file's lines to daily totals and hourly transactions."""
