@@ -175,7 +175,7 @@ def cmd_simulate(args: argparse.Namespace, settings: EdgeSettings) -> int:
     from edge_agent.simulation import run_simulation  # numpy-heavy; only when asked
 
     end = date.fromisoformat(args.end) if args.end else None
-    with open_mirror(settings.db, create=True) if settings.db else _missing_db() as mirror:
+    with _open(args, settings, create=True) as mirror:
         result = run_simulation(
             mirror,
             store_id=args.store,
@@ -191,10 +191,6 @@ def cmd_simulate(args: argparse.Namespace, settings: EdgeSettings) -> int:
         )
     _emit(args, result, lambda: "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
-
-
-def _missing_db() -> Mirror:
-    raise EdgeAgentError("no mirror given", hint="pass --db PATH")
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: EdgeSettings) -> int:

@@ -228,6 +228,7 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
     weekday = as_of.weekday()
     index = {sku: i for i, sku in enumerate(panel.skus)}
     due = []
+    cutoffs: dict[str, time] = {}
     for sku, p in products.items():
         if sku not in index or WEEKDAYS[weekday] not in p["order_days"]:
             continue
@@ -235,6 +236,7 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
         if now_local >= datetime.combine(as_of, cutoff, now_local.tzinfo):
             continue  # this order day's cutoff has passed: the next order day orders
         due.append(sku)
+        cutoffs[sku] = cutoff
     if not due:
         return []
     rows_idx = np.array([index[s] for s in due])
@@ -256,7 +258,6 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             continue
         cases = math.ceil(need / p["case_pack"])
         quantity = cases * p["case_pack"]
-        cutoff = time.fromisoformat(p["cutoff"]) if p["cutoff"] else time(23, 59)
         detail = decision_pb2.OrderDetail(
             order_date=as_of.isoformat(), order_up_to=float(order_up_to[k]),
             on_hand=on_hand.get(sku, 0.0), open_orders=open_orders.get(sku, 0.0),
@@ -272,7 +273,7 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             model_name="replenishment_protection_p90",
             model_version=models.versions["replenishment_protection_p90"],
             feature_digest=hashlib.sha256(features[k].tobytes()).hexdigest()[:16],
-            expires_at=datetime.combine(as_of, cutoff, store.tz), detail=detail,
+            expires_at=datetime.combine(as_of, cutoffs[sku], store.tz), detail=detail,
             inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position:.3f}",
                     "protection_days": str(int(protection[k]))},
         )  # fmt: skip

@@ -284,7 +284,6 @@ class Kind:
     #: Columns written (the validated tuple's order) and the key among them.
     target_columns: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
-    needs_store: bool = True
     #: Summarizes a batch of validated tuples where they are validated (sales lines).
     summarize: Callable[[list[tuple]], Any] | None = None
     #: Validates a batch given as columns; None marks rows for ``validate`` to decide.
@@ -817,7 +816,6 @@ def _kind(
     validate: Callable[[Row, RowContext], tuple],
     target: str = "",
     key: str = "",
-    needs_store: bool = True,
     summarize: Callable[[list[tuple]], Any] | None = None,
     validate_many: Callable[[Mapping[str, Sequence[Any]], RowContext], list] | None = None,
 ) -> Kind:
@@ -832,7 +830,6 @@ def _kind(
         validate=validate,
         target_columns=tuple(target.split(",")) if target else (),
         key=tuple(key.split(",")) if key else (),
-        needs_store=needs_store,
         summarize=summarize,
         validate_many=validate_many,
     )
@@ -849,7 +846,6 @@ KINDS: dict[str, Kind] = {
             "Store and trading hours (weekday 0=Mon..6=Sun or mon..sun; empty = every day).",
             "store_id,time_zone,name,weekday,opens,closes\nS001,Europe/Berlin,Main St,,08:00,20:00",
             _v_store,
-            needs_store=False,
         ),
         _kind(
             "calendar",
@@ -876,7 +872,6 @@ KINDS: dict[str, Kind] = {
             "shelf_capacity,supplier,lead_time_days,order_days,order_cutoff,perishable,"
             "shelf_life_days,status",
             "sku,effective_from",
-            needs_store=False,
         ),
         _kind(
             "sales_lines",
