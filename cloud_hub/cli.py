@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from cloud_hub import __version__
-from cloud_hub.errors import HubError
+from cloud_hub.config import HubSettings, load_settings
+from cloud_hub.errors import HubConfigError
 from models import BOOTSTRAP_DIR
+from storeedge import failpoints
+from storeedge.errors import KitError
 
 __all__ = ["build_parser", "main"]
 
@@ -71,6 +75,54 @@ def cmd_models_build_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> HubSettings:
+    return load_settings(
+        args.config,
+        db=getattr(args, "db", None),
+        nats_url=getattr(args, "nats", None),
+        nats_creds=getattr(args, "creds", None),
+        insecure=getattr(args, "insecure", None),
+        embedded_nats_dir=getattr(args, "embedded_nats", None),
+        log_level=args.log_level,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cloud_hub.serve import run_hub
+
+    settings = _settings(args)
+    failpoints.arm(settings.failpoint)
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    return run_hub(settings)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from cloud_hub.storage import open_storage
+
+    settings = _settings(args)
+    if settings.db is None or not settings.db.exists():
+        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
+    storage = open_storage(settings.db)
+    try:
+        stores = storage.store_status(gap_timeout_s=settings.chain_gap_timeout_s)
+    finally:
+        storage.close()
+    doc = {"stores": stores}
+
+    def text() -> str:
+        lines = [f"{len(stores)} stores"]
+        for store_id, st in stores.items():
+            chain = "ok" if st["chain_ok"] else f"BROKEN ({st['chain_problem']['reason']})"
+            received = ", ".join(f"{k} {v}" for k, v in st["received"].items())
+            lines.append(f"  {store_id}: chain {st['chain_length']} {chain}; {received}; "
+                         f"last heartbeat {st['last_heartbeat'] or '-'}")  # fmt: skip
+        return "\n".join(lines)
+
+    _emit(args, doc, text)
+    return 0 if all(st["chain_ok"] for st in stores.values()) else 1
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     _emit(args, {"version": __version__}, lambda: f"cloud-hub {__version__}")
     return 0
@@ -87,10 +139,12 @@ def _command(sub: argparse._SubParsersAction, name: str, summary: str,
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cloud-hub", description="storeedge hub: backtests (and, to come, ingest, "
-        "registry, rollout, API).", epilog="example:\n  cloud-hub backtest replenishment "
-        "--daily-sales sales.csv --holdout-days 28 --json",
+        prog="cloud-hub", description="storeedge hub: ingest from the stores, chain "
+        "verification, backtests and models.",
+        epilog="example:\n  cloud-hub status --db hub.db --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--config", type=Path, help="TOML settings file (env: STOREEDGE_HUB_*)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     backtests = sub.add_parser(
         "backtest", help="Backtest a model on your own history against baselines.",
@@ -160,6 +214,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "freshretailnet_store0/")  # fmt: skip
     p.add_argument("--out", type=Path, default=BOOTSTRAP_DIR, help=f"default {BOOTSTRAP_DIR}")
     p.set_defaults(func=cmd_models_build_bootstrap)
+    p = _command(
+        sub,
+        "serve",
+        "Ingest what the stores sync (JetStream -> hub database), acknowledge chain heads.",
+        "cloud-hub serve --db hub.db --nats nats://127.0.0.1:4222 --insecure",
+    )
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.add_argument("--nats", help="NATS URL(s), comma-separated")
+    p.add_argument("--creds", type=Path, help="the hub's NATS credentials file")
+    p.add_argument("--insecure", action="store_true", default=None,
+                   help="run without NATS credentials (development and tests only)")  # fmt: skip
+    p.add_argument("--embedded-nats", type=Path, metavar="DIR",
+                   help="start an embedded nats-server with JetStream in DIR")  # fmt: skip
+    p.set_defaults(func=cmd_serve)
+    p = _command(
+        sub,
+        "status",
+        "Per store: records received, verified audit chain, last heartbeat (exit 1 if a "
+        "chain is broken).",
+        "cloud-hub status --db hub.db --json",
+    )
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.set_defaults(func=cmd_status)
     p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
     p.set_defaults(func=cmd_version)
     return parser
@@ -169,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except HubError as exc:
+    except KitError as exc:  # HubError and the shared kit's errors
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)

@@ -5,26 +5,41 @@ Every error carries a message that names what is wrong and where, and a
 
 Tree::
 
-    HubError
-    └── BacktestError        a backtest input cannot be used (file, column, size)
+    HubError                 (a storeedge.errors.KitError)
+    ├── HubConfigError       a setting is missing or invalid; names the field
+    ├── BacktestError        a backtest input cannot be used (file, column, size)
+    ├── HubStorageError      the hub database cannot be opened or written
+    └── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
 """
 
 from __future__ import annotations
 
-__all__ = ["BacktestError", "HubError"]
+from storeedge.errors import KitError
+
+__all__ = [
+    "BacktestError",
+    "HubConfigError",
+    "HubError",
+    "HubStorageError",
+    "IngestLinkError",
+]
 
 
-class HubError(Exception):
+class HubError(KitError):
     """Base of every error the hub raises on purpose."""
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
 
 class BacktestError(HubError):
     """A backtest's input file or parameters cannot be used."""
+
+
+class HubStorageError(HubError):
+    """The hub database cannot be opened or written."""
+
+
+class IngestLinkError(HubError):
+    """NATS failed under ingest; unacknowledged messages are redelivered."""
+
+
+class HubConfigError(HubError):
+    """A setting is missing or invalid; the message names the field."""

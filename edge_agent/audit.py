@@ -147,8 +147,12 @@ def iter_records(
         yield int(seq), audit_pb2.AuditRecord.FromString(payload)
 
 
-def verify(mirror: Mirror) -> ChainReport:
-    """Walk the whole chain and report the first bad record, if any."""
+def verify(mirror: Mirror, acknowledged: tuple[int, bytes] | None = None) -> ChainReport:
+    """Walk the whole chain and report the first bad record, if any.
+
+    ``acknowledged`` is (seq, hash) of the head the hub verified: a chain edited
+    and re-hashed locally verifies on its own but no longer reaches that hash.
+    """
     store = mirror.require_store()
     head, length, expected = GENESIS_HASH, 0, 1
 
@@ -182,7 +186,19 @@ def verify(mirror: Mirror) -> ChainReport:
         reason = _row_disagrees(store.store_id, seq, record_id, event_type, recorded_at, payload)
         if reason:
             return problem(seq, reason)
+        if acknowledged is not None and seq == acknowledged[0] and stored_hash != acknowledged[1]:
+            return problem(
+                seq,
+                "the chain up to this record no longer matches the head the hub verified: "
+                "a record at or before it was edited and the chain re-hashed",
+            )
         head, length, expected = stored_hash, length + 1, expected + 1
+    if acknowledged is not None and length < acknowledged[0]:
+        return problem(
+            length + 1,
+            f"chain ends at seq {length} but the hub verified {acknowledged[0]} records: "
+            "records were removed from the end",
+        )
     counter = mirror.conn.execute(
         "SELECT last FROM sequences WHERE record_type = 'audit'"
     ).fetchone()

@@ -17,12 +17,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from edge_agent import __version__, audit, failpoints
+from edge_agent import __version__, audit
 from edge_agent.config import EdgeSettings, load_settings
 from edge_agent.errors import EdgeAgentError
 from edge_agent.mirror import Ingestor, Mirror, open_mirror
 from edge_agent.mirror.kinds import KINDS, QUARANTINE_REASONS
 from edge_agent.mirror.status import mirror_status
+from storeedge import failpoints
+from storeedge.errors import KitError
 from storeedge.v1 import audit_pb2
 
 __all__ = ["build_parser", "main"]
@@ -194,13 +196,18 @@ def cmd_simulate(args: argparse.Namespace, settings: EdgeSettings) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent import sync
+
     with _open(args, settings) as mirror:
-        report = audit.verify(mirror)
+        hub_ack = sync.hub_chain_ack(mirror)
+        acknowledged = None if hub_ack is None else (hub_ack["seq"], bytes.fromhex(hub_ack["hash"]))
+        report = audit.verify(mirror, acknowledged)
     problem = report.problem
     doc = {
         "ok": report.ok,
         "length": report.length,
         "head": report.head.hex(),
+        "hub_verified": hub_ack,
         "first_bad": None
         if problem is None
         else {"seq": problem.seq, "record_id": problem.record_id, "reason": problem.reason},
@@ -248,8 +255,15 @@ def cmd_audit_show(args: argparse.Namespace, settings: EdgeSettings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent import sync
+
     with _open(args, settings) as mirror:
         doc = mirror_status(mirror)
+        doc["sync"] = sync.sync_status(mirror)
+        doc["hub_chain_ack"] = sync.hub_chain_ack(mirror)
+        doc["outbox"]["bytes"] = sync.outbox_bytes(mirror)
+        alarm = sync.budget_alarm(mirror, settings.outbox_budget_mb)
+        doc["alarms"] = {"outbox_budget": alarm} if alarm else {}
 
     def text() -> str:
         lines = [
@@ -263,6 +277,12 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
             lines.append(f"    {table:<20} {cov['rows']:>10} rows  {span}")
         q = doc["quarantine"]
         lines.append(f"quarantine {q['open']} open, {q['released']} released")
+        for alarm in doc["alarms"].values():
+            lines.append(f"ALARM      {alarm}")
+        lines.append("sync       committed / acked by the hub's stream / pending")
+        for key, counts in doc["sync"].items():
+            lines.append(f"    {key:<20} {counts['committed']:>10} {counts['acked']:>10} "
+                         f"{counts['pending']:>10}")  # fmt: skip
         lines.extend(f"    {reason:<20} {n:>8}" for reason, n in q["open_by_reason"].items())
         if doc["last_cycle"]:
             last = doc["last_cycle"]
@@ -274,6 +294,45 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
         return "\n".join(lines)
 
     _emit(args, doc, text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    from edge_agent.daemon import run_agent
+
+    return run_agent(settings)
+
+
+def cmd_sync(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    import asyncio
+
+    from edge_agent import outcomes, sync
+    from storeedge import link
+
+    try:
+        options = link.LinkOptions.from_settings(settings, "edge-agent-sync")
+    except ValueError as exc:
+        raise EdgeAgentError(str(exc), hint="see `edge-agent sync --help`") from None
+
+    async def drain_once() -> sync.DrainReport:
+        client = await link.connect(options)
+        try:
+            with _open(args, settings) as mirror:
+                while outcomes.emit_due(mirror).days:
+                    pass  # finished days first, so they go out with this drain
+                return await sync.drain(
+                    mirror,
+                    client.jetstream(),
+                    batch_size=settings.sync_batch,
+                    ack_timeout_s=settings.ack_timeout_s,
+                )
+        finally:
+            await client.close()
+
+    report = asyncio.run(drain_once())
+    doc = report.as_dict()
+    _emit(args, doc, lambda: f"sent {doc['acked']} records ({doc['duplicates']} already there): "
+          + ", ".join(f"{k} {v}" for k, v in doc["by_type"].items()))  # fmt: skip
     return 0
 
 
@@ -402,6 +461,20 @@ def _group(sub: argparse._SubParsersAction, name: str, summary: str,
 
 def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, help="path of the store's SQLite mirror")
+
+
+def _link_flags(parser: argparse.ArgumentParser) -> None:
+    """The essentials of `run` and `sync` as flags (the rest in the config file)."""
+    _db(parser)
+    parser.add_argument("--store", dest="store_id", help="the store this agent serves")
+    parser.add_argument("--nats", help="NATS URL(s), comma-separated")
+    parser.add_argument("--creds", type=Path, help="the store's NATS credentials file")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="run without NATS credentials (development and tests only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -583,6 +656,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(
         sub,
+        "run",
+        cmd_run,
+        "Run the store daemon: cycles, POS inbox, sync to the hub, heartbeat, /healthz.",
+        "edge-agent run --config /etc/storeedge/agent.toml",
+    )
+    _link_flags(p)
+    p.add_argument("--inbox", type=Path, help="watched folder for POS exports")
+    p.add_argument("--http-port", type=int, help="port on 127.0.0.1 for /healthz and /metrics")
+    p = _command(
+        sub,
+        "sync",
+        cmd_sync,
+        "Send everything queued to the hub once (the daemon does this continuously).",
+        "edge-agent sync --db s1.db --nats nats://127.0.0.1:4222 --insecure",
+    )
+    _link_flags(p)
+
+    p = _command(
+        sub,
         "status",
         cmd_status,
         "Store, data coverage, quarantine counts, audit chain head and length.",
@@ -604,6 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             policy_file=getattr(args, "policy", None),
             models_dir=getattr(args, "models", None),
             drop_dir=getattr(args, "drop", None),
+            store_id=getattr(args, "store_id", None),
+            nats_url=getattr(args, "nats", None),
+            nats_creds=getattr(args, "creds", None),
+            insecure=getattr(args, "insecure", None),
+            inbox_dir=getattr(args, "inbox", None),
+            http_port=getattr(args, "http_port", None),
         )
         failpoints.arm(settings.failpoint)
         logging.basicConfig(
@@ -612,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         return int(args.func(args, settings))
-    except EdgeAgentError as exc:
+    except KitError as exc:  # EdgeAgentError and the shared kit's errors
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)

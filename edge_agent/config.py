@@ -7,25 +7,22 @@ Settings are validated once at start; nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from edge_agent.errors import ConfigError
+from storeedge import settings as kit_settings
 
 __all__ = ["EdgeSettings", "load_settings"]
 
 ENV_PREFIX = "STOREEDGE_EDGE_"
 
 
-class EdgeSettings(BaseSettings):
+class EdgeSettings(kit_settings.TomlSettings):
     """Settings of the edge agent (all optional for one-shot commands)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
@@ -56,44 +53,57 @@ class EdgeSettings(BaseSettings):
         default=None, description="Folder of serving models; default the shipped bootstrap."
     )
 
-    # Set by load_settings; not a setting a user writes.
-    toml_file: Path | None = Field(default=None, exclude=True)
+    # -- link to the hub (edge-agent run, edge-agent sync) ------------------------------------
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server or cluster, comma-separated (nats://hub.example:4222).",
+    )
+    nats_creds: Path | None = Field(default=None, description="The store's NATS credentials file.")
+    nats_tls_ca: Path | None = Field(default=None, description="CA bundle for TLS to NATS.")
+    nats_tls_cert: Path | None = Field(default=None, description="Client certificate (mTLS).")
+    nats_tls_key: Path | None = Field(default=None, description="Client key (mTLS).")
+    insecure: bool = Field(
+        default=False,
+        description="Connect without credentials (development and tests only; logged loudly).",
+    )
+    sync_batch: int = Field(default=2_000, ge=1, le=4_000, description="Records per publish batch.")
+    sync_interval_s: float = Field(
+        default=2.0, gt=0, description="Outbox drain tick (it also wakes on new records)."
+    )
+    ack_timeout_s: float = Field(default=10.0, gt=0, description="Wait for JetStream acks.")
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Cap of the reconnect and retry backoff (with jitter)."
+    )
+    heartbeat_interval_s: float = Field(default=30.0, gt=0, description="Heartbeat period.")
+    outbox_budget_mb: float = Field(
+        default=512.0, gt=0, description="Outbox size that raises an alarm in status and metrics."
+    )
 
+    # -- the daemon (edge-agent run) ----------------------------------------------------------
+    inbox_dir: Path | None = Field(
+        default=None, description="Watched folder for POS exports (done/ and rejected/ inside)."
+    )
+    inbox_interval_s: float = Field(default=5.0, gt=0, description="Inbox polling period.")
+    cycle_times: list[str] = Field(
+        default_factory=lambda: ["05:30"],
+        description="Store-local times (HH:MM) at which the decision cycle runs each day.",
+    )
+    http_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port on 127.0.0.1 for /healthz and /metrics (0: any free port).",
+    )
+
+    @field_validator("cycle_times")
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = init_settings.init_kwargs.get("toml_file")  # type: ignore[attr-defined]
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
-        return tuple(sources)
+    def _times(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+                raise ValueError(f"{text!r} is not a store-local time HH:MM")
+        return sorted(value)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> EdgeSettings:
     """Build validated settings; flags given as ``overrides`` win (None means unset)."""
-    if config_file is not None and not config_file.is_file():
-        raise ConfigError(
-            f"config file {config_file} does not exist",
-            hint="pass an existing TOML file with --config, or leave it out for defaults",
-        )
-    kwargs = {key: value for key, value in overrides.items() if value is not None}
-    try:
-        return EdgeSettings(toml_file=config_file, **kwargs)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        source = f" in {config_file}" if config_file else ""
-        raise ConfigError(
-            f"invalid settings{source}: {problems}",
-            hint=f"fix the field in the TOML file or the {ENV_PREFIX}<FIELD> environment variable",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+    return kit_settings.load(EdgeSettings, config_file, overrides, error=ConfigError)

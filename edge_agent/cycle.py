@@ -33,13 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from edge_agent import decisions, failpoints
+from edge_agent import decisions
 from edge_agent.errors import EdgeAgentError
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, hourly_panel
 from edge_agent.policy import Policy
 from models import features as F
 from models.runtime import OnnxModel
+from storeedge import failpoints
 from storeedge.v1 import decision_pb2
 
 __all__ = ["CycleResult", "ModelSet", "load_models", "run_cycle"]

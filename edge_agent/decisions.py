@@ -24,10 +24,11 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from edge_agent import audit, failpoints, outbox
+from edge_agent import audit, outbox
 from edge_agent.errors import DecisionError, UnknownDecisionError
 from edge_agent.mirror.db import Mirror
 from edge_agent.policy import Kind, Policy
+from storeedge import failpoints
 from storeedge.ids import record_id_text
 from storeedge.v1 import audit_pb2, common_pb2, decision_pb2
 

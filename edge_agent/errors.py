@@ -6,7 +6,7 @@ pydantic) are translated at the boundary that meets them.
 
 Tree::
 
-    EdgeAgentError
+    EdgeAgentError               (a storeedge.errors.KitError)
     ├── ConfigError              settings file, env var or flag is invalid
     ├── MirrorError              the store's SQLite mirror cannot be used
     │   ├── SchemaTooNewError    written by a newer, incompatible release
@@ -14,11 +14,14 @@ Tree::
     │   └── StoreConflictError   the mirror belongs to another store / time zone
     ├── IngestError              a POS export cannot be read at all
     │   └── UnknownFileKindError header matches no known export kind
-    └── DecisionError            a decision cannot take the requested step
-        └── UnknownDecisionError no decision has that id
+    ├── DecisionError            a decision cannot take the requested step
+    │   └── UnknownDecisionError no decision has that id
+    └── SyncError                the link to the hub failed (records stay queued)
 """
 
 from __future__ import annotations
+
+from storeedge.errors import KitError
 
 __all__ = [
     "ConfigError",
@@ -29,21 +32,14 @@ __all__ = [
     "SchemaTooNewError",
     "StoreConflictError",
     "StoreNotConfigured",
+    "SyncError",
     "UnknownDecisionError",
     "UnknownFileKindError",
 ]
 
 
-class EdgeAgentError(Exception):
+class EdgeAgentError(KitError):
     """Base of every error the edge agent raises on purpose."""
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
 
 class ConfigError(EdgeAgentError):
@@ -80,3 +76,7 @@ class DecisionError(EdgeAgentError):
 
 class UnknownDecisionError(DecisionError):
     """No decision has the given id."""
+
+
+class SyncError(EdgeAgentError):
+    """Publishing to the hub failed; nothing is lost, the outbox keeps the records."""

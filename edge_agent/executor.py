@@ -24,9 +24,10 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from edge_agent import audit, decisions, failpoints, outbox
+from edge_agent import audit, decisions, outbox
 from edge_agent.errors import DecisionError
 from edge_agent.mirror.db import Mirror
+from storeedge import failpoints
 from storeedge.ids import record_id_text
 from storeedge.v1 import audit_pb2, common_pb2, shelf_check_pb2
 

@@ -32,6 +32,12 @@ ORDER = (
     "test_simulate_small",
     "test_generate_only_small",
     "test_simulate_big",
+    "test_outbox_drain",
+    "test_bare_publish_async",
+    "test_hub_ingest",
+    "test_bare_fetch_ack",
+    "test_end_to_end_backlog",
+    "test_agent_idle_rss",
 )
 
 
@@ -72,7 +78,7 @@ def _row(bench: dict[str, Any]) -> list[str]:
         met_text = "—" if met is None else ("**yes**" if met else "**no**")
     return [
         info.get("label", bench["name"]),
-        str(stats["rounds"]),
+        str(info.get("rounds", stats["rounds"])),
         _seconds(median),
         _rate(figure, unit),
         _rate(raw, unit),

@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite mirror files in tmp_path, a controllable clock."""
+"""Shared fixtures: real SQLite mirror files in tmp_path, a controllable clock, a real
+nats-server on a free loopback port."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from edge_agent import audit
 from edge_agent.clock import FixedClock
 from edge_agent.mirror import Ingestor, Mirror, open_mirror
+from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -46,3 +48,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A real nats-server with JetStream on 127.0.0.1 and a free port."""
+    server = NatsServer(tmp_path / "nats").start()
+    yield server
+    server.stop()

@@ -61,10 +61,16 @@ class Mirror:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (a full disk): keep the cause.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        else:
+        try:
             self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            if self.conn.in_transaction:  # e.g. the disk filled at commit: nothing is half-kept
+                self.conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.conn.close()

@@ -308,10 +308,30 @@ def _decisions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_pending ON outbox(acked_at, seq)")
 
 
+def _sync(db: sqlite_utils.Database) -> None:
+    """Version 3 (expand only): what the sync needs beside the outbox."""
+    # Outbox rows are deleted once JetStream acknowledged them; these counters keep
+    # how many of each type were acknowledged, so committed = acked + still queued.
+    db.execute("CREATE TABLE sync_counters (record_type TEXT PRIMARY KEY, acked INTEGER NOT NULL)")
+    # Sync progress and what the hub told this store, e.g. `audit.sent_seq` (the audit
+    # chain is append-only and ordered, so it is drained by cursor, not copied into the
+    # outbox) and `hub.chain_ack` (the chain head the hub verified).
+    db.execute(
+        "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )
+    # Each business day's outcome as last sent: a changed digest sends a new revision.
+    db.execute(
+        "CREATE TABLE outcome_days (date TEXT PRIMARY KEY, revision INTEGER NOT NULL, "
+        "digest TEXT NOT NULL, sent_at TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="initial", min_reader_version=1, apply=_initial),
     # Expand only: a release at schema 1 still reads and writes the file.
     Migration(version=2, name="decisions and outbox", min_reader_version=1, apply=_decisions),
+    Migration(version=3, name="sync state and outcomes", min_reader_version=1, apply=_sync),
 )
 
 # The newest schema this release writes.

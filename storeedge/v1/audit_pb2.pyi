@@ -155,3 +155,15 @@ class AuditEntry(_message.Message):
     hash: bytes
     payload: bytes
     def __init__(self, seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., hash: _Optional[bytes] = ..., payload: _Optional[bytes] = ...) -> None: ...
+
+class ChainAck(_message.Message):
+    __slots__ = ("store_id", "chain_length", "chain_head", "verified_at")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_HEAD_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    chain_length: int
+    chain_head: bytes
+    verified_at: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., chain_length: _Optional[int] = ..., chain_head: _Optional[bytes] = ..., verified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

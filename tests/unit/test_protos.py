@@ -521,6 +521,14 @@ SAMPLES: dict[str, list[Message]] = {
             payload=_audit(ingest=_ingest()).SerializeToString(),
         )
     ],
+    "ChainAck": [
+        audit_pb2.ChainAck(
+            store_id="S001",
+            chain_length=42,
+            chain_head=b"\x09" * 32,
+            verified_at=_ts("2026-11-26T05:31:00+00:00"),
+        )
+    ],
     "SkuDayOutcome": [_sku_day()],
     "StoreHourOutcome": [_store_hour()],
     "DailyOutcome": [

@@ -1,7 +1,8 @@
 """Named failpoints: crash the process at an exact spot, for fault tests.
 
 Armed once at start from the settings (``failpoint = "name:N"``, env
-``STOREEDGE_EDGE_FAILPOINT``): the N-th time the code passes ``hit("name")`` the
+``STOREEDGE_EDGE_FAILPOINT`` or
+``STOREEDGE_HUB_FAILPOINT``): the N-th time the code passes ``hit("name")`` the
 process dies at once, like ``kill -9``: no exception handler, no commit, no
 cleanup. Unarmed, ``hit`` costs one comparison.
 """

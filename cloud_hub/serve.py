@@ -1,0 +1,171 @@
+"""`cloud-hub serve`: ingest from JetStream into the hub database, and talk back.
+
+Loops (asyncio tasks):
+
+- **ingest**: the durable pull consumer on the up stream (:mod:`cloud_hub.ingest`);
+  after each batch, every store whose verified chain grew gets a ``ChainAck``
+  on its down subject;
+- **heartbeats**: the status stream, latest facts per store;
+- the link: connect with capped backoff and jitter, ensure the streams, and
+  re-bind the consumers after a failure; "recovered" is logged once.
+
+With ``embedded_nats_dir`` the hub first starts its own nats-server with
+JetStream on 127.0.0.1 (``make demo``, trials); production points ``nats_url``
+at a server or cluster. SIGTERM finishes the batch in hand and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import api
+
+from cloud_hub.config import HubSettings
+from cloud_hub.errors import HubConfigError, HubError
+from cloud_hub.ingest import consume, ensure_streams
+from cloud_hub.storage import IngestResult, SqliteHubStorage, open_storage
+from storeedge import link, subjects
+from storeedge.errors import KitError
+from storeedge.natsserver import NatsServer
+from storeedge.v1 import audit_pb2, heartbeat_pb2
+
+__all__ = ["Hub", "run_hub"]
+
+log = logging.getLogger("storeedge.hub")
+
+HEARTBEAT_DURABLE = "storeedge-hub-heartbeats"
+
+
+class Hub:
+    def __init__(self, settings: HubSettings) -> None:
+        if settings.db is None:
+            raise HubConfigError("db: no hub database given", hint="pass --db PATH")
+        self.settings = settings
+        self.embedded: NatsServer | None = None
+        self.storage: SqliteHubStorage = open_storage(settings.db)
+        self.stop = asyncio.Event()
+        self.nc: Any = None
+        self.js: Any = None
+
+    def _link_options(self) -> link.LinkOptions:
+        settings = self.settings
+        if settings.embedded_nats_dir is not None:
+            self.embedded = NatsServer(settings.embedded_nats_dir).start()
+            log.info("embedded nats-server with JetStream at %s", self.embedded.url)
+            settings = settings.model_copy(update={"nats_url": self.embedded.url, "insecure": True})
+        try:
+            return link.LinkOptions.from_settings(settings, "cloud-hub")
+        except ValueError as exc:
+            raise HubConfigError(str(exc), hint="see `cloud-hub serve --help`") from None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self.stop.set)
+        options = self._link_options()
+        try:
+            await self._serve(options)
+        finally:
+            if self.nc is not None and not self.nc.is_closed:
+                await self.nc.close()
+            self.storage.close()
+            if self.embedded is not None:
+                self.embedded.stop()
+            log.info("stopped")
+
+    async def _serve(self, options: link.LinkOptions) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                if self.nc is None or self.nc.is_closed:
+                    self.nc = await link.connect(options)
+                    self.js = self.nc.jetstream()
+                await ensure_streams(self.js, replicas=self.settings.stream_replicas)
+                if failures:
+                    log.info("link to NATS recovered after %d failures", failures)
+                failures = 0
+                log.info("hub ingesting from %s", ",".join(options.servers))
+                await asyncio.gather(self._ingest(), self._heartbeats())
+                return
+            except (KitError, HubError, NatsError, OSError, TimeoutError) as exc:
+                if failures == 0:
+                    log.warning("hub link failing: %s", exc)
+                failures += 1
+                delay = random.uniform(0, min(30.0, 0.5 * 2 ** min(failures, 10)))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=delay)
+
+    async def _ingest(self) -> None:
+        async def acknowledge(result: IngestResult) -> None:
+            if result.chains_advanced:
+                await self._send_chain_acks(sorted(result.chains_advanced))
+
+        stats = await consume(
+            self.js,
+            self.storage,
+            stop=self.stop,
+            batch_size=self.settings.ingest_batch,
+            on_batch=acknowledge,
+        )
+        log.info(
+            "ingest stopped: %d messages, %d stored, %d duplicates, %d quarantined",
+            stats.messages,
+            stats.stored,
+            stats.duplicates,
+            stats.quarantined,
+        )
+
+    async def _send_chain_acks(self, store_ids: list[str]) -> None:
+        heads = self.storage.chain_heads(store_ids)
+        for store_id, (length, head) in heads.items():
+            ack = audit_pb2.ChainAck(store_id=store_id, chain_length=length, chain_head=head)
+            ack.verified_at.FromDatetime(datetime.now(UTC))
+            try:
+                await self.js.publish(
+                    subjects.down_subject(store_id, "chain_ack"),
+                    ack.SerializeToString(deterministic=True),
+                    headers={"Nats-Msg-Id": f"{store_id}:chain_ack:{length}"},
+                )
+            except NatsError as exc:  # the next batch acknowledges a longer chain
+                log.debug("chain ack to %s not sent: %s", store_id, exc)
+
+    async def _heartbeats(self) -> None:
+        sub = await self.js.pull_subscribe(
+            f"{subjects.PREFIX}.*.status.heartbeat",
+            durable=HEARTBEAT_DURABLE,
+            stream=subjects.STATUS_STREAM,
+            config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT),
+        )
+        while not self.stop.is_set():
+            try:
+                msgs = await sub.fetch(100, timeout=1.0)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            for msg in msgs:
+                try:
+                    store_id, _, _ = subjects.parse_subject(msg.subject)
+                    beat = heartbeat_pb2.Heartbeat.FromString(msg.data)
+                except Exception as exc:  # a bad beat is logged, never fatal
+                    log.warning("unreadable heartbeat on %s: %s", msg.subject, exc)
+                else:
+                    await asyncio.to_thread(
+                        self.storage.record_heartbeat, store_id, beat.agent_version, msg.data
+                    )
+                await msg.ack()
+
+
+def run_hub(settings: HubSettings) -> int:
+    async def main() -> None:
+        await Hub(settings).run()
+
+    asyncio.run(main())
+    return 0

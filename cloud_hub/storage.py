@@ -1,0 +1,426 @@
+"""The hub database: what the stores synced, idempotent by record id.
+
+A small interface (:class:`HubStorage`) with one implementation on SQLite (WAL),
+so a server database can replace it later without touching ingest or the API.
+
+Tables:
+
+- ``stores``: one row per store seen, with its verified audit chain (length,
+  head hash, state ``ok`` / ``broken`` and the first problem) and heartbeat facts;
+- ``records``: every decision, decision state change, shelf-check result and
+  daily outcome, keyed by record id (``INSERT OR IGNORE``: a redelivered or
+  replayed copy changes nothing);
+- ``audit_entries``: each store's chain as received, keyed (store, seq); an
+  entry is ``verified`` once it links to the verified head; entries that arrive
+  ahead of a missing one wait here (the reorder buffer survives restarts);
+- ``quarantine``: what cannot be accepted (a fork, a bad hash, an unreadable
+  payload, a record id reused with other content), with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from google.protobuf.message import DecodeError
+
+from cloud_hub.errors import HubStorageError
+from storeedge import failpoints, subjects
+from storeedge.v1 import audit_pb2, common_pb2
+
+__all__ = ["HubStorage", "Incoming", "IngestResult", "SqliteHubStorage", "open_storage"]
+
+GENESIS_HASH = bytes(32)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stores (
+  store_id TEXT PRIMARY KEY,
+  first_seen_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  chain_length INTEGER NOT NULL DEFAULT 0,
+  chain_head BLOB NOT NULL,
+  chain_state TEXT NOT NULL DEFAULT 'ok',     -- ok, broken
+  chain_problem TEXT,
+  chain_problem_seq INTEGER,
+  last_heartbeat_at TEXT,
+  agent_version TEXT,
+  heartbeat BLOB
+);
+CREATE TABLE IF NOT EXISTS records (
+  record_id TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  record_type TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  received_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_store_type ON records(store_id, record_type);
+CREATE TABLE IF NOT EXISTS audit_entries (
+  store_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  payload BLOB NOT NULL,
+  received_at TEXT NOT NULL,
+  verified INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (store_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quarantine (
+  id INTEGER PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  record_id TEXT,
+  record_type TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  received_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from the up stream: who sent it, what it is, its bytes."""
+
+    store_id: str
+    record_type: str
+    record_id: str
+    payload: bytes
+    #: Set when the message cannot be placed (bad subject or id): it goes to quarantine.
+    problem: str | None = None
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    chains_advanced: dict[str, int] = field(default_factory=dict)
+
+
+class HubStorage(Protocol):
+    """What ingest, status and the API need from the hub database."""
+
+    def ingest(self, batch: Sequence[Incoming]) -> IngestResult: ...
+
+    def store_status(self, *, gap_timeout_s: float = ...) -> dict[str, dict[str, Any]]: ...
+
+    def record_heartbeat(self, store_id: str, agent_version: str, payload: bytes) -> None: ...
+
+    def chain_heads(self, store_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteHubStorage:
+    """The hub database on one SQLite file (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.conn = sqlite3.connect(
+                str(path), isolation_level=None, timeout=30.0, check_same_thread=False
+            )
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA cache_size = -65536")
+            self.conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise HubStorageError(
+                f"cannot open hub database {path}: {exc}",
+                hint="is it a storeedge hub database, and is the disk writable?",
+            ) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- ingest ---------------------------------------------------------------------------
+    def ingest(self, batch: Sequence[Incoming]) -> IngestResult:
+        """Store one batch in one transaction; safe to call again with the same records."""
+        now = _now()
+        result = IngestResult()
+        unusable = [m for m in batch if m.problem]
+        records = [m for m in batch if not m.problem and m.record_type != "audit"]
+        entries = [m for m in batch if not m.problem and m.record_type == "audit"]
+        with self._transaction() as conn:
+            self._ensure_stores(conn, {m.store_id for m in records + entries}, now)
+            for message in unusable:
+                self._quarantine(conn, message, message.problem or "", now, result)
+            if records:
+                self._ingest_records(conn, records, now, result)
+            touched = self._ingest_audit(conn, entries, now, result) if entries else set()
+            for store_id in sorted(touched):
+                advanced = self._advance_chain(conn, store_id, now, result)
+                if advanced:
+                    result.chains_advanced[store_id] = advanced
+            failpoints.hit("ingest.before_commit")
+        return result
+
+    def _ensure_stores(self, conn: sqlite3.Connection, store_ids: Iterable[str], now: str) -> None:
+        conn.executemany(
+            "INSERT INTO stores(store_id, first_seen_at, last_seen_at, chain_head) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(store_id) DO UPDATE SET last_seen_at = ?",
+            [(s, now, now, GENESIS_HASH, now) for s in store_ids],
+        )
+
+    def _ingest_records(
+        self, conn: sqlite3.Connection, records: list[Incoming], now: str, result: IngestResult
+    ) -> None:
+        before = conn.total_changes
+        conn.executemany(
+            "INSERT OR IGNORE INTO records(record_id, store_id, record_type, payload, "
+            "received_at) VALUES (?, ?, ?, ?, ?)",
+            [(m.record_id, m.store_id, m.record_type, m.payload, now) for m in records],
+        )
+        stored = conn.total_changes - before
+        result.stored += stored
+        if stored == len(records):
+            return
+        # Some ids were already here: a redelivery is identical; anything else is a conflict.
+        ids = [m.record_id for m in records]
+        existing: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            existing.update(
+                conn.execute(
+                    f"SELECT record_id, payload FROM records WHERE record_id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        conflicts = 0
+        for message in records:
+            if bytes(existing[message.record_id]) != message.payload:
+                reason = "record id already received with other content"
+                self._quarantine(conn, message, reason, now, result)
+                conflicts += 1
+        result.duplicates += len(records) - stored - conflicts
+
+    def _ingest_audit(
+        self, conn: sqlite3.Connection, entries: list[Incoming], now: str, result: IngestResult
+    ) -> set[str]:
+        touched: set[str] = set()
+        rows = []
+        for message in entries:
+            try:
+                entry = audit_pb2.AuditEntry.FromString(message.payload)
+            except DecodeError:
+                self._quarantine(conn, message, "not a readable AuditEntry", now, result)
+                continue
+            if message.record_id != f"{message.store_id}:audit:{entry.seq}":
+                self._quarantine(
+                    conn, message, f"message id does not match entry seq {entry.seq}", now, result
+                )
+                continue
+            rows.append((message, entry))
+        for message, entry in rows:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO audit_entries(store_id, seq, prev_hash, hash, payload, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (message.store_id, entry.seq, entry.prev_hash, entry.hash, entry.payload, now),
+            )
+            if cursor.rowcount:
+                result.stored += 1
+                touched.add(message.store_id)
+                continue
+            stored_hash = conn.execute(
+                "SELECT hash FROM audit_entries WHERE store_id = ? AND seq = ?",
+                (message.store_id, entry.seq),
+            ).fetchone()[0]
+            if bytes(stored_hash) == entry.hash:
+                result.duplicates += 1
+                continue
+            reason = f"fork: seq {entry.seq} was already received with another hash"
+            self._quarantine(conn, message, reason, now, result)
+            self._flag_chain(conn, message.store_id, entry.seq, reason)
+        return touched
+
+    def _advance_chain(
+        self, conn: sqlite3.Connection, store_id: str, now: str, result: IngestResult
+    ) -> int:
+        """Verify the entries that follow the verified head; returns how many were verified."""
+        length, head, state = conn.execute(
+            "SELECT chain_length, chain_head, chain_state FROM stores WHERE store_id = ?",
+            (store_id,),
+        ).fetchone()
+        if state != "ok":
+            return 0
+        head = bytes(head)
+        verified: list[tuple[str, int]] = []
+        problem: tuple[int, str] | None = None
+        for seq, prev_hash, digest, payload in conn.execute(
+            "SELECT seq, prev_hash, hash, payload FROM audit_entries "
+            "WHERE store_id = ? AND seq > ? ORDER BY seq",
+            (store_id, length),
+        ):
+            if seq != length + 1:
+                break  # a gap: later entries wait for the missing one
+            reason = _entry_problem(store_id, seq, head, bytes(prev_hash), bytes(digest), payload)
+            if reason:
+                problem = (seq, reason)
+                break
+            verified.append((store_id, seq))
+            head, length = bytes(digest), seq
+        if verified:
+            conn.executemany(
+                "UPDATE audit_entries SET verified = 1 WHERE store_id = ? AND seq = ?", verified
+            )
+            conn.execute(
+                "UPDATE stores SET chain_length = ?, chain_head = ? WHERE store_id = ?",
+                (length, head, store_id),
+            )
+        if problem is not None:
+            seq, reason = problem
+            payload = conn.execute(
+                "SELECT payload FROM audit_entries WHERE store_id = ? AND seq = ?",
+                (store_id, seq),
+            ).fetchone()[0]
+            message = Incoming(store_id, "audit", f"{store_id}:audit:{seq}", bytes(payload))
+            self._quarantine(conn, message, reason, now, result)
+            self._flag_chain(conn, store_id, seq, reason)
+        return len(verified)
+
+    def _flag_chain(self, conn: sqlite3.Connection, store_id: str, seq: int, reason: str) -> None:
+        conn.execute(
+            "UPDATE stores SET chain_state = 'broken', chain_problem = ?, chain_problem_seq = ? "
+            "WHERE store_id = ? AND chain_state = 'ok'",
+            (reason, seq, store_id),
+        )
+
+    def _quarantine(
+        self,
+        conn: sqlite3.Connection,
+        message: Incoming,
+        reason: str,
+        now: str,
+        result: IngestResult,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO quarantine(store_id, record_id, record_type, reason, payload, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (message.store_id, message.record_id, message.record_type, reason, message.payload,
+             now),
+        )  # fmt: skip
+        result.quarantined += 1
+
+    def record_heartbeat(self, store_id: str, agent_version: str, payload: bytes) -> None:
+        now = _now()
+        with self._transaction() as conn:
+            self._ensure_stores(conn, [store_id], now)
+            conn.execute(
+                "UPDATE stores SET last_heartbeat_at = ?, agent_version = ?, heartbeat = ? "
+                "WHERE store_id = ?",
+                (now, agent_version, payload, store_id),
+            )
+
+    def chain_heads(self, store_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """(verified length, head hash) per store."""
+        heads = {}
+        for store_id in store_ids:
+            row = self.conn.execute(
+                "SELECT chain_length, chain_head FROM stores WHERE store_id = ?", (store_id,)
+            ).fetchone()
+            if row is not None:
+                heads[store_id] = (int(row[0]), bytes(row[1]))
+        return heads
+
+    # -- status ---------------------------------------------------------------------------
+    def store_status(self, *, gap_timeout_s: float = 900.0) -> dict[str, dict[str, Any]]:
+        """Per store: records received by type, the verified chain, heartbeat facts."""
+        received: dict[str, dict[str, int]] = {}
+        for store_id, record_type, count in self.conn.execute(
+            "SELECT store_id, record_type, COUNT(*) FROM records GROUP BY store_id, record_type"
+        ):
+            key = subjects.RECORD_TYPES.get(record_type, record_type)
+            received.setdefault(store_id, {})[key] = count
+        for store_id, count in self.conn.execute(
+            "SELECT store_id, COUNT(*) FROM audit_entries GROUP BY store_id"
+        ):
+            received.setdefault(store_id, {})["audit"] = count
+        waiting = {
+            store_id: (int(first), int(count), received_at)
+            for store_id, first, count, received_at in self.conn.execute(
+                "SELECT a.store_id, MIN(a.seq), COUNT(*), MIN(a.received_at) "
+                "FROM audit_entries a JOIN stores s USING (store_id) "
+                "WHERE a.seq > s.chain_length GROUP BY a.store_id"
+            )
+        }
+        quarantined = dict(
+            self.conn.execute("SELECT store_id, COUNT(*) FROM quarantine GROUP BY store_id")
+        )
+        stale_before = (datetime.now(UTC) - timedelta(seconds=gap_timeout_s)).isoformat()
+        stores: dict[str, dict[str, Any]] = {}
+        for row in self.conn.execute(
+            "SELECT store_id, chain_length, chain_head, chain_state, chain_problem, "
+            "chain_problem_seq, last_heartbeat_at, agent_version, last_seen_at FROM stores "
+            "ORDER BY store_id"
+        ):
+            store_id, length, head, state, problem, problem_seq = row[:6]
+            counts = {key: 0 for key in subjects.STATUS_KEYS}
+            counts.update(received.get(store_id, {}))
+            chain_ok = state == "ok"
+            gap = None
+            if store_id in waiting and state == "ok":
+                _first, count, since = waiting[store_id]
+                gap = {"missing_from": length + 1, "waiting": count, "since": since}
+                if since < stale_before:
+                    chain_ok = False
+                    problem = f"gap: seq {length + 1} missing since {since}"
+                    problem_seq = length + 1
+            stores[store_id] = {
+                "received": counts,
+                "chain_length": length,
+                "chain_head": bytes(head).hex(),
+                "chain_ok": chain_ok,
+                "chain_problem": None
+                if chain_ok
+                else {"seq": problem_seq, "record_id": f"{store_id}:audit:{problem_seq}",
+                      "reason": problem},
+                "chain_gap": gap,
+                "quarantined": quarantined.get(store_id, 0),
+                "last_heartbeat": row[6],
+                "agent_version": row[7],
+                "last_seen": row[8],
+            }  # fmt: skip
+        return stores
+
+
+def _entry_problem(
+    store_id: str, seq: int, head: bytes, prev_hash: bytes, digest: bytes, payload: bytes
+) -> str | None:
+    if prev_hash != head:
+        return "prev_hash does not link to the verified chain head (fork or re-hashed chain)"
+    if hashlib.sha256(prev_hash + payload).digest() != digest:
+        return "hash does not match prev_hash + payload: the record was altered"
+    try:
+        record = audit_pb2.AuditRecord.FromString(payload)
+    except DecodeError:
+        return "payload is not a valid AuditRecord"
+    rid = record.id
+    if rid.record_type != common_pb2.RECORD_TYPE_AUDIT or rid.sequence != seq:
+        return f"payload is record {rid.record_type}/{rid.sequence}, not audit record {seq}"
+    if rid.store_id != store_id:
+        return f"payload belongs to store {rid.store_id!r}, sent on {store_id!r}'s subject"
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def open_storage(path: str | Path) -> SqliteHubStorage:
+    return SqliteHubStorage(Path(path))

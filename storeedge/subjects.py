@@ -1,0 +1,139 @@
+"""NATS subjects and JetStream streams shared by the edge agent and the hub.
+
+Subjects carry the store id as their second token, so per-store permissions
+are one wildcard each (see docs/ARCHITECTURE.md, "NATS subjects and streams")::
+
+    storeedge.<store>.up.<record type>     store -> hub records   (stream STOREEDGE_UP)
+    storeedge.<store>.status.heartbeat     store -> hub liveness  (stream STOREEDGE_STATUS)
+    storeedge.<store>.down.<message type>  hub -> store           (stream STOREEDGE_DOWN)
+
+Every store->hub record is published with ``Nats-Msg-Id`` = its record id
+(``S001:audit:42``), globally unique, so JetStream's dedup never confuses two
+stores whose local sequences coincide. The dedup window is only a first line:
+the hub is idempotent by record id however late a copy arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "DOWN_STREAM",
+    "OFFLINE_PROMISE_DAYS",
+    "RECORD_TYPES",
+    "STATUS_KEYS",
+    "STATUS_STREAM",
+    "UP_STREAM",
+    "StreamSpec",
+    "down_filter",
+    "down_subject",
+    "heartbeat_subject",
+    "parse_subject",
+    "stream_specs",
+    "up_subject",
+]
+
+PREFIX = "storeedge"
+
+#: How long a store may be offline and still lose nothing: its outbox keeps
+#: everything locally, and the streams keep what was published longer than this,
+#: so a hub that was down as long as a store still finds every record.
+OFFLINE_PROMISE_DAYS = 14
+#: Stream retention: twice the promise.
+RETENTION_DAYS = 2 * OFFLINE_PROMISE_DAYS
+
+#: Outbox record types, in the order status shows them, with their status key.
+RECORD_TYPES: dict[str, str] = {
+    "decision": "decisions",
+    "decision_state": "decision_states",
+    "shelf_check": "shelf_checks",
+    "audit": "audit",
+    "outcome": "outcomes",
+}
+STATUS_KEYS = tuple(RECORD_TYPES.values())
+
+#: Hub -> store message types.
+DOWN_TYPES = ("approval", "approval_result", "chain_ack", "command")
+
+UP_STREAM = "STOREEDGE_UP"
+STATUS_STREAM = "STOREEDGE_STATUS"
+DOWN_STREAM = "STOREEDGE_DOWN"
+
+
+def _check_token(name: str, value: str) -> None:
+    if not value or any(ch in value for ch in ".*> \t\r\n"):
+        raise ValueError(f"{name} {value!r} cannot be a NATS subject token")
+
+
+def up_subject(store_id: str, record_type: str) -> str:
+    """``storeedge.<store>.up.<record type>``."""
+    _check_token("store id", store_id)
+    if record_type not in RECORD_TYPES:
+        raise ValueError(f"unknown record type {record_type!r}; known: {', '.join(RECORD_TYPES)}")
+    return f"{PREFIX}.{store_id}.up.{record_type}"
+
+
+def heartbeat_subject(store_id: str) -> str:
+    _check_token("store id", store_id)
+    return f"{PREFIX}.{store_id}.status.heartbeat"
+
+
+def down_subject(store_id: str, message_type: str) -> str:
+    """``storeedge.<store>.down.<message type>``."""
+    _check_token("store id", store_id)
+    if message_type not in DOWN_TYPES:
+        raise ValueError(f"unknown hub->store type {message_type!r}; known: {DOWN_TYPES}")
+    return f"{PREFIX}.{store_id}.down.{message_type}"
+
+
+def down_filter(store_id: str) -> str:
+    """Every hub -> store subject of one store: ``storeedge.<store>.down.*``."""
+    _check_token("store id", store_id)
+    return f"{PREFIX}.{store_id}.down.*"
+
+
+def parse_subject(subject: str) -> tuple[str, str, str]:
+    """(store id, direction, type) of a storeedge subject; ValueError names what is wrong."""
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[0] != PREFIX or parts[2] not in ("up", "down", "status"):
+        raise ValueError(f"{subject!r} is not a storeedge subject (storeedge.<store>.up.<type>)")
+    return parts[1], parts[2], parts[3]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What the hub creates (or updates) at start; stores never create streams."""
+
+    name: str
+    subjects: tuple[str, ...]
+    max_age_s: float
+    description: str
+    max_msgs_per_subject: int = -1
+    duplicate_window_s: float = 120.0
+
+
+def stream_specs() -> tuple[StreamSpec, ...]:
+    day = 86_400.0
+    return (
+        # Limits-based, never work-queue: a record stays even after the hub consumed it,
+        # so a hub restored from a backup can replay the retention period.
+        StreamSpec(
+            UP_STREAM,
+            (f"{PREFIX}.*.up.*",),
+            RETENTION_DAYS * day,
+            "store->hub records (decisions, audit, outcomes, shelf checks)",
+        ),
+        StreamSpec(
+            STATUS_STREAM,
+            (f"{PREFIX}.*.status.*",),
+            1 * day,
+            "store heartbeats: only the latest few per store matter",
+            max_msgs_per_subject=10,
+        ),
+        StreamSpec(
+            DOWN_STREAM,
+            (f"{PREFIX}.*.down.*",),
+            RETENTION_DAYS * day,
+            "hub->store approvals, chain-head acknowledgements and commands",
+        ),
+    )

@@ -1,0 +1,182 @@
+"""`edge-agent run` and `cloud-hub serve` as real processes over a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from edge_agent import audit
+from edge_agent.clock import FixedClock
+from edge_agent.config import load_settings
+from edge_agent.daemon import Agent
+from edge_agent.mirror import open_mirror
+from tests.helpers import simulated_store
+
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": str(BIN), **(env or {})},
+    )
+
+
+def start(log: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    handle = log.open("w")
+    return subprocess.Popen(
+        [str(BIN / args[0]), *args[1:]],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        env={"PATH": str(BIN), **(env or {})},
+    )
+
+
+def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def store_with_decisions(path: Path, store_id: str, seed: int) -> Path:
+    simulated_store(path, store_id, seed=seed).close()
+    return path
+
+
+def agreement(db: Path, hub_db: Path) -> tuple[dict, dict] | None:
+    """(edge status, hub store status) once the hub has everything the store committed."""
+    edge = json.loads(cli("edge-agent", "status", "--db", str(db), "--json").stdout)
+    done = cli("cloud-hub", "status", "--db", str(hub_db), "--json")
+    if not done.stdout:
+        return None
+    hub = json.loads(done.stdout)["stores"].get(edge["store"])
+    if hub is None:
+        return None
+    committed = {k: v["committed"] for k, v in edge["sync"].items()}
+    if hub["received"] != committed or any(v["pending"] for v in edge["sync"].values()):
+        return None
+    return edge, hub
+
+
+@pytest.mark.slow
+def test_agent_and_hub_agree_and_stop_cleanly(nats_server, tmp_path):
+    db = store_with_decisions(tmp_path / "s1.db", "S001", seed=5)
+    hub_db = tmp_path / "hub.db"
+    hub = start(tmp_path / "hub.log", "cloud-hub", "serve", "--db", str(hub_db), "--nats",
+                nats_server.url, "--insecure")  # fmt: skip
+    agent = start(tmp_path / "agent.log", "edge-agent", "run", "--db", str(db), "--nats",
+                  nats_server.url, "--insecure", "--http-port", "0")  # fmt: skip
+    try:
+        edge, store = wait_for(lambda: agreement(db, hub_db), what="the hub to hold everything")
+        assert store["chain_ok"] is True
+        assert store["chain_head"] == edge["chain_head"]
+        assert store["received"]["decisions"] > 0 and store["received"]["audit"] > 0
+        # The hub acknowledged the chain head back; the store keeps it.
+        acked = wait_for(
+            lambda: json.loads(cli("edge-agent", "status", "--db", str(db), "--json").stdout)[
+                "hub_chain_ack"
+            ],
+            what="the hub's chain acknowledgement",
+        )
+        assert acked["seq"] == store["chain_length"] and acked["hash"] == store["chain_head"]
+        log = (tmp_path / "agent.log").read_text()
+        assert "INSECURE" in log
+        port = int(re.search(r"127\.0\.0\.1:(\d+)/healthz", log).group(1))
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").read())
+        assert health["status"] == "ok" and health["connected"] is True
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        assert "storeedge_link_up 1.0" in metrics
+        assert 'storeedge_outbox_pending{type="decisions"} 0.0' in metrics
+        # The heartbeat reaches the hub with the agent's version.
+        wait_for(
+            lambda: json.loads(cli("cloud-hub", "status", "--db", str(hub_db), "--json").stdout)[
+                "stores"
+            ]["S001"]["agent_version"],
+            what="a heartbeat",
+        )
+    finally:
+        for process in (agent, hub):
+            process.send_signal(signal.SIGTERM)
+        assert agent.wait(30) == 0, (tmp_path / "agent.log").read_text()
+        assert hub.wait(30) == 0, (tmp_path / "hub.log").read_text()
+    assert "stopped" in (tmp_path / "agent.log").read_text()
+
+
+def test_agent_refuses_to_start_without_credentials(tmp_path):
+    db = tmp_path / "s1.db"
+    assert (
+        cli("edge-agent", "init", "--db", str(db), "--store", "S001", "--tz", "UTC").returncode == 0
+    )
+    done = cli("edge-agent", "run", "--db", str(db), "--nats", "nats://127.0.0.1:1")
+    assert done.returncode == 2
+    assert "nats_creds" in done.stderr and "--insecure" in done.stderr
+    done = cli("edge-agent", "run", "--db", str(db), "--insecure")
+    assert done.returncode == 2 and "nats_url" in done.stderr
+
+
+def test_config_errors_name_the_field(tmp_path):
+    config = tmp_path / "agent.toml"
+    config.write_text('cycle_times = ["25:00"]\nnats_url = "nats://127.0.0.1:1"\ninsecure = true\n')
+    db = tmp_path / "s1.db"
+    cli("edge-agent", "init", "--db", str(db), "--store", "S001", "--tz", "UTC")
+    done = cli("edge-agent", "--config", str(config), "run", "--db", str(db))
+    assert done.returncode == 2
+    assert "cycle_times" in done.stderr and "25:00" in done.stderr
+    done = cli("edge-agent", "run", "--db", str(db), "--nats", "nats://127.0.0.1:1", "--insecure",
+               env={"STOREEDGE_EDGE_SYNC_BATCH": "0"})  # fmt: skip
+    assert done.returncode == 2 and "sync_batch" in done.stderr
+
+
+async def test_a_full_disk_stops_new_decisions_with_an_alarm_and_loses_nothing(tmp_path):
+    db = store_with_decisions(tmp_path / "s1.db", "S001", seed=5)
+    day = date(2026, 7, 1)
+    clock = FixedClock(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))  # 05:00 local
+    settings = load_settings(db=db, nats_url="nats://127.0.0.1:1", insecure=True,
+                             cycle_times=["06:00"], backoff_max_s=0.2)  # fmt: skip
+    agent = Agent(settings, clock=clock)
+    before = agent.mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+    pages = agent.mirror.conn.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite's own "database or disk is full", from a page limit on the cycle's connection.
+    agent.mirror.conn.execute(f"PRAGMA max_page_count = {pages}")
+    task = asyncio.create_task(agent.run())
+    try:
+        clock.advance(timedelta(hours=1, minutes=5))  # past the 06:00 slot
+        await wait_async(lambda: "disk_full" in agent.alarms, "the disk-full alarm")
+        healthy, doc = agent.health()
+        assert not healthy and "is full" in doc["alarms"]["disk_full"]
+        assert agent.mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == before
+        # Space is freed: the alarm clears and the missed cycle runs.
+        agent.mirror.conn.execute("PRAGMA max_page_count = 1073741823")
+        await wait_async(lambda: agent.last_cycle is not None, "the cycle after recovery")
+        assert "disk_full" not in agent.alarms and agent.health()[0]
+        assert agent.mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] > before
+    finally:
+        agent.stop.set()
+        await asyncio.wait_for(task, 30)
+    mirror = open_mirror(db, create=False)
+    assert audit.verify(mirror).ok
+    mirror.close()
+
+
+async def wait_async(predicate, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
