@@ -10,8 +10,8 @@ Tables:
 - ``records``: every decision, decision state change, shelf-check result and
   daily outcome, keyed by record id (``INSERT OR IGNORE``: a redelivered or
   replayed copy changes nothing);
-- ``audit_entries``: each store's chain as received, keyed (store, seq); an
-  entry is ``verified`` once it links to the verified head; entries that arrive
+- ``audit_entries``: each store's chain as received, keyed (store, seq); the
+  entries up to the store's ``chain_length`` are verified; entries that arrive
   ahead of a missing one wait here (the reorder buffer survives restarts);
 - ``quarantine``: what cannot be accepted (a fork, a bad hash, an unreadable
   payload, a record id reused with other content), with the reason.
@@ -67,7 +67,6 @@ CREATE TABLE IF NOT EXISTS audit_entries (
   hash BLOB NOT NULL,
   payload BLOB NOT NULL,
   received_at TEXT NOT NULL,
-  verified INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (store_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -227,26 +226,31 @@ class SqliteHubStorage:
                 )
                 continue
             rows.append((message, entry))
+        before = conn.total_changes
+        conn.executemany(
+            "INSERT OR IGNORE INTO audit_entries(store_id, seq, prev_hash, hash, payload, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(m.store_id, e.seq, e.prev_hash, e.hash, e.payload, now) for m, e in rows],
+        )
+        stored = conn.total_changes - before
+        result.stored += stored
+        touched = {m.store_id for m, _ in rows}
+        if stored == len(rows):
+            return touched
+        # Some were here already: the same entry again is a duplicate, another hash a fork.
+        forks = 0
         for message, entry in rows:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO audit_entries(store_id, seq, prev_hash, hash, payload, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (message.store_id, entry.seq, entry.prev_hash, entry.hash, entry.payload, now),
-            )
-            if cursor.rowcount:
-                result.stored += 1
-                touched.add(message.store_id)
-                continue
             stored_hash = conn.execute(
                 "SELECT hash FROM audit_entries WHERE store_id = ? AND seq = ?",
                 (message.store_id, entry.seq),
             ).fetchone()[0]
             if bytes(stored_hash) == entry.hash:
-                result.duplicates += 1
                 continue
+            forks += 1
             reason = f"fork: seq {entry.seq} was already received with another hash"
             self._quarantine(conn, message, reason, now, result)
             self._flag_chain(conn, message.store_id, entry.seq, reason)
+        result.duplicates += len(rows) - stored - forks
         return touched
 
     def _advance_chain(
@@ -260,7 +264,7 @@ class SqliteHubStorage:
         if state != "ok":
             return 0
         head = bytes(head)
-        verified: list[tuple[str, int]] = []
+        verified = 0
         problem: tuple[int, str] | None = None
         for seq, prev_hash, digest, payload in conn.execute(
             "SELECT seq, prev_hash, hash, payload FROM audit_entries "
@@ -273,12 +277,9 @@ class SqliteHubStorage:
             if reason:
                 problem = (seq, reason)
                 break
-            verified.append((store_id, seq))
+            verified += 1
             head, length = bytes(digest), seq
         if verified:
-            conn.executemany(
-                "UPDATE audit_entries SET verified = 1 WHERE store_id = ? AND seq = ?", verified
-            )
             conn.execute(
                 "UPDATE stores SET chain_length = ?, chain_head = ? WHERE store_id = ?",
                 (length, head, store_id),
@@ -292,7 +293,7 @@ class SqliteHubStorage:
             message = Incoming(store_id, "audit", f"{store_id}:audit:{seq}", bytes(payload))
             self._quarantine(conn, message, reason, now, result)
             self._flag_chain(conn, store_id, seq, reason)
-        return len(verified)
+        return verified
 
     def _flag_chain(self, conn: sqlite3.Connection, store_id: str, seq: int, reason: str) -> None:
         conn.execute(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import logging
 import random
@@ -324,8 +325,10 @@ class Agent:
     # -- drain ----------------------------------------------------------------------------
     async def _drain_loop(self) -> None:
         streak = Streak("sync to the hub")
+        busy = False
         while not self.stop.is_set():
             delay = self.settings.sync_interval_s
+            sent = False
             async with self.sync_lock:
                 # Finished days become outcomes even offline; they wait in the outbox.
                 emitted = await asyncio.to_thread(outcomes.emit_due, self.sync_mirror)
@@ -346,10 +349,14 @@ class Agent:
                     delay = backoff_delay(streak.failures, self.settings.backoff_max_s)
                 else:
                     streak.succeeded()
+                    sent = report.acked > 0
                     self.metrics.inc("storeedge_sync_acked_total", report.acked)
                     self.metrics.inc("storeedge_sync_duplicates_total", report.duplicates)
             async with self.sync_lock:
                 await asyncio.to_thread(self._update_backlog_metrics)
+                if busy and not emitted.days:  # a backfill or a backlog just finished
+                    await asyncio.to_thread(_release_memory, self.sync_mirror)
+            busy = bool(emitted.days) or sent
             self.wake_drain.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake_drain.wait(), timeout=delay)
@@ -404,9 +411,12 @@ class Agent:
             self._models = load_models(self.settings.models_dir or BOOTSTRAP_DIR)
             self._policy = load_policy(self.settings.policy_file)
             self.model_versions = dict(self._models.versions)
-        result = run_cycle(self.mirror, self._models, self._policy, slot.date())
-        with self.mirror.transaction():
-            sync.write_state(self.mirror, CYCLE_SLOT_KEY, slot.isoformat())
+        try:
+            result = run_cycle(self.mirror, self._models, self._policy, slot.date())
+            with self.mirror.transaction():
+                sync.write_state(self.mirror, CYCLE_SLOT_KEY, slot.isoformat())
+        finally:
+            _release_memory(self.mirror)
         self.last_cycle = {
             "slot": slot.isoformat(),
             "as_of": result.as_of.isoformat(),
@@ -479,6 +489,7 @@ class Agent:
         try:
             report = ingestor.ingest_file(path)
         except EdgeAgentError as exc:
+            _release_memory(self.inbox_mirror)
             self._note_disk_full(exc)
             target = _unique(inbox / "rejected" / path.name)
             shutil.move(path, target)
@@ -486,6 +497,7 @@ class Agent:
             self.metrics.inc('storeedge_inbox_files_total{result="rejected"}')
             log.warning("inbox: %s rejected: %s", path.name, exc)
             return
+        _release_memory(self.inbox_mirror)
         shutil.move(path, _unique(inbox / "done" / path.name))
         self.metrics.inc('storeedge_inbox_files_total{result="done"}')
         self.metrics.inc("storeedge_inbox_rows_quarantined_total", report.rows_quarantined)
@@ -575,6 +587,17 @@ class Agent:
             pass
         finally:
             writer.close()
+
+
+def _release_memory(mirror: Mirror) -> None:
+    """Give back what a cycle or an ingest held: SQLite's page cache and freed heap.
+
+    The agent idles for most of the day; its resident size then should not carry the
+    peak of its last cycle.
+    """
+    mirror.conn.execute("PRAGMA shrink_memory")
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc only; elsewhere a no-op
 
 
 def _unique(path: Path) -> Path:

@@ -46,6 +46,8 @@ __all__ = [
 
 AUDIT_CURSOR = "audit.sent_seq"
 HUB_CHAIN_ACK = "hub.chain_ack"
+#: Bytes read per source and batch; two batches are in flight at most.
+MAX_BATCH_BYTES = 4 * 2**20
 _MSG_ID = "Nats-Msg-Id"
 
 
@@ -112,17 +114,28 @@ def _audit_cursor(mirror: Mirror) -> int:
 
 
 def read_pending(
-    mirror: Mirror, *, after_outbox_seq: int, after_audit_seq: int, limit: int
+    mirror: Mirror,
+    *,
+    after_outbox_seq: int,
+    after_audit_seq: int,
+    limit: int,
+    max_bytes: int = MAX_BATCH_BYTES,
 ) -> list[Outgoing]:
-    """Up to ``limit`` outbox rows and ``limit`` audit entries after the given positions."""
-    batch = [
-        Outgoing(record_id, record_type, bytes(payload), outbox_seq=seq)
-        for seq, record_id, record_type, payload in mirror.conn.execute(
-            "SELECT seq, record_id, record_type, payload FROM outbox WHERE seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (after_outbox_seq, limit),
-        )
-    ]
+    """Up to ``limit`` outbox rows and ``limit`` audit entries after the given positions,
+    each source stopping once it has read ``max_bytes`` (a day's outcome of a large
+    store is ~1 MiB: a batch is bounded by bytes, not only by count)."""
+    batch = []
+    size = 0
+    for seq, record_id, record_type, payload in mirror.conn.execute(
+        "SELECT seq, record_id, record_type, payload FROM outbox WHERE seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (after_outbox_seq, limit),
+    ):
+        batch.append(Outgoing(record_id, record_type, bytes(payload), outbox_seq=seq))
+        size += len(payload)
+        if size >= max_bytes:
+            break
+    size = 0
     for seq, record_id, prev_hash, digest, payload in mirror.conn.execute(
         "SELECT seq, record_id, prev_hash, hash, payload FROM audit_log WHERE seq > ? "
         "ORDER BY seq LIMIT ?",
@@ -132,6 +145,9 @@ def read_pending(
         batch.append(
             Outgoing(record_id, "audit", entry.SerializeToString(deterministic=True), audit_seq=seq)
         )
+        size += len(payload)
+        if size >= max_bytes:
+            break
     return batch
 
 
