@@ -9,8 +9,8 @@ none), apart because the cycle reads it for three weeks only. A 30,000-SKU cycle
 ~200,000 blobs instead of 12 M rows, and a day of sales rewrites one small block per SKU
 in each table, not a whole history.
 
-Staying in step: triggers on ``daily_sales`` (schema v3) copy every written row's final
-state (a deleted row as a tombstone) into ``sales_window_changes``, in the writer's own
+Staying in step: triggers on ``daily_sales`` (schema v3) append every written row's
+state (a deleted row as a tombstone) to ``sales_window_changes``, in the writer's own
 transaction, whoever the writer is: ingest, a release that predates the windows (the
 migration is expand-only), or plain SQL. :func:`fold` moves pending changes into the
 blocks; ingest folds at the end of each file's transaction, and readers fold before they
@@ -132,8 +132,10 @@ def fold(mirror: Mirror) -> int:
         conn.execute("DELETE FROM sales_blocks WHERE block < ?", (first_block,))
         conn.execute("DELETE FROM on_hand_blocks WHERE block < ?", (first_block,))
         conn.execute("UPDATE sales_window_state SET covered_from = ?", (covered,))
+    # By SKU and day, each key's writes in order (the last one is the row as it stands).
     cursor = conn.execute(
-        f"SELECT {_ROW} FROM sales_window_changes WHERE date >= ? ORDER BY sku, date", (covered,)
+        f"SELECT {_ROW} FROM sales_window_changes WHERE date >= ? ORDER BY sku, date, seq",
+        (covered,),
     )
     folded = _apply_all(conn, cursor)
     conn.execute("DELETE FROM sales_window_changes")
@@ -149,7 +151,8 @@ def _apply_all(conn: sqlite3.Connection, cursor: sqlite3.Cursor) -> int:
 
 
 def _apply(conn: sqlite3.Connection, rows: list[tuple]) -> int:
-    """Write rows (ordered by sku, date) into their blocks (read, modify, write)."""
+    """Write rows (ordered by sku, date, write order) into their blocks (read, modify,
+    write); of several rows for one SKU and day the last wins."""
     ordinals: dict[str, int] = {}
     days = np.fromiter(
         (ordinals.get(r[1]) or ordinals.setdefault(r[1], date.fromisoformat(r[1]).toordinal())
@@ -162,10 +165,16 @@ def _apply(conn: sqlite3.Connection, rows: list[tuple]) -> int:
     price = np.array([nan if r[3] is None else r[3] for r in rows], dtype=np.float64)
     promo = np.array([1 if r[4] else 0 for r in rows], dtype=np.uint8)
     on_hand = np.array([nan if r[5] is None else r[5] for r in rows], dtype=np.float64)
+    # Only the last write of a SKU-day in this chunk (a later chunk overwrites it anyway).
+    last = np.ones(len(rows), dtype=bool)
+    last[:-1] = (skus[1:] != skus[:-1]) | (days[1:] != days[:-1])
+    if not last.all():
+        skus, days, blocks, offsets = skus[last], days[last], blocks[last], offsets[last]
+        units, price, promo, on_hand = units[last], price[last], promo[last], on_hand[last]
     starts = np.flatnonzero(
         np.concatenate([[True], (skus[1:] != skus[:-1]) | (blocks[1:] != blocks[:-1])])
     )
-    ends = np.append(starts[1:], len(rows))
+    ends = np.append(starts[1:], len(skus))
     written: dict[str, list[tuple]] = {"sales_blocks": [], "on_hand_blocks": []}
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         sku, block, at = skus[a], int(blocks[a]), offsets[a:b]
