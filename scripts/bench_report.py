@@ -92,7 +92,10 @@ def _details(bench: dict[str, Any]) -> str | None:
     stats = bench["stats"]
     label = info.get("label", bench["name"])
     parts = []
-    if stats["rounds"] > 1:
+    if info.get("round_seconds"):  # the figure measured inside a child, per round
+        low, high = min(info["round_seconds"]), max(info["round_seconds"])
+        parts.append(f"rounds {_seconds(low)} – {_seconds(high)}")
+    elif stats["rounds"] > 1:
         parts.append(f"rounds {_seconds(stats['min'])} – {_seconds(stats['max'])}")
     if "rows" in info:
         parts.append(f"{info['rows']:,} rows")

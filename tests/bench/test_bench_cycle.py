@@ -195,6 +195,7 @@ def test_cycle_bare_limit(benchmark, store: Path, bench_tmp: Path) -> None:
         median_s=median_s,
         figure=SKUS / median_s,
         peak_rss_mib=round(max(r["peak_rss_mib"] for r in runs), 1),
+        round_seconds=[round(r["seconds"], 2) for r in runs],
         protection_rows=rows,
         rounds=ROUNDS,
     )
