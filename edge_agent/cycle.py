@@ -36,7 +36,7 @@ import numpy as np
 from edge_agent import decisions
 from edge_agent.errors import EdgeAgentError
 from edge_agent.mirror.db import Mirror
-from edge_agent.mirror.panels import daily_panel, hourly_panel
+from edge_agent.mirror.panels import daily_panel, hourly_panel, latest_on_hand
 from edge_agent.policy import Policy
 from models import features as F
 from models.runtime import OnnxModel
@@ -46,8 +46,12 @@ from storeedge.v1 import decision_pb2
 __all__ = ["CycleResult", "ModelSet", "load_models", "run_cycle"]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The features read 365 days back from the origin (mean_365; days_since_sale and
+# history_days are capped at 365); 35 more let history_days reach its cap despite closed
+# days, as it does in training on the full history.
 _HISTORY_DAYS = 400
 _LOOKAHEAD_DAYS = 28
+_FEATURE_CHUNK = 4096  # SKUs whose features are computed together (bounds the copies)
 TRANSACTIONS_PER_STAFF_HOUR = 20.0
 
 
@@ -123,24 +127,41 @@ class CycleResult:
         }
 
 
-def _products(mirror: Mirror, as_of: date) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class _Product:
+    """What the cycle needs of a SKU's product row in force (30,000 of them: kept small)."""
+
+    category: str
+    case_pack: float
+    unit_cost: float
+    lead_time: int
+    order_days: tuple[str, ...]
+    cutoff: str | None
+
+
+def _products(mirror: Mirror, as_of: date) -> dict[str, _Product]:
     """The product attributes in force on ``as_of`` for active SKUs."""
-    rows = mirror.conn.execute(
-        "SELECT sku, effective_from, category, case_pack, unit_cost, price, lead_time_days, "
-        "order_days, order_cutoff, status FROM products WHERE effective_from <= ? "
+    latest: dict[str, tuple] = {}
+    for row in mirror.conn.execute(
+        "SELECT sku, category, case_pack, unit_cost, price, lead_time_days, order_days, "
+        "order_cutoff, status FROM products WHERE effective_from <= ? "
         "ORDER BY sku, effective_from",
         (as_of.isoformat(),),
-    ).fetchall()
-    current: dict[str, dict[str, Any]] = {}
-    for sku, _, category, case_pack, cost, price, lead, days, cutoff, status in rows:
-        current[sku] = {"category": category, "case_pack": case_pack or 1.0,
-                        "unit_cost": cost or price or 0.0, "lead_time": int(lead or 1),
-                        "order_days": (days or ",".join(WEEKDAYS)).split(","),
-                        "cutoff": cutoff, "active": status == "active"}  # fmt: skip
-    return {sku: p for sku, p in current.items() if p["active"]}
+    ):
+        latest[row[0]] = row  # the last row effective by as_of is in force
+    weekdays: dict[str | None, tuple[str, ...]] = {}  # a few distinct values, shared
+    products = {}
+    for sku, category, case_pack, cost, price, lead, days, cutoff, status in latest.values():
+        if status != "active":
+            continue
+        if days not in weekdays:
+            weekdays[days] = tuple((days or ",".join(WEEKDAYS)).split(","))
+        products[sku] = _Product(category, case_pack or 1.0, cost or price or 0.0,
+                                 int(lead or 1), weekdays[days], cutoff)  # fmt: skip
+    return products
 
 
-def _protection_days(order_days: list[str], weekday: int, lead_time: int) -> int:
+def _protection_days(order_days: tuple[str, ...], weekday: int, lead_time: int) -> int:
     """Lead time plus the days until the next order day (the review period)."""
     for gap in range(1, 8):
         if WEEKDAYS[(weekday + gap) % 7] in order_days:
@@ -151,11 +172,7 @@ def _protection_days(order_days: list[str], weekday: int, lead_time: int) -> int
 def _stock_positions(mirror: Mirror, as_of: date) -> tuple[dict, dict, dict]:
     """On hand (latest), open orders and the kit's own live orders not yet received."""
     # The latest reported on-hand of each SKU within the last 21 days before as_of.
-    on_hand = dict(mirror.conn.execute(
-        "SELECT sku, on_hand FROM (SELECT sku, on_hand, ROW_NUMBER() OVER "
-        "(PARTITION BY sku ORDER BY date DESC) AS newest FROM daily_sales "
-        "WHERE on_hand IS NOT NULL AND date < ? AND date >= ?) WHERE newest = 1",
-        (as_of.isoformat(), (as_of - timedelta(days=21)).isoformat())).fetchall())  # fmt: skip
+    on_hand = latest_on_hand(mirror, as_of - timedelta(days=21), as_of)
     open_orders = dict(mirror.conn.execute(
         "SELECT sku, SUM(qty) FROM open_orders WHERE status = 'open' AND expected_date >= ? "
         "GROUP BY sku", (as_of.isoformat(),)).fetchall())  # fmt: skip
@@ -231,9 +248,9 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
     due = []
     cutoffs: dict[str, time] = {}
     for sku, p in products.items():
-        if sku not in index or WEEKDAYS[weekday] not in p["order_days"]:
+        if sku not in index or WEEKDAYS[weekday] not in p.order_days:
             continue
-        cutoff = time.fromisoformat(p["cutoff"]) if p["cutoff"] else time(23, 59)
+        cutoff = time.fromisoformat(p.cutoff) if p.cutoff else time(23, 59)
         if now_local >= datetime.combine(as_of, cutoff, now_local.tzinfo):
             continue  # this order day's cutoff has passed: the next order day orders
         due.append(sku)
@@ -242,35 +259,34 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
         return []
     rows_idx = np.array([index[s] for s in due])
     protection = np.array([
-        _protection_days(products[s]["order_days"], weekday, products[s]["lead_time"])
+        _protection_days(products[s].order_days, weekday, products[s].lead_time)
         for s in due])  # fmt: skip
-    sub = _subpanel(panel, rows_idx)
-    features = F.protection_features(sub, origin, protection)
+    features = _protection_features(panel, rows_idx, origin, protection)
     order_up_to = np.maximum(models.protection.predict(features), 0.0)
     confidence = _confidence(features, F.PROTECTION_FEATURES)
     on_hand, open_orders, own = positions
     store = mirror.require_store()
-    made = []
+    proposals = []
     for k, sku in enumerate(due):
         p = products[sku]
         position = on_hand.get(sku, 0.0) + open_orders.get(sku, 0.0) + own.get(sku, 0.0)
         need = order_up_to[k] - position
         if need <= 0:
             continue
-        cases = math.ceil(need / p["case_pack"])
-        quantity = cases * p["case_pack"]
+        cases = math.ceil(need / p.case_pack)
+        quantity = cases * p.case_pack
         detail = decision_pb2.OrderDetail(
             order_date=as_of.isoformat(), order_up_to=float(order_up_to[k]),
             on_hand=on_hand.get(sku, 0.0), open_orders=open_orders.get(sku, 0.0),
-            pending_own_orders=own.get(sku, 0.0), case_pack=p["case_pack"],
+            pending_own_orders=own.get(sku, 0.0), case_pack=p.case_pack,
             protection_quantile=float(order_up_to[k]), protection_days=int(protection[k]),
-            cutoff=p["cutoff"] or "",
-            expected_delivery_date=(as_of + timedelta(days=p["lead_time"])).isoformat(),
+            cutoff=p.cutoff or "",
+            expected_delivery_date=(as_of + timedelta(days=p.lead_time)).isoformat(),
         )  # fmt: skip
         proposal = decisions.Proposal(
-            kind="order", quantity=float(quantity), value=float(quantity * p["unit_cost"]),
+            kind="order", quantity=float(quantity), value=float(quantity * p.unit_cost),
             confidence=float(confidence[k]), business_date=as_of.isoformat(), sku=sku,
-            category=p["category"], order_date=as_of.isoformat(),
+            category=p.category, order_date=as_of.isoformat(),
             model_name="replenishment_protection_p90",
             model_version=models.versions["replenishment_protection_p90"],
             feature_digest=hashlib.sha256(features[k].tobytes()).hexdigest()[:16],
@@ -278,8 +294,23 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position:.3f}",
                     "protection_days": str(int(protection[k]))},
         )  # fmt: skip
-        made.append(decisions.record(mirror, proposal, policy))
-    return made
+        proposals.append(proposal)
+    return decisions.record_many(mirror, proposals, policy)
+
+
+def _protection_features(panel: F.DailyPanel, rows: np.ndarray, origin: int,
+                         protection: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``protection_features`` of the panel's ``rows``, a chunk of SKUs at a time, so the
+    copies a chunk makes stay small. Every feature is computed per SKU; each chunk also
+    carries the SKU with the longest protection interval (its row dropped after), so
+    every chunk sums over the same days as the whole batch would: identical features."""
+    widest = int(np.argmax(protection))
+    parts = []
+    for a in range(0, len(rows), _FEATURE_CHUNK):
+        take = np.append(rows[a : a + _FEATURE_CHUNK], rows[widest])
+        days = np.append(protection[a : a + _FEATURE_CHUNK], protection[widest])
+        parts.append(F.protection_features(_subpanel(panel, take), origin, days)[:-1])
+    return np.concatenate(parts)
 
 
 def _subpanel(panel: F.DailyPanel, rows: np.ndarray) -> F.DailyPanel:
@@ -303,7 +334,7 @@ def _staffing(mirror, models, policy, start, as_of) -> list:
     scheduled = dict(mirror.conn.execute(
         "SELECT hour, SUM(staff) FROM labor_schedule WHERE date = ? GROUP BY hour",
         (as_of.isoformat(),)).fetchall())  # fmt: skip
-    made = []
+    proposals = []
     for hour in range(first, last + 1):
         need = math.ceil(forecast[hour] / TRANSACTIONS_PER_STAFF_HOUR)
         planned = scheduled.get(hour, 0.0)
@@ -320,8 +351,8 @@ def _staffing(mirror, models, policy, start, as_of) -> list:
             model_version=models.versions["labor"], detail=detail,
             inputs={"forecast_transactions": f"{forecast[hour]:.2f}"},
         )  # fmt: skip
-        made.append(decisions.record(mirror, proposal, policy))
-    return made
+        proposals.append(proposal)
+    return decisions.record_many(mirror, proposals, policy)
 
 
 def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand) -> list:
@@ -330,15 +361,15 @@ def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand)
     cap = limits.daily_cap if limits.daily_cap is not None else 40
     history = panel.sales[:, : origin + 1]
     rate = F._nanmean(F._window(panel.sales, origin, 56))
+    sold = history > 0  # NaN (not observed) is no sale
+    any_sold = sold.any(axis=1)
+    last_sale = origin - np.argmax(sold[:, ::-1], axis=1)
+    del sold
     candidates = []
     for i, sku in enumerate(panel.skus):
-        if sku not in products or on_hand.get(sku, 0.0) <= 0 or rate[i] <= 0:
+        if sku not in products or on_hand.get(sku, 0.0) <= 0 or rate[i] <= 0 or not any_sold[i]:
             continue
-        row = history[i]
-        sold = np.flatnonzero(np.nan_to_num(row) > 0)
-        if sold.size == 0:
-            continue
-        run = origin - sold[-1]  # days without a sale up to the origin
+        run = origin - last_sale[i]  # days without a sale up to the origin
         expected = rate[i] * run
         probability = 1.0 - math.exp(-expected)  # chance the shelf, not demand, explains it
         if probability >= 0.9:
@@ -349,25 +380,23 @@ def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand)
     taken = {c[1] for c in chosen}
     others = [s for s in products if s not in taken]
     randoms = rng.sample(others, min(len(others), round(cap * limits.random_share)))
-    made = []
-    for rank, (probability, sku, expected) in enumerate(chosen, start=1):
-        made.append(_shelf_check(mirror, policy, as_of, sku, products[sku], probability, expected,
-                                 on_hand.get(sku, 0.0), rank, False))  # fmt: skip
-    for sku in randoms:
-        made.append(_shelf_check(mirror, policy, as_of, sku, products[sku], 0.0, 0.0,
-                                 on_hand.get(sku, 0.0), 0, True))  # fmt: skip
-    return made
+    proposals = [
+        _shelf_check(as_of, sku, products[sku], probability, expected, on_hand.get(sku, 0.0),
+                     rank, False)
+        for rank, (probability, sku, expected) in enumerate(chosen, start=1)
+    ] + [_shelf_check(as_of, sku, products[sku], 0.0, 0.0, on_hand.get(sku, 0.0), 0, True)
+         for sku in randoms]  # fmt: skip
+    return decisions.record_many(mirror, proposals, policy)
 
 
-def _shelf_check(mirror, policy, as_of, sku, product, probability, expected, on_hand, rank,
-                 random_sample) -> decisions.DecisionRow:  # fmt: skip
+def _shelf_check(as_of, sku, product, probability, expected, on_hand, rank,
+                 random_sample) -> decisions.Proposal:  # fmt: skip
     detail = decision_pb2.ShelfCheckDetail(system_on_hand=on_hand, expected_units=expected,
                                            off_shelf_probability=probability,
                                            random_sample=random_sample, rank=rank)  # fmt: skip
-    proposal = decisions.Proposal(
+    return decisions.Proposal(
         kind="shelf_check", quantity=1.0, value=0.0, confidence=probability or 1.0,
-        business_date=as_of.isoformat(), sku=sku, category=product["category"],
+        business_date=as_of.isoformat(), sku=sku, category=product.category,
         model_name="zero_sales_gap", model_version="1", detail=detail,
         inputs={"random_sample": str(random_sample).lower()},
     )  # fmt: skip
-    return decisions.record(mirror, proposal, policy)

@@ -17,7 +17,9 @@ expired or superseded decision cannot be approved, and the error says why.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +43,7 @@ __all__ = [
     "get",
     "list_decisions",
     "record",
+    "record_many",
     "step",
     "stored_message",
     "transition",
@@ -70,6 +73,9 @@ _COLUMNS = (
     "order_date, hour, quantity, value, confidence, model_name, model_version, rule, "
     "policy_hash, policy_outcome, shadow, expires_at, supersedes_id, actor, reason"
 )
+
+
+_INSERT = f"INSERT INTO decisions({_COLUMNS}, payload) VALUES ({', '.join('?' * 25)})"
 
 
 def _state_enum(state: str) -> int:
@@ -157,19 +163,45 @@ def list_decisions(
     return [_row(r) for r in rows]
 
 
-def _live_duplicate(mirror: Mirror, proposal: Proposal) -> DecisionRow | None:
-    if proposal.kind == "order":
-        where, params = "sku = ? AND order_date = ?", (proposal.sku, proposal.order_date)
-    elif proposal.kind == "staffing":
-        where, params = "business_date = ? AND hour = ?", (proposal.business_date, proposal.hour)
-    else:
-        where, params = "sku = ? AND business_date = ?", (proposal.sku, proposal.business_date)
-    row = mirror.conn.execute(
-        f"SELECT {_COLUMNS} FROM decisions WHERE kind = ? AND {where} AND state IN "
-        f"({', '.join('?' * len(LIVE_STATES))}) ORDER BY seq DESC LIMIT 1",
-        (proposal.kind, *params, *LIVE_STATES),
-    ).fetchone()
-    return _row(row) if row else None
+_LIVE = f"state IN ({', '.join(repr(s) for s in LIVE_STATES)})"
+# One query per kind and day for a whole batch of proposals (each through an index).
+_LIVE_SQL = {
+    "order": f"SELECT {_COLUMNS} FROM decisions WHERE kind = 'order' AND sku IN "
+    f"(SELECT value FROM json_each(?)) AND order_date = ? AND {_LIVE} ORDER BY seq",
+    "staffing": f"SELECT {_COLUMNS} FROM decisions WHERE kind = 'staffing' AND "
+    f"business_date = ? AND {_LIVE} ORDER BY seq",
+    "shelf_check": f"SELECT {_COLUMNS} FROM decisions WHERE kind = 'shelf_check' AND "
+    f"business_date = ? AND {_LIVE} ORDER BY seq",
+}
+
+
+def _subject(kind: str, sku: str | None, day: str | None, hour: int | None) -> tuple:
+    """What makes two decisions the same: SKU and order date (orders), date and hour
+    (staffing), SKU and business date (shelf checks). ``day`` is the order date for orders."""
+    return (kind, day, hour) if kind == "staffing" else (kind, sku, day)
+
+
+def _proposal_subject(proposal: Proposal) -> tuple:
+    day = proposal.order_date if proposal.kind == "order" else proposal.business_date
+    return _subject(proposal.kind, proposal.sku, day, proposal.hour)
+
+
+def _live_decisions(mirror: Mirror, proposals: Sequence[Proposal]) -> dict[tuple, DecisionRow]:
+    """The live decision (the newest) of each proposal's subject."""
+    asked: dict[tuple[str, str | None], set[str | None]] = {}
+    for p in proposals:
+        day = p.order_date if p.kind == "order" else p.business_date
+        asked.setdefault((p.kind, day), set()).add(p.sku)
+    live: dict[tuple, DecisionRow] = {}
+    for (kind, day), skus in asked.items():
+        params = (json.dumps(sorted(s for s in skus if s)), day) if kind == "order" else (day,)
+        for values in mirror.conn.execute(_LIVE_SQL[kind], params):
+            row = _row(values)  # ascending seq: the newest of a subject is kept
+            if (row.hour if kind == "staffing" else row.sku) is None:
+                continue  # a NULL never equals a subject
+            key_day = row.order_date if kind == "order" else row.business_date
+            live[_subject(kind, row.sku, key_day, row.hour)] = row
+    return live
 
 
 def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
@@ -184,7 +216,31 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
             row = record(mirror, proposal, policy)
         failpoints.hit("decision.after_commit")
         return row
-    existing = _live_duplicate(mirror, proposal)
+    return record_many(mirror, [proposal], policy)[0]
+
+
+def record_many(mirror: Mirror, proposals: Sequence[Proposal], policy: Policy) -> list[DecisionRow]:
+    """:func:`record` for a cycle's proposals, in the caller's transaction: the live
+    decisions of all their subjects are read in one query per kind and day."""
+    if not mirror.conn.in_transaction:
+        raise DecisionError("record_many must run inside the caller's transaction",
+                            hint="this is a bug in the caller")  # fmt: skip
+    live = _live_decisions(mirror, proposals)
+    made = []
+    for proposal in proposals:
+        key = _proposal_subject(proposal)
+        row = _record(mirror, proposal, policy, live.get(key))
+        if row.state in LIVE_STATES:  # a later proposal for the same subject finds it
+            live[key] = row
+        else:
+            live.pop(key, None)
+        made.append(row)
+    return made
+
+
+def _record(
+    mirror: Mirror, proposal: Proposal, policy: Policy, existing: DecisionRow | None
+) -> DecisionRow:
     if existing is not None and (
         existing.state != "pending"
         or (existing.quantity, existing.value) == (proposal.quantity, proposal.value)
@@ -234,24 +290,19 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
     payload = message.SerializeToString(deterministic=True)
     decision_id = record_id_text(message.id)
     failpoints.hit("decision.before_insert")
+    # The row as the table stores it (REAL columns as floats): returned without reading
+    # it back.
+    values = (
+        decision_id, seq, proposal.kind, state, proposal.business_date, now.isoformat(),
+        now.isoformat(), proposal.sku, proposal.category, proposal.order_date, proposal.hour,
+        float(proposal.quantity), float(proposal.value), float(proposal.confidence),
+        proposal.model_name, proposal.model_version, verdict.rule, verdict.policy_hash,
+        verdict.outcome, int(policy.mode == "shadow"),
+        proposal.expires_at.astimezone(UTC).isoformat() if proposal.expires_at else None,
+        supersedes, "system", None,
+    )  # fmt: skip
     try:
-        mirror.conn.execute(
-            "INSERT INTO decisions(decision_id, seq, kind, state, business_date, created_at, "
-            "updated_at, sku, category, order_date, hour, quantity, value, confidence, "
-            "model_name, model_version, rule, policy_hash, policy_outcome, shadow, expires_at, "
-            "supersedes_id, actor, reason, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                decision_id, seq, proposal.kind, state, proposal.business_date,
-                now.isoformat(), now.isoformat(), proposal.sku, proposal.category,
-                proposal.order_date, proposal.hour, proposal.quantity, proposal.value,
-                proposal.confidence, proposal.model_name, proposal.model_version,
-                verdict.rule, verdict.policy_hash, verdict.outcome,
-                int(policy.mode == "shadow"),
-                proposal.expires_at.astimezone(UTC).isoformat() if proposal.expires_at else None,
-                supersedes, "system", None, payload,
-            ),
-        )  # fmt: skip
+        mirror.conn.execute(_INSERT, (*values, payload))
     except sqlite3.IntegrityError as exc:  # the one-live-order rule, enforced by the database
         raise DecisionError(
             f"{proposal.kind} for {proposal.sku} on {proposal.order_date} already has a live "
@@ -271,7 +322,7 @@ def record(mirror: Mirror, proposal: Proposal, policy: Policy) -> DecisionRow:
     failpoints.hit("decision.before_outbox")
     outbox.append(mirror, decision_id, "decision", payload)
     failpoints.hit("decision.before_commit")
-    return get(mirror, decision_id)
+    return _row(values)
 
 
 def step(

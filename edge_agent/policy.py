@@ -31,6 +31,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -81,9 +82,17 @@ class KindPolicy(KindLimits):
         return self
 
     def for_category(self, category: str | None) -> KindLimits:
-        base = self.model_dump(exclude={"categories"})
-        override = self.categories.get(category or "", {})
-        return KindLimits(**(base | override))
+        # Frozen: each category's limits are built once (a cycle asks thousands of times).
+        limits = self._limits.get(category or "")
+        if limits is None:
+            base = self.model_dump(exclude={"categories"})
+            override = self.categories.get(category or "", {})
+            limits = self._limits[category or ""] = KindLimits(**(base | override))
+        return limits
+
+    @cached_property
+    def _limits(self) -> dict[str, KindLimits]:
+        return {}
 
 
 class Policy(_Strict):
@@ -92,7 +101,7 @@ class Policy(_Strict):
     staffing: KindPolicy = KindPolicy(auto_max_value=2.0)
     shelf_check: KindPolicy = KindPolicy(auto_min_confidence=0.0, daily_cap=40, random_share=0.1)
 
-    @property
+    @cached_property  # frozen: hashed once, not per decision
     def hash(self) -> str:
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -21,6 +21,7 @@ from typing import Any
 
 from edge_agent import audit
 from edge_agent.errors import StoreConflictError
+from edge_agent.mirror import windows
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.exports import (
     Batch,
@@ -228,6 +229,9 @@ class Ingestor:
             writer.refresh_rollups()
         if kind.name == "products":
             self._after_products(report)
+        # The daily rows this file wrote (triggers noted them) reach the packed windows
+        # in the file's own transaction.
+        windows.fold(self.mirror)
 
     def _finish(self, kind: Kind, report: IngestReport) -> None:
         summary = audit_pb2.IngestSummary(

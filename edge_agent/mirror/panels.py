@@ -12,16 +12,26 @@ when not listed, nothing was observed (NaN in panels).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import numpy as np
 
+from edge_agent.mirror import windows
 from edge_agent.mirror.db import Mirror
 from models.features import DailyPanel, HourlyPanel
 from models.panels import SkuDay, StoreDay, category_code
 
-__all__ = ["daily_panel", "hourly_panel", "store_days"]
+__all__ = [
+    "daily_panel",
+    "daily_panel_from_rows",
+    "hourly_panel",
+    "latest_on_hand",
+    "store_days",
+]
+
+latest_on_hand = windows.latest_on_hand
 
 
 def _product_history(mirror: Mirror) -> dict[str, list[tuple[str, str, str, float | None]]]:
@@ -118,37 +128,39 @@ def daily_panel(mirror: Mirror, start: date, end: date) -> DailyPanel:
     """The edge's panel from ``start`` to ``end``, read straight into arrays.
 
     The same arrays as ``panel_from_days(list(store_days(...)))`` (a test holds them
-    equal), without building an object per SKU and day.
+    equal), without building an object per SKU and day. The daily rows come from the
+    packed sales windows when they cover ``start`` (:mod:`edge_agent.mirror.windows`),
+    else from ``daily_sales``; both give identical panels (tested).
     """
-    n_days = (end - start).days + 1
-    products = _product_history(mirror)
-    skus = sorted(products)
-    index = {sku: i for i, sku in enumerate(skus)}
-    n_sku = len(skus)
-    listed = np.zeros((n_sku, n_days), dtype=bool)
-    regular = np.full((n_sku, n_days), np.nan, dtype=np.float64)
-    category = np.zeros(n_sku, dtype=np.int64)
-    last = end.isoformat()
-    for i, sku in enumerate(skus):
-        rows = products[sku]
-        for effective, status, _, price in rows:  # later rows overwrite from their start
-            j = max(0, (date.fromisoformat(effective) - start).days)
-            if j < n_days:
-                listed[i, j:] = status == "active"
-                regular[i, j:] = price if price is not None else np.nan
-        in_force = [r for r in rows if r[0] <= last]
-        category[i] = category_code((in_force[-1] if in_force else rows[0])[2])
-    columns = {(start + timedelta(days=j)).isoformat(): j for j in range(n_days)}
-    has_row = np.zeros((n_sku, n_days), dtype=bool)
-    units = np.zeros((n_sku, n_days), dtype=np.float64)
-    row_price = np.full((n_sku, n_days), np.nan, dtype=np.float64)
-    promo = np.zeros((n_sku, n_days), dtype=bool)
+    if windows.covers(mirror, start):
+        return _panel(mirror, start, end, windows.fill_days)
+    return daily_panel_from_rows(mirror, start, end)
+
+
+def daily_panel_from_rows(mirror: Mirror, start: date, end: date) -> DailyPanel:
+    """:func:`daily_panel` read from the ``daily_sales`` rows themselves."""
+    return _panel(mirror, start, end, _fill_from_rows)
+
+
+def _fill_from_rows(
+    mirror: Mirror,
+    start: date,
+    index: dict[str, int],
+    sales: np.ndarray,
+    price: np.ndarray,
+    promo: np.ndarray,
+) -> None:
+    """:func:`windows.fill_days`, from the ``daily_sales`` rows."""
+    n_days = sales.shape[1]
+    end = start + timedelta(days=n_days - 1)
+    flat_sales, flat_price, flat_promo = sales.reshape(-1), price.reshape(-1), promo.reshape(-1)
+    columns = {(start + timedelta(days=j)).isoformat(): j for j in range((end - start).days + 1)}
     # A sequential scan: the window is most of the table, and going through the date
     # index would fetch each row by a random seek (3.5x slower at 12 M rows).
     cursor = mirror.conn.execute(
         "SELECT sku, date, units, price, promo FROM daily_sales NOT INDEXED "
         "WHERE date BETWEEN ? AND ?",
-        (start.isoformat(), last),
+        (start.isoformat(), end.isoformat()),
     )
     # In chunks, scattered into the arrays as they come: memory stays bounded by the
     # arrays, not by millions of row tuples.
@@ -156,30 +168,75 @@ def daily_panel(mirror: Mirror, start: date, end: date) -> DailyPanel:
         rows = [r for r in chunk if r[0] in index]
         if not rows:
             continue
-        i = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-        j = np.fromiter((columns[r[1]] for r in rows), dtype=np.int64, count=len(rows))
-        has_row[i, j] = True
-        units[i, j] = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-        row_price[i, j] = np.array([np.nan if r[3] is None else r[3] for r in rows])
-        promo[i, j] = np.array([bool(r[4]) for r in rows])
+        n = len(rows)
+        i = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=n)
+        j = np.fromiter((columns[r[1]] for r in rows), dtype=np.int64, count=n)
+        at = i * n_days + j  # flat positions: faster than 2-D fancy indexing
+        flat_sales[at] = np.fromiter((r[2] for r in rows), dtype=np.float64, count=n)
+        row_price = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64)
+        priced = ~np.isnan(row_price)  # a row's own price wins over the regular one
+        flat_price[at[priced]] = row_price[priced]
+        flat_promo[at] = np.array([bool(r[4]) for r in rows])
+
+
+def _panel(
+    mirror: Mirror,
+    start: date,
+    end: date,
+    fill: Callable[..., None],
+) -> DailyPanel:
+    n_days = (end - start).days + 1
+    products = _product_history(mirror)
+    skus = sorted(products)
+    index = {sku: i for i, sku in enumerate(skus)}
+    n_sku = len(skus)
+    # float32 throughout, written in place: at 30,000 SKUs x 428 days each array is 51 MB.
+    listed = np.zeros((n_sku, n_days), dtype=bool)
+    price = np.full((n_sku, n_days), np.nan, dtype=np.float32)  # the regular price first
+    category = np.zeros(n_sku, dtype=np.int64)
+    last = end.isoformat()
+
+    @functools.cache  # dates repeat a lot: product and promotion rows share them
+    def column(day: str) -> int:
+        return (date.fromisoformat(day) - start).days
+
+    for i, sku in enumerate(skus):
+        rows = products[sku]
+        in_force = rows[0]
+        for row in rows:  # later rows overwrite from their start
+            effective, status, _, regular = row
+            j = max(0, column(effective))
+            if j < n_days:
+                listed[i, j:] = status == "active"
+                price[i, j:] = regular if regular is not None else np.nan
+            if effective <= last:
+                in_force = row
+        category[i] = category_code(in_force[2])
+    sales = np.full((n_sku, n_days), np.nan, dtype=np.float32)  # NaN until a row says
+    promo = np.zeros((n_sku, n_days), dtype=np.float32)
+    fill(mirror, start, index, sales, price, promo)  # the daily rows, over the regular price
     for sku, promo_start, promo_end in mirror.conn.execute(
         "SELECT sku, start_date, end_date FROM promotions WHERE end_date >= ? AND start_date <= ?",
         (start.isoformat(), last),
     ):
         if sku in index:
-            a = max(0, (date.fromisoformat(promo_start) - start).days)
-            b = min(n_days - 1, (date.fromisoformat(promo_end) - start).days)
-            promo[index[sku], a : b + 1] = True
+            a = max(0, column(promo_start))
+            b = min(n_days - 1, column(promo_end))
+            promo[index[sku], a : b + 1] = 1.0
     flags = _calendar_flags(mirror, start, n_days)
-    observed = (listed | has_row) & ~flags["closed"][None, :]
-    price = np.where(has_row & ~np.isnan(row_price), row_price, regular)
-    price = np.where(price > 0, price, np.nan)
+    # Observed: listed or a row, and the store open; a listed day without a row sold 0.
+    listed &= np.isnan(sales)
+    sales[listed] = 0.0
+    del listed
+    sales[:, flags["closed"]] = np.nan
+    with np.errstate(invalid="ignore"):
+        price[~(price > 0)] = np.nan
     return DailyPanel(
         skus=skus,
         start=start,
-        sales=np.where(observed, units, np.nan).astype(np.float32),
-        price=price.astype(np.float32),
-        promo=promo.astype(np.float32),
+        sales=sales,
+        price=price,
+        promo=promo,
         closed=flags["closed"],
         holiday=flags["holiday"],
         category=category,
