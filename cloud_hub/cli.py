@@ -98,12 +98,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cloud_hub.storage import open_storage
-
     settings = _settings(args)
-    if settings.db is None or not settings.db.exists():
-        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
-    storage = open_storage(settings.db)
+    storage = _storage(settings)
     try:
         stores = storage.store_status(gap_timeout_s=settings.chain_gap_timeout_s)
     finally:
@@ -123,6 +119,66 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(st["chain_ok"] for st in stores.values()) else 1
 
 
+def _storage(settings: HubSettings):
+    from cloud_hub.storage import open_storage
+
+    if settings.db is None or not settings.db.exists():
+        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
+    return open_storage(settings.db)
+
+
+def cmd_decision_step(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cloud_hub.approvals import send_approval
+    from storeedge import link
+
+    settings = _settings(args)
+    try:
+        options = link.LinkOptions.from_settings(settings, "cloud-hub-approval")
+    except ValueError as exc:
+        raise HubConfigError(str(exc), hint="see `cloud-hub decisions approve --help`") from None
+    storage = _storage(settings)
+
+    async def send() -> str:
+        client = await link.connect(options)
+        try:
+            return await send_approval(client, storage, args.id, args.decisions_command,
+                                       actor=args.by, reason=args.reason,
+                                       quantity=getattr(args, "quantity", None))  # fmt: skip
+        finally:
+            await client.close()
+
+    try:
+        request_id = asyncio.run(send())
+    finally:
+        storage.close()
+    doc = {"request_id": request_id, "decision_id": args.id, "action": args.decisions_command,
+           "status": "sent"}  # fmt: skip
+    _emit(args, doc, lambda: f"{args.decisions_command} of {args.id} sent to the store as "
+          f"{request_id}; `cloud-hub approvals` shows the store's answer")  # fmt: skip
+    return 0
+
+
+def cmd_approvals(args: argparse.Namespace) -> int:
+    storage = _storage(_settings(args))
+    try:
+        rows = storage.approvals(limit=args.limit)
+    finally:
+        storage.close()
+
+    def text() -> str:
+        lines = [f"{len(rows)} approvals taken at the hub (newest first)"]
+        for r in rows:
+            answer = r["status"] + (f": {r['result_reason']}" if r["result_reason"] else "")
+            lines.append(f"  {r['request_id']:<18} {r['action']:<8} {r['decision_id']:<20} "
+                         f"by {r['actor']:<10} {answer}")  # fmt: skip
+        return "\n".join(lines)
+
+    _emit(args, {"approvals": rows}, text)
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     _emit(args, {"version": __version__}, lambda: f"cloud-hub {__version__}")
     return 0
@@ -135,6 +191,19 @@ def _command(sub: argparse._SubParsersAction, name: str, summary: str,
                             formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     return parser
+
+
+def _link_flags(parser: argparse.ArgumentParser) -> None:
+    """The hub database and the link to NATS, as flags (the rest in the config file)."""
+    parser.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    parser.add_argument("--nats", help="NATS URL(s), comma-separated")
+    parser.add_argument("--creds", type=Path, help="the hub's NATS credentials file")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="run without NATS credentials (development and tests only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,11 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Ingest what the stores sync (JetStream -> hub database), acknowledge chain heads.",
         "cloud-hub serve --db hub.db --nats nats://127.0.0.1:4222 --insecure",
     )
-    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
-    p.add_argument("--nats", help="NATS URL(s), comma-separated")
-    p.add_argument("--creds", type=Path, help="the hub's NATS credentials file")
-    p.add_argument("--insecure", action="store_true", default=None,
-                   help="run without NATS credentials (development and tests only)")  # fmt: skip
+    _link_flags(p)
     p.add_argument("--embedded-nats", type=Path, metavar="DIR",
                    help="start an embedded nats-server with JetStream in DIR")  # fmt: skip
     p.set_defaults(func=cmd_serve)
@@ -237,6 +302,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", type=Path, help="the hub database (SQLite)")
     p.set_defaults(func=cmd_status)
+    group = sub.add_parser(
+        "decisions", help="Approve, reject or override a store's pending decision from the hub.",
+        description="Approve, reject or override a store's pending decision from the hub: the "
+        "store applies it (audited) or refuses it with the reason.",
+        epilog="example:\n  cloud-hub decisions approve S001:decision:17 --by ana --reason "
+        '"promo week" --db hub.db --nats nats://127.0.0.1:4222 --insecure',
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    steps = group.add_subparsers(dest="decisions_command", required=True, metavar="ACTION")
+    for action, summary in (
+        ("approve", "Approve a store's pending decision."),
+        ("reject", "Reject a store's pending decision."),
+        ("override", "Approve a store's pending decision with another quantity."),
+    ):
+        extra = " --quantity 12" if action == "override" else ""
+        p = _command(steps, action, summary,
+                     f"cloud-hub decisions {action} S001:decision:17{extra} --by ana --reason "
+                     f'"checked" --db hub.db --nats nats://127.0.0.1:4222 --insecure')  # fmt: skip
+        p.add_argument("id", help="the store decision, e.g. S001:decision:17")
+        p.add_argument("--by", required=True, help="who decides")
+        p.add_argument("--reason", required=True, help="why")
+        if action == "override":
+            p.add_argument("--quantity", type=float, required=True, help="the quantity to use")
+        _link_flags(p)
+        p.set_defaults(func=cmd_decision_step)
+    p = _command(
+        sub,
+        "approvals",
+        "Approvals taken at the hub and each store's answer (applied, or refused and why).",
+        "cloud-hub approvals --db hub.db --json",
+    )
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.add_argument("--limit", type=int, default=100, help="newest first (default 100)")
+    p.set_defaults(func=cmd_approvals)
     p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
     p.set_defaults(func=cmd_version)
     return parser

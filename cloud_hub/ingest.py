@@ -23,6 +23,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from cloud_hub.errors import IngestLinkError
+from cloud_hub.puller import BatchPuller
 from cloud_hub.storage import HubStorage, Incoming, IngestResult
 from storeedge import failpoints, subjects
 
@@ -87,7 +88,7 @@ class IngestStats:
 
 
 async def consume(
-    js: Any,
+    nc: Any,
     storage: HubStorage,
     *,
     stop: asyncio.Event,
@@ -97,24 +98,30 @@ async def consume(
     rebind_after_s: float = 30.0,
     on_batch: Callable[[IngestResult], Any] | None = None,
 ) -> IngestStats:
-    """Ingest until ``stop`` is set; returns what was done.
+    """Ingest until ``stop`` is set; returns what was done. ``nc`` is a connected nats-py
+    client.
 
     Messages whose subject or id is unusable are stored in quarantine through
     the storage (never silently dropped) and acknowledged.
     """
     stats = IngestStats()
+    js = nc.jetstream()
     try:
-        sub = await js.pull_subscribe(
-            f"{subjects.PREFIX}.*.up.*",
-            durable=durable,
-            stream=subjects.UP_STREAM,
-            config=api.ConsumerConfig(
-                ack_policy=api.AckPolicy.EXPLICIT,
-                ack_wait=60.0,
-                max_ack_pending=50_000,
-                deliver_policy=api.DeliverPolicy.ALL,
-            ),
-        )
+        try:
+            await js.consumer_info(subjects.UP_STREAM, durable)
+        except NotFoundError:
+            await js.add_consumer(
+                subjects.UP_STREAM,
+                api.ConsumerConfig(
+                    durable_name=durable,
+                    filter_subject=f"{subjects.PREFIX}.*.up.*",
+                    ack_policy=api.AckPolicy.EXPLICIT,
+                    ack_wait=60.0,
+                    max_ack_pending=50_000,
+                    deliver_policy=api.DeliverPolicy.ALL,
+                ),
+            )
+        sub = await BatchPuller(nc, subjects.UP_STREAM, durable).start()
     except NatsError as exc:
         raise IngestLinkError(
             f"cannot bind the ingest consumer {durable} on {subjects.UP_STREAM}: {exc}",
@@ -158,6 +165,7 @@ async def consume(
             outcome = on_batch(result)
             if inspect.isawaitable(outcome):
                 await outcome
+    await sub.stop()
     return stats
 
 

@@ -110,7 +110,7 @@ class Hub:
                 await self._send_chain_acks(sorted(result.chains_advanced))
 
         stats = await consume(
-            self.js,
+            self.nc,
             self.storage,
             stop=self.stop,
             batch_size=self.settings.ingest_batch,

@@ -13,6 +13,8 @@ Tables:
 - ``audit_entries``: each store's chain as received, keyed (store, seq); the
   entries up to the store's ``chain_length`` are verified; entries that arrive
   ahead of a missing one wait here (the reorder buffer survives restarts);
+- ``approval_requests``: approvals taken at the hub, and what each store
+  answered (applied, or refused with the reason);
 - ``quarantine``: what cannot be accepted (a fork, a bad hash, an unreadable
   payload, a record id reused with other content), with the reason.
 """
@@ -32,7 +34,7 @@ from google.protobuf.message import DecodeError
 
 from cloud_hub.errors import HubStorageError
 from storeedge import failpoints, subjects
-from storeedge.v1 import audit_pb2, common_pb2
+from storeedge.v1 import audit_pb2, common_pb2, decision_pb2
 
 __all__ = ["HubStorage", "Incoming", "IngestResult", "SqliteHubStorage", "open_storage"]
 
@@ -69,6 +71,21 @@ CREATE TABLE IF NOT EXISTS audit_entries (
   received_at TEXT NOT NULL,
   PRIMARY KEY (store_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS approval_requests (
+  seq INTEGER PRIMARY KEY,
+  request_id TEXT NOT NULL UNIQUE,
+  store_id TEXT NOT NULL,
+  decision_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  quantity REAL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'sent',       -- sent, applied, refused
+  state TEXT,
+  result_reason TEXT,
+  answered_at TEXT
+);
 CREATE TABLE IF NOT EXISTS quarantine (
   id INTEGER PRIMARY KEY,
   store_id TEXT NOT NULL,
@@ -187,6 +204,9 @@ class SqliteHubStorage:
         )
         stored = conn.total_changes - before
         result.stored += stored
+        answers = [m for m in records if m.record_type == "approval_result"]
+        if answers:
+            self._record_answers(conn, answers)
         if stored == len(records):
             return
         # Some ids were already here: a redelivery is identical; anything else is a conflict.
@@ -208,6 +228,58 @@ class SqliteHubStorage:
                 self._quarantine(conn, message, reason, now, result)
                 conflicts += 1
         result.duplicates += len(records) - stored - conflicts
+
+    def _record_answers(self, conn: sqlite3.Connection, answers: list[Incoming]) -> None:
+        for message in answers:
+            try:
+                answer = decision_pb2.ApprovalResult.FromString(message.payload)
+            except DecodeError:
+                continue  # kept in records as received; nothing to update
+            conn.execute(
+                "UPDATE approval_requests SET status = ?, state = ?, result_reason = ?, "
+                "answered_at = ? WHERE request_id = ? AND store_id = ?",
+                ("applied" if answer.applied else "refused", answer.state, answer.reason,
+                 answer.recorded_at.ToDatetime(tzinfo=UTC).isoformat(), answer.request_id,
+                 message.store_id),
+            )  # fmt: skip
+
+    # -- approvals taken at the hub -------------------------------------------------------
+    def new_approval(
+        self, decision_id: str, action: str, actor: str, reason: str, quantity: float | None
+    ) -> str:
+        """Record an approval to send; returns its request id (``hub:approval:N``)."""
+        store_id = decision_id.split(":", 1)[0]
+        known = self.conn.execute(
+            "SELECT 1 FROM records WHERE record_id = ? AND record_type = 'decision'",
+            (decision_id,),
+        ).fetchone()
+        if known is None:
+            raise HubStorageError(
+                f"no decision {decision_id} has reached the hub",
+                hint="check the id with `cloud-hub status`; a store offline has not synced it yet",
+            )
+        with self._transaction() as conn:
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM approval_requests"
+            ).fetchone()[0]
+            request_id = f"hub:approval:{seq}"
+            conn.execute(
+                "INSERT INTO approval_requests(seq, request_id, store_id, decision_id, action, "
+                "quantity, actor, reason, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, request_id, store_id, decision_id, action, quantity, actor, reason, _now()),
+            )
+        return request_id
+
+    def approvals(self, limit: int = 100) -> list[dict[str, Any]]:
+        columns = (
+            "request_id", "store_id", "decision_id", "action", "quantity", "actor", "reason",
+            "requested_at", "status", "state", "result_reason", "answered_at",
+        )  # fmt: skip
+        rows = self.conn.execute(
+            f"SELECT {', '.join(columns)} FROM approval_requests ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def _ingest_audit(
         self, conn: sqlite3.Connection, entries: list[Incoming], now: str, result: IngestResult

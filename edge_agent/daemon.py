@@ -42,7 +42,7 @@ from typing import Any
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from edge_agent import __version__, audit, outcomes, sync
+from edge_agent import __version__, approvals, audit, outcomes, sync
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config import EdgeSettings
 from edge_agent.errors import ConfigError, EdgeAgentError
@@ -50,7 +50,7 @@ from edge_agent.mirror import Ingestor, Mirror, open_mirror
 from models import features as F
 from storeedge import link, subjects
 from storeedge.errors import KitError
-from storeedge.v1 import audit_pb2, common_pb2, heartbeat_pb2
+from storeedge.v1 import audit_pb2, common_pb2, decision_pb2, heartbeat_pb2
 
 __all__ = ["Agent", "due_cycle_slot", "run_agent"]
 
@@ -273,7 +273,7 @@ class Agent:
             return
 
     async def _down_loop(self) -> None:
-        """Hub -> store messages: chain-head acknowledgements (approvals come next)."""
+        """Hub -> store messages: approvals taken at the hub, chain-head acknowledgements."""
         streak = Streak("hub -> store messages")
         sub = None
         while not self.stop.is_set():
@@ -294,11 +294,22 @@ class Agent:
                 continue
             streak.succeeded()
             for msg in msgs:
-                await asyncio.to_thread(self._apply_down, msg.subject, msg.data)
+                if await asyncio.to_thread(self._apply_down, msg.subject, msg.data):
+                    self.wake_drain.set()  # an answer for the hub is queued
                 await msg.ack()
 
-    def _apply_down(self, subject: str, data: bytes) -> None:
+    def _apply_down(self, subject: str, data: bytes) -> bool:
+        """Apply one hub -> store message (worker thread); True when it queued a record."""
         _, _, message_type = subjects.parse_subject(subject)
+        if message_type == "approval":
+            request = decision_pb2.ApprovalRequest.FromString(data)
+            with self.down_lock:
+                result = approvals.apply_request(self.down_mirror, request)
+            if result is not None:
+                log.info("hub %s of %s by %s: %s", decision_pb2.ApprovalAction.Name(request.action),
+                         request.decision_id, request.actor,
+                         "applied" if result.applied else f"refused ({result.reason})")  # fmt: skip
+            return result is not None
         if message_type == "chain_ack":
             ack = audit_pb2.ChainAck.FromString(data)
             with self.down_lock:
@@ -306,8 +317,9 @@ class Agent:
                 if current is None or ack.chain_length > current["seq"]:
                     with self.down_mirror.transaction():
                         sync.record_chain_ack(self.down_mirror, ack)
-        else:
-            log.warning("hub -> store message %s not handled by this agent release", subject)
+            return False
+        log.warning("hub -> store message %s not handled by this agent release", subject)
+        return False
 
     def _link_event(self, kind: str, detail: str) -> None:
         if self.stop.is_set():

@@ -21,6 +21,7 @@ RECORD_TYPE_SHORT_NAMES: dict[int, str] = {
     common_pb2.RECORD_TYPE_SHELF_CHECK: "shelf_check",
     common_pb2.RECORD_TYPE_HEARTBEAT: "heartbeat",
     common_pb2.RECORD_TYPE_MODEL_STATUS: "model_status",
+    common_pb2.RECORD_TYPE_APPROVAL_RESULT: "approval_result",
 }
 _SHORT_NAME_TYPES: dict[str, int] = {v: k for k, v in RECORD_TYPE_SHORT_NAMES.items()}
 

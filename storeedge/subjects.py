@@ -49,11 +49,12 @@ RECORD_TYPES: dict[str, str] = {
     "shelf_check": "shelf_checks",
     "audit": "audit",
     "outcome": "outcomes",
+    "approval_result": "approval_results",
 }
 STATUS_KEYS = tuple(RECORD_TYPES.values())
 
 #: Hub -> store message types.
-DOWN_TYPES = ("approval", "approval_result", "chain_ack", "command")
+DOWN_TYPES = ("approval", "chain_ack", "command")
 
 UP_STREAM = "STOREEDGE_UP"
 STATUS_STREAM = "STOREEDGE_STATUS"

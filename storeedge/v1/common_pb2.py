@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storeedge/v1/common.proto\x12\x0cstoreedge.v1\"]\n\x08RecordId\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12-\n\x0brecord_type\x18\x02 \x01(\x0e\x32\x18.storeedge.v1.RecordType\x12\x10\n\x08sequence\x18\x03 \x01(\x04*\xc9\x01\n\nRecordType\x12\x1b\n\x17RECORD_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14RECORD_TYPE_DECISION\x10\x01\x12\x15\n\x11RECORD_TYPE_AUDIT\x10\x02\x12\x17\n\x13RECORD_TYPE_OUTCOME\x10\x03\x12\x1b\n\x17RECORD_TYPE_SHELF_CHECK\x10\x04\x12\x19\n\x15RECORD_TYPE_HEARTBEAT\x10\x05\x12\x1c\n\x18RECORD_TYPE_MODEL_STATUS\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storeedge/v1/common.proto\x12\x0cstoreedge.v1\"]\n\x08RecordId\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12-\n\x0brecord_type\x18\x02 \x01(\x0e\x32\x18.storeedge.v1.RecordType\x12\x10\n\x08sequence\x18\x03 \x01(\x04*\xea\x01\n\nRecordType\x12\x1b\n\x17RECORD_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14RECORD_TYPE_DECISION\x10\x01\x12\x15\n\x11RECORD_TYPE_AUDIT\x10\x02\x12\x17\n\x13RECORD_TYPE_OUTCOME\x10\x03\x12\x1b\n\x17RECORD_TYPE_SHELF_CHECK\x10\x04\x12\x19\n\x15RECORD_TYPE_HEARTBEAT\x10\x05\x12\x1c\n\x18RECORD_TYPE_MODEL_STATUS\x10\x06\x12\x1f\n\x1bRECORD_TYPE_APPROVAL_RESULT\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storeedge.v1.common_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECORDTYPE']._serialized_start=139
-  _globals['_RECORDTYPE']._serialized_end=340
+  _globals['_RECORDTYPE']._serialized_end=373
   _globals['_RECORDID']._serialized_start=43
   _globals['_RECORDID']._serialized_end=136
 # @@protoc_insertion_point(module_scope)

@@ -14,6 +14,7 @@ class RecordType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECORD_TYPE_SHELF_CHECK: _ClassVar[RecordType]
     RECORD_TYPE_HEARTBEAT: _ClassVar[RecordType]
     RECORD_TYPE_MODEL_STATUS: _ClassVar[RecordType]
+    RECORD_TYPE_APPROVAL_RESULT: _ClassVar[RecordType]
 RECORD_TYPE_UNSPECIFIED: RecordType
 RECORD_TYPE_DECISION: RecordType
 RECORD_TYPE_AUDIT: RecordType
@@ -21,6 +22,7 @@ RECORD_TYPE_OUTCOME: RecordType
 RECORD_TYPE_SHELF_CHECK: RecordType
 RECORD_TYPE_HEARTBEAT: RecordType
 RECORD_TYPE_MODEL_STATUS: RecordType
+RECORD_TYPE_APPROVAL_RESULT: RecordType
 
 class RecordId(_message.Message):
     __slots__ = ("store_id", "record_type", "sequence")

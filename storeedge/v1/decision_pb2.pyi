@@ -38,6 +38,13 @@ class PolicyOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POLICY_OUTCOME_AUTO: _ClassVar[PolicyOutcome]
     POLICY_OUTCOME_PENDING: _ClassVar[PolicyOutcome]
     POLICY_OUTCOME_BLOCKED: _ClassVar[PolicyOutcome]
+
+class ApprovalAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    APPROVAL_ACTION_UNSPECIFIED: _ClassVar[ApprovalAction]
+    APPROVAL_ACTION_APPROVE: _ClassVar[ApprovalAction]
+    APPROVAL_ACTION_REJECT: _ClassVar[ApprovalAction]
+    APPROVAL_ACTION_OVERRIDE: _ClassVar[ApprovalAction]
 DECISION_KIND_UNSPECIFIED: DecisionKind
 DECISION_KIND_ORDER: DecisionKind
 DECISION_KIND_STAFFING: DecisionKind
@@ -58,6 +65,10 @@ POLICY_OUTCOME_UNSPECIFIED: PolicyOutcome
 POLICY_OUTCOME_AUTO: PolicyOutcome
 POLICY_OUTCOME_PENDING: PolicyOutcome
 POLICY_OUTCOME_BLOCKED: PolicyOutcome
+APPROVAL_ACTION_UNSPECIFIED: ApprovalAction
+APPROVAL_ACTION_APPROVE: ApprovalAction
+APPROVAL_ACTION_REJECT: ApprovalAction
+APPROVAL_ACTION_OVERRIDE: ApprovalAction
 
 class Decision(_message.Message):
     __slots__ = ("id", "business_date", "recorded_at", "kind", "state", "sku", "category", "quantity", "value", "confidence", "model_name", "model_version", "rule", "policy_hash", "policy_outcome", "feature_digest", "expires_at", "supersedes_id", "actor", "reason", "order", "staffing", "shelf_check")
@@ -178,3 +189,39 @@ class DecisionStateChange(_message.Message):
     reason: str
     changed_at: _timestamp_pb2.Timestamp
     def __init__(self, decision_id: _Optional[_Union[_common_pb2.RecordId, _Mapping]] = ..., from_state: _Optional[_Union[DecisionState, str]] = ..., to_state: _Optional[_Union[DecisionState, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApprovalRequest(_message.Message):
+    __slots__ = ("request_id", "decision_id", "action", "quantity", "actor", "reason", "requested_at")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    decision_id: str
+    action: ApprovalAction
+    quantity: float
+    actor: str
+    reason: str
+    requested_at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., action: _Optional[_Union[ApprovalAction, str]] = ..., quantity: _Optional[float] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApprovalResult(_message.Message):
+    __slots__ = ("id", "request_id", "decision_id", "applied", "state", "reason", "recorded_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: _common_pb2.RecordId
+    request_id: str
+    decision_id: str
+    applied: bool
+    state: str
+    reason: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[_Union[_common_pb2.RecordId, _Mapping]] = ..., request_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., applied: _Optional[bool] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

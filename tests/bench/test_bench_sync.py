@@ -262,7 +262,6 @@ def test_hub_ingest(benchmark, backlog: Backlog, bench_tmp: Path) -> None:
     async def ingest(url: str) -> float:
         await _filled_stream(url, backlog.messages)
         nc = await nats.connect(url)
-        js = nc.jetstream()
         storage = open_storage(bench_tmp / f"hub-{time.monotonic_ns()}.db")
         stop = asyncio.Event()
         done = 0
@@ -275,7 +274,7 @@ def test_hub_ingest(benchmark, backlog: Backlog, bench_tmp: Path) -> None:
 
         try:
             started = time.perf_counter()
-            stats = await consume(js, storage, stop=stop, on_batch=count)
+            stats = await consume(nc, storage, stop=stop, on_batch=count)
             elapsed = time.perf_counter() - started
             status = storage.store_status()["S001"]
             totals.append((stats.stored, status["chain_ok"], sum(status["received"].values())))

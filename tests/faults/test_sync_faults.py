@@ -216,7 +216,7 @@ async def test_nats_restart_mid_drain(nats_server, tmp_path):
     js = nc.jetstream()
     await ensure_streams(js)
     stop = asyncio.Event()
-    ingest = asyncio.create_task(consume(js, storage, stop=stop, idle_wait_s=0.2))
+    ingest = asyncio.create_task(consume(nc, storage, stop=stop, idle_wait_s=0.2))
     drain = asyncio.create_task(sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0))
     await wait_until(lambda: sync.sync_status(mirror)["audit"]["acked"] > 1_000, what="acks")
     assert not drain.done(), "the drain finished before the restart: make the backlog bigger"
@@ -289,7 +289,7 @@ async def test_store_offline_for_two_hours_of_decisions(tmp_path):
         js = nc.jetstream()
         await ensure_streams(js)
         stop = asyncio.Event()
-        ingest = asyncio.create_task(consume(js, storage, stop=stop, idle_wait_s=0.2))
+        ingest = asyncio.create_task(consume(nc, storage, stop=stop, idle_wait_s=0.2))
         await wait_until(
             lambda: all(v["pending"] == 0 for v in sync.sync_status(side).values()),
             what="the backlog to drain",

@@ -18,9 +18,12 @@ import pytest
 from edge_agent import audit
 from edge_agent.clock import FixedClock
 from edge_agent.config import load_settings
+from edge_agent.cycle import load_models, run_cycle
 from edge_agent.daemon import Agent
 from edge_agent.mirror import open_mirror
-from tests.helpers import simulated_store
+from edge_agent.policy import KindPolicy, Policy
+from models import BOOTSTRAP_DIR
+from tests.helpers import SIM_END, simulated_store
 
 BIN = Path(sys.executable).parent
 
@@ -180,3 +183,67 @@ async def wait_async(predicate, what: str, timeout_s: float = 60.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_approvals_taken_at_the_hub_are_applied_or_refused_by_the_store(nats_server, tmp_path):
+    db = tmp_path / "s1.db"
+    mirror = simulated_store(db, "S001", seed=5, cycles=0)
+    # A strict policy: every order and staffing decision waits for a person.
+    strict = Policy(order=KindPolicy(auto_min_confidence=1.0, max_value=5000.0, min_quantity=1.0),
+                    staffing=KindPolicy(auto_min_confidence=1.0))  # fmt: skip
+    day = SIM_END + timedelta(days=1)
+    mirror.clock.instant = datetime(day.year, day.month, day.day, 11, tzinfo=UTC)
+    run_cycle(mirror, load_models(BOOTSTRAP_DIR), strict, day)
+    pending = {kind: decision_id for decision_id, kind in mirror.conn.execute(
+        "SELECT decision_id, kind FROM decisions WHERE state = 'pending'")}  # fmt: skip
+    mirror.close()
+    assert {"order", "staffing"} <= set(pending)
+    hub_db = tmp_path / "hub.db"
+    link = ("--db", str(hub_db), "--nats", nats_server.url, "--insecure")
+    hub = start(tmp_path / "hub.log", "cloud-hub", "serve", *link)
+    agent = start(tmp_path / "agent.log", "edge-agent", "run", "--db", str(db), "--nats",
+                  nats_server.url, "--insecure")  # fmt: skip
+    try:
+        wait_for(lambda: agreement(db, hub_db), what="the decisions at the hub")
+        # A staffing gap can still be approved; the order's supplier cutoff (June) has passed.
+        for decision_id in (pending["staffing"], pending["order"]):
+            done = cli("cloud-hub", "decisions", "approve", decision_id, "--by", "ana",
+                       "--reason", "seen at the hub", *link, "--json")  # fmt: skip
+            assert done.returncode == 0, done.stderr
+
+        def answered() -> list[dict] | None:
+            done = cli("cloud-hub", "approvals", "--db", str(hub_db), "--json")
+            rows = json.loads(done.stdout)["approvals"]
+            return rows if rows and all(r["status"] != "sent" for r in rows) else None
+
+        answers = wait_for(answered, what="the store's answers")
+        by_decision = {r["decision_id"]: r for r in answers}
+        assert by_decision[pending["staffing"]]["status"] == "applied"
+        assert by_decision[pending["staffing"]]["state"] == "approved"
+        refused = by_decision[pending["order"]]
+        assert refused["status"] == "refused" and refused["state"] == "expired"
+        assert "cutoff" in refused["result_reason"] or "expired" in refused["result_reason"]
+        # Audited at the store, with the hub user as actor; and the hub has it all.
+        wait_for(lambda: agreement(db, hub_db), what="the answers' records at the hub")
+    finally:
+        for process in (agent, hub):
+            process.send_signal(signal.SIGTERM)
+        assert agent.wait(30) == 0 and hub.wait(30) == 0
+    mirror = open_mirror(db, create=False)
+    try:
+        actor, state = mirror.conn.execute(
+            "SELECT actor, state FROM decisions WHERE decision_id = ?", (pending["staffing"],)
+        ).fetchone()
+        assert (actor, state) == ("ana@hub", "approved")
+        by_hub = [r for _, r in audit.iter_records(mirror) if r.actor == "ana@hub"]
+        assert {(audit.event_name(r.event_type), r.subject_id) for r in by_hub} == {
+            ("APPROVAL", pending["staffing"]), ("APPROVAL", pending["order"])}  # fmt: skip
+        assert any("refused" in r.summary for r in by_hub)
+        assert audit.verify(mirror).ok
+    finally:
+        mirror.close()
+    # A decision the hub never received cannot be approved there.
+    done = cli("cloud-hub", "decisions", "approve", "S001:decision:999999", "--by", "ana",
+               "--reason", "x", *link)  # fmt: skip
+    assert done.returncode == 2 and "no decision S001:decision:999999" in done.stderr

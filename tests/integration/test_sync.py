@@ -16,9 +16,9 @@ from storeedge.v1 import outcome_pb2
 from tests.helpers import simulated_store
 
 
-async def ingest_until(js, storage, expected_total: int, timeout_s: float = 30.0) -> None:
+async def ingest_until(nc, storage, expected_total: int, timeout_s: float = 30.0) -> None:
     stop = asyncio.Event()
-    task = asyncio.create_task(consume(js, storage, stop=stop, idle_wait_s=0.2))
+    task = asyncio.create_task(consume(nc, storage, stop=stop, idle_wait_s=0.2))
     deadline = asyncio.get_running_loop().time() + timeout_s
     while asyncio.get_running_loop().time() < deadline:
         received = sum(sum(s["received"].values()) for s in storage.store_status().values())
@@ -65,7 +65,7 @@ async def test_two_stores_with_coinciding_sequences_arrive_exactly_once(
         report_a = await sync.drain(a, js, batch_size=200)
         report_b = await sync.drain(b, js, batch_size=200)
         assert report_a.duplicates == 0 and report_b.duplicates == 0
-        await ingest_until(js, storage, committed_total(a) + committed_total(b))
+        await ingest_until(nc, storage, committed_total(a) + committed_total(b))
         # A second drain has nothing left to send; a replay of the stream changes nothing.
         assert (await sync.drain(a, js)).published == 0
         status = storage.store_status()

@@ -502,6 +502,28 @@ SAMPLES: dict[str, list[Message]] = {
     "StaffingDetail": [_staffing_detail()],
     "ShelfCheckDetail": [_shelf_check_detail()],
     "DecisionStateChange": [_state_change()],
+    "ApprovalRequest": [
+        decision_pb2.ApprovalRequest(
+            request_id="hub:approval:7",
+            decision_id="S001:decision:17",
+            action=decision_pb2.APPROVAL_ACTION_OVERRIDE,
+            quantity=12.0,
+            actor="ana",
+            reason="small shelf",
+            requested_at=_ts("2026-11-26T08:00:00+00:00"),
+        )
+    ],
+    "ApprovalResult": [
+        decision_pb2.ApprovalResult(
+            id=_rid(common_pb2.RECORD_TYPE_APPROVAL_RESULT, 3),
+            request_id="hub:approval:7",
+            decision_id="S001:decision:17",
+            applied=True,
+            state="overridden",
+            reason="expired at the supplier cutoff",
+            recorded_at=_ts("2026-11-26T08:00:02+00:00"),
+        )
+    ],
     "AuditRecord": [
         _audit(ingest=_ingest()),
         _audit(decision=_decision(order=_order_detail())),
