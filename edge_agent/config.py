@@ -75,6 +75,11 @@ class EdgeSettings(kit_settings.TomlSettings):
         default=60.0, gt=0, description="Cap of the reconnect and retry backoff (with jitter)."
     )
     heartbeat_interval_s: float = Field(default=30.0, gt=0, description="Heartbeat period.")
+    sales_lines_retention_days: int = Field(
+        default=35,
+        ge=7,
+        description="Days of POS sales lines kept after their roll-up into daily totals.",
+    )
     outbox_budget_mb: float = Field(
         default=512.0, gt=0, description="Outbox size that raises an alarm in status and metrics."
     )

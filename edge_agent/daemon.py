@@ -30,7 +30,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from edge_agent import __version__, approvals, audit, outcomes, sync
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config import EdgeSettings
 from edge_agent.errors import ConfigError, EdgeAgentError
-from edge_agent.mirror import Ingestor, Mirror, open_mirror
+from edge_agent.mirror import Ingestor, Mirror, open_mirror, retention
 from models import features as F
 from storeedge import link, subjects
 from storeedge.errors import KitError
@@ -165,7 +164,6 @@ class Agent:
         self.sync_mirror = self._open()
         self.inbox_mirror = self._open() if settings.inbox_dir is not None else None
         self.down_mirror = self._open()
-        self.down_lock = threading.Lock()
         # The drain, the heartbeat and the backlog metrics share sync_mirror, one at a time.
         self.sync_lock = asyncio.Lock()
         self.metrics = Metrics()
@@ -303,8 +301,7 @@ class Agent:
         _, _, message_type = subjects.parse_subject(subject)
         if message_type == "approval":
             request = decision_pb2.ApprovalRequest.FromString(data)
-            with self.down_lock:
-                result = approvals.apply_request(self.down_mirror, request)
+            result = approvals.apply_request(self.down_mirror, request)
             if result is not None:
                 log.info("hub %s of %s by %s: %s", decision_pb2.ApprovalAction.Name(request.action),
                          request.decision_id, request.actor,
@@ -312,11 +309,10 @@ class Agent:
             return result is not None
         if message_type == "chain_ack":
             ack = audit_pb2.ChainAck.FromString(data)
-            with self.down_lock:
-                current = sync.hub_chain_ack(self.down_mirror)
-                if current is None or ack.chain_length > current["seq"]:
-                    with self.down_mirror.transaction():
-                        sync.record_chain_ack(self.down_mirror, ack)
+            current = sync.hub_chain_ack(self.down_mirror)
+            if current is None or ack.chain_length > current["seq"]:
+                with self.down_mirror.transaction():
+                    sync.record_chain_ack(self.down_mirror, ack)
             return False
         log.warning("hub -> store message %s not handled by this agent release", subject)
         return False
@@ -427,6 +423,12 @@ class Agent:
             result = run_cycle(self.mirror, self._models, self._policy, slot.date())
             with self.mirror.transaction():
                 sync.write_state(self.mirror, CYCLE_SLOT_KEY, slot.isoformat())
+            # Once a cycle is done, old POS detail goes (its totals stay).
+            pruned = retention.prune_sales_lines(
+                self.mirror, keep_days=self.settings.sales_lines_retention_days
+            )
+            if pruned.rows:
+                log.info("pruned %d sales lines before %s", pruned.rows, pruned.before)
         finally:
             _release_memory(self.mirror)
         self.last_cycle = {

@@ -21,7 +21,7 @@ from typing import Any
 
 from edge_agent import audit
 from edge_agent.errors import StoreConflictError
-from edge_agent.mirror import windows
+from edge_agent.mirror import retention, windows
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.exports import (
     Batch,
@@ -409,6 +409,9 @@ class _SalesLineWriter:
         self.mirror = mirror
         self.report = report
         self.rollup = LineRollup()
+        # Days before this had their lines pruned (retention.py): a line for them cannot be
+        # told from one already counted, so it is refused rather than counted twice.
+        self.horizon = retention.lines_horizon(mirror)
 
     def write(
         self, batch: list[tuple], lines: list[int], summary: LineRollup | None = None
@@ -416,6 +419,14 @@ class _SalesLineWriter:
         """Write validated lines (``lines`` are their line numbers in the file)."""
         conn = self.mirror.conn
         file_id = self.report.file_id
+        if self.horizon is not None and any(values[2] < self.horizon for values in batch):
+            kept = [i for i, values in enumerate(batch) if values[2] >= self.horizon]
+            for i in sorted(set(range(len(batch))) - set(kept)):
+                self._reject(lines[i], batch[i], f"business day {batch[i][2]} is before the "
+                             f"retention horizon {self.horizon}: its lines were rolled up and "
+                             "pruned; correct it with a daily_sales export",
+                             reason="beyond_retention")  # fmt: skip
+            batch, lines, summary = [batch[i] for i in kept], [lines[i] for i in kept], None
         ids = [values[0] for values in batch]
         if summary is not None and len(set(ids)) == len(ids):
             # The common case, every line new: insert straight away; a line id already in
@@ -471,10 +482,12 @@ class _SalesLineWriter:
             self.rollup.add(values)
         return fresh
 
-    def _reject(self, line_no: int, values: tuple, detail: str) -> None:
+    def _reject(
+        self, line_no: int, values: tuple, detail: str, reason: str = "duplicate_line_id"
+    ) -> None:
         kept = dict(zip(_LINE_COLUMNS, values, strict=True))  # as validated (normalized)
         _insert_quarantine(self.mirror, self.report, KINDS["sales_lines"], line_no, kept,
-                           "duplicate_line_id", detail)  # fmt: skip
+                           reason, detail)  # fmt: skip
 
     def refresh_rollups(self) -> None:
         """Add this file's lines to daily totals and hourly transactions."""

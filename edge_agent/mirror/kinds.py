@@ -42,6 +42,7 @@ QUARANTINE_REASONS: dict[str, str] = {
     "missing_field": "a required column is empty",
     "bad_value": "a value is outside what the column allows",
     "malformed_row": "the row does not parse (wrong column count, invalid JSON)",
+    "beyond_retention": "a sales line for a day whose lines were already rolled up and pruned",
 }
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

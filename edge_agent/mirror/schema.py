@@ -313,9 +313,9 @@ def _sync(db: sqlite_utils.Database) -> None:
     # Outbox rows are deleted once JetStream acknowledged them; these counters keep
     # how many of each type were acknowledged, so committed = acked + still queued.
     db.execute("CREATE TABLE sync_counters (record_type TEXT PRIMARY KEY, acked INTEGER NOT NULL)")
-    # Sync progress and what the hub told this store, e.g. `audit.sent_seq` (the audit
-    # chain is append-only and ordered, so it is drained by cursor, not copied into the
-    # outbox) and `hub.chain_ack` (the chain head the hub verified).
+    # The agent's own progress: `audit.sent_seq` (the audit chain is append-only and
+    # ordered, so it is drained by cursor, not copied into the outbox), `hub.chain_ack`
+    # (the chain head the hub verified), `sales_lines.pruned_before` (retention.py).
     db.execute(
         "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
         "updated_at TEXT NOT NULL)"

@@ -247,3 +247,38 @@ def test_approvals_taken_at_the_hub_are_applied_or_refused_by_the_store(nats_ser
     done = cli("cloud-hub", "decisions", "approve", "S001:decision:999999", "--by", "ana",
                "--reason", "x", *link)  # fmt: skip
     assert done.returncode == 2 and "no decision S001:decision:999999" in done.stderr
+
+
+async def test_the_inbox_ingests_exports_and_sets_aside_what_it_cannot_read(tmp_path):
+    db = tmp_path / "s1.db"
+    assert cli("edge-agent", "init", "--db", str(db), "--store", "S001", "--tz",
+               "Europe/Berlin").returncode == 0  # fmt: skip
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "products.csv").write_text(
+        "sku,category,case_pack,unit_cost,price\nSKU1,dairy,12,0.55,0.99\nSKU2,dairy,x,1,2\n"
+    )
+    (inbox / "notes.csv").write_text("what,is,this\n1,2,3\n")
+    (inbox / "half-written.csv.part").write_text("sku,category")
+    settings = load_settings(
+        db=db, nats_url="nats://127.0.0.1:1", insecure=True, inbox_dir=inbox,
+        inbox_interval_s=0.1, cycle_times=["23:59"],
+    )  # fmt: skip
+    agent = Agent(settings)
+    task = asyncio.create_task(agent.run())
+    try:
+        await wait_async(lambda: (inbox / "done" / "products.csv").exists()
+                         and (inbox / "rejected" / "notes.csv").exists(), "the inbox")  # fmt: skip
+    finally:
+        agent.stop.set()
+        await asyncio.wait_for(task, 30)
+    reason = (inbox / "rejected" / "notes.csv.reason.txt").read_text()
+    assert "header" in reason or "kind" in reason
+    assert (inbox / "half-written.csv.part").exists()  # still being written: left alone
+    mirror = open_mirror(db, create=False)
+    try:
+        assert mirror.known_skus() == {"SKU1"}
+        bad = mirror.conn.execute("SELECT reason, line_no FROM quarantine").fetchall()
+        assert bad == [("bad_value", 3)]  # the bad case pack, with its line
+    finally:
+        mirror.close()
