@@ -130,14 +130,11 @@ def _storage(settings: HubSettings):
 def cmd_decision_step(args: argparse.Namespace) -> int:
     import asyncio
 
-    from cloud_hub.approvals import send_approval
+    from cloud_hub.downlink import send_approval
     from storeedge import link
 
     settings = _settings(args)
-    try:
-        options = link.LinkOptions.from_settings(settings, "cloud-hub-approval")
-    except ValueError as exc:
-        raise HubConfigError(str(exc), hint="see `cloud-hub decisions approve --help`") from None
+    options = _hub_link(args, settings)
     storage = _storage(settings)
 
     async def send() -> str:
@@ -157,6 +154,45 @@ def cmd_decision_step(args: argparse.Namespace) -> int:
            "status": "sent"}  # fmt: skip
     _emit(args, doc, lambda: f"{args.decisions_command} of {args.id} sent to the store as "
           f"{request_id}; `cloud-hub approvals` shows the store's answer")  # fmt: skip
+    return 0
+
+
+def _hub_link(args: argparse.Namespace, settings: HubSettings):
+    from storeedge import link
+
+    try:
+        return link.LinkOptions.from_settings(settings, "cloud-hub-cli")
+    except ValueError as exc:
+        raise HubConfigError(str(exc), hint=f"see `cloud-hub {args.command} --help`") from None
+
+
+def cmd_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cloud_hub.downlink import send_command
+    from storeedge import link
+    from storeedge.v1 import command_pb2
+
+    options = _hub_link(args, _settings(args))
+    command = command_pb2.StoreCommand(actor=args.by)
+    if args.command_kind == "resend-audit":
+        command.kind = command_pb2.COMMAND_KIND_RESEND_AUDIT
+        command.from_seq = args.from_seq
+    else:
+        command.kind = command_pb2.COMMAND_KIND_RUN_CYCLE
+        command.business_date = args.as_of or ""
+
+    async def send() -> str:
+        client = await link.connect(options)
+        try:
+            return await send_command(client, args.store, command)
+        finally:
+            await client.close()
+
+    command_id = asyncio.run(send())
+    doc = {"command_id": command_id, "store": args.store, "kind": args.command_kind}
+    _emit(args, doc, lambda: f"{args.command_kind} sent to {args.store} as {command_id}; the "
+          "store audits it when executed")  # fmt: skip
     return 0
 
 
@@ -326,6 +362,28 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quantity", type=float, required=True, help="the quantity to use")
         _link_flags(p)
         p.set_defaults(func=cmd_decision_step)
+    group = sub.add_parser(
+        "command", help="Send a store an operational command (executed once, audited).",
+        description="Send a store an operational command: it is executed once and audited "
+        "by the store, and the audit record comes back with the chain.",
+        epilog="example:\n  cloud-hub command resend-audit S001 --from-seq 1 --by ana --nats "
+        "nats://127.0.0.1:4222 --insecure",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    kinds = group.add_subparsers(dest="command_kind", required=True, metavar="KIND")
+    p = _command(kinds, "resend-audit",
+                 "Have the store send its audit chain again from a seq (after a hub restore).",
+                 "cloud-hub command resend-audit S001 --from-seq 1 --by ana --nats "
+                 "nats://127.0.0.1:4222 --insecure")  # fmt: skip
+    p.add_argument("--from-seq", type=int, default=1, help="first audit seq to send again")
+    p2 = _command(kinds, "run-cycle", "Have the store run its decision cycle now.",
+                  "cloud-hub command run-cycle S001 --as-of 2026-11-27 --by ana --nats "
+                  "nats://127.0.0.1:4222 --insecure")  # fmt: skip
+    p2.add_argument("--as-of", help="the store-local business day (default: its today)")
+    for kind_parser in (p, p2):
+        kind_parser.add_argument("store", help="the store id, e.g. S001")
+        kind_parser.add_argument("--by", required=True, help="who sends it")
+        _link_flags(kind_parser)
+        kind_parser.set_defaults(func=cmd_command)
     p = _command(
         sub,
         "approvals",

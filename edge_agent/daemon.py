@@ -33,7 +33,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from typing import Any
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from edge_agent import __version__, approvals, audit, outcomes, sync
+from edge_agent import __version__, approvals, audit, commands, outcomes, sync
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config import EdgeSettings
 from edge_agent.errors import ConfigError, EdgeAgentError
@@ -49,7 +49,7 @@ from edge_agent.mirror import Ingestor, Mirror, open_mirror, retention
 from models import features as F
 from storeedge import link, subjects
 from storeedge.errors import KitError
-from storeedge.v1 import audit_pb2, common_pb2, decision_pb2, heartbeat_pb2
+from storeedge.v1 import audit_pb2, command_pb2, common_pb2, decision_pb2, heartbeat_pb2
 
 __all__ = ["Agent", "due_cycle_slot", "run_agent"]
 
@@ -271,7 +271,7 @@ class Agent:
             return
 
     async def _down_loop(self) -> None:
-        """Hub -> store messages: approvals taken at the hub, chain-head acknowledgements."""
+        """Hub -> store messages: approvals, commands, chain-head acknowledgements."""
         streak = Streak("hub -> store messages")
         sub = None
         while not self.stop.is_set():
@@ -292,8 +292,11 @@ class Agent:
                 continue
             streak.succeeded()
             for msg in msgs:
-                if await asyncio.to_thread(self._apply_down, msg.subject, msg.data):
-                    self.wake_drain.set()  # an answer for the hub is queued
+                # Under the sync lock: a command may move the drain's audit cursor.
+                async with self.sync_lock:
+                    queued = await asyncio.to_thread(self._apply_down, msg.subject, msg.data)
+                if queued:
+                    self.wake_drain.set()
                 await msg.ack()
 
     def _apply_down(self, subject: str, data: bytes) -> bool:
@@ -307,6 +310,13 @@ class Agent:
                          request.decision_id, request.actor,
                          "applied" if result.applied else f"refused ({result.reason})")  # fmt: skip
             return result is not None
+        if message_type == "command":
+            command = command_pb2.StoreCommand.FromString(data)
+            executed = commands.apply_command(self.down_mirror, command)
+            if executed:
+                log.info("hub command %s (%s) by %s", command.command_id,
+                         command_pb2.CommandKind.Name(command.kind), command.actor)  # fmt: skip
+            return executed
         if message_type == "chain_ack":
             ack = audit_pb2.ChainAck.FromString(data)
             current = sync.hub_chain_ack(self.down_mirror)
@@ -395,9 +405,16 @@ class Agent:
                 self.settings.cycle_times,
                 datetime.fromisoformat(last) if last else None,
             )
+            requested = sync.read_state(self.mirror, commands.CYCLE_REQUEST_KEY)
+            on_request = slot is None and bool(requested)
+            if on_request:
+                # A hub command: this day's cycle now (the slot itself stays as it was).
+                day = now_local.date() if requested == "today" else date.fromisoformat(requested)
+                slot = datetime.combine(day, dtime(now_local.hour, now_local.minute),
+                                        tzinfo=now_local.tzinfo)  # fmt: skip
             if slot is not None and "disk_full" not in self.alarms:
                 try:
-                    await asyncio.to_thread(self._run_cycle, slot)
+                    await asyncio.to_thread(self._run_cycle, slot, on_request)
                 except (EdgeAgentError, sqlite3.Error) as exc:
                     self._note_disk_full(exc)
                     streak.failed(exc)
@@ -410,7 +427,7 @@ class Agent:
                 await asyncio.to_thread(self._probe_disk)
             await self._sleep(1.0)
 
-    def _run_cycle(self, slot: datetime) -> None:
+    def _run_cycle(self, slot: datetime, on_request: bool = False) -> None:
         from edge_agent.cycle import load_models, run_cycle
         from edge_agent.policy import load_policy
         from models import BOOTSTRAP_DIR
@@ -422,7 +439,10 @@ class Agent:
         try:
             result = run_cycle(self.mirror, self._models, self._policy, slot.date())
             with self.mirror.transaction():
-                sync.write_state(self.mirror, CYCLE_SLOT_KEY, slot.isoformat())
+                if on_request:
+                    sync.clear_state(self.mirror, commands.CYCLE_REQUEST_KEY)
+                else:
+                    sync.write_state(self.mirror, CYCLE_SLOT_KEY, slot.isoformat())
             # Once a cycle is done, old POS detail goes (its totals stay).
             pruned = retention.prune_sales_lines(
                 self.mirror, keep_days=self.settings.sales_lines_retention_days

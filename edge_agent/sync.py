@@ -35,6 +35,7 @@ __all__ = [
     "DrainReport",
     "Outgoing",
     "budget_alarm",
+    "clear_state",
     "drain",
     "hub_chain_ack",
     "outbox_bytes",
@@ -91,6 +92,11 @@ def write_state(mirror: Mirror, key: str, value: str) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         (key, value, mirror.clock.now().isoformat()),
     )
+
+
+def clear_state(mirror: Mirror, key: str) -> None:
+    """Remove one sync_state value (inside the caller's transaction)."""
+    mirror.conn.execute("DELETE FROM sync_state WHERE key = ?", (key,))
 
 
 def hub_chain_ack(mirror: Mirror) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ class AuditEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_EVENT_TYPE_SHELF_CHECK_RECORDED: _ClassVar[AuditEventType]
     AUDIT_EVENT_TYPE_CHAIN_EPOCH_STARTED: _ClassVar[AuditEventType]
     AUDIT_EVENT_TYPE_DATA_PRUNED: _ClassVar[AuditEventType]
+    AUDIT_EVENT_TYPE_COMMAND_EXECUTED: _ClassVar[AuditEventType]
 AUDIT_EVENT_TYPE_UNSPECIFIED: AuditEventType
 AUDIT_EVENT_TYPE_INGEST: AuditEventType
 AUDIT_EVENT_TYPE_QUARANTINE_RELEASED: AuditEventType
@@ -49,6 +50,7 @@ AUDIT_EVENT_TYPE_POLICY_CHANGED: AuditEventType
 AUDIT_EVENT_TYPE_SHELF_CHECK_RECORDED: AuditEventType
 AUDIT_EVENT_TYPE_CHAIN_EPOCH_STARTED: AuditEventType
 AUDIT_EVENT_TYPE_DATA_PRUNED: AuditEventType
+AUDIT_EVENT_TYPE_COMMAND_EXECUTED: AuditEventType
 
 class AuditRecord(_message.Message):
     __slots__ = ("id", "business_date", "recorded_at", "event_type", "actor", "subject_id", "summary", "attributes", "ingest", "decision", "state_change", "model_change", "config_change", "shelf_check")
