@@ -130,3 +130,35 @@ def test_an_inserted_record_is_caught(mirror: Mirror):
     # The forged record chains correctly; the one after it no longer does.
     assert report.problem.seq == 5
     assert "prev_hash" in report.problem.reason
+
+
+def test_a_chain_re_hashed_after_an_edit_fails_against_the_head_the_hub_verified(
+    mirror: Mirror, capsys
+):
+    from edge_agent import cli, sync
+
+    _fill(mirror, 6)
+    length, head = audit.chain_head(mirror)
+    ack = audit_pb2.ChainAck(store_id="S001", chain_length=length, chain_head=head)
+    ack.verified_at.GetCurrentTime()
+    with mirror.transaction():
+        sync.record_chain_ack(mirror, ack)
+    # Someone edits record 3 and re-hashes everything after it: locally consistent again.
+    conn = _raw(mirror)
+    rows = conn.execute("SELECT seq, payload FROM audit_log ORDER BY seq").fetchall()
+    prev = audit.GENESIS_HASH
+    for seq, payload in rows:
+        if seq == 3:
+            payload = bytes(payload).replace(b"change", b"CHANGE")
+        digest = hashlib.sha256(prev + payload).digest()
+        conn.execute("UPDATE audit_log SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                     (payload, prev, digest, seq))  # fmt: skip
+        prev = digest
+    conn.commit()
+    assert audit.verify(mirror).ok  # what local verification alone cannot see
+    report = audit.verify(mirror, (length, head))
+    assert not report.ok and report.problem.seq == length
+    assert "no longer matches the head the hub verified" in report.problem.reason
+    # `edge-agent audit verify` checks against the hub's acknowledgement by itself.
+    assert cli.main(["audit", "verify", "--db", str(mirror.path)]) == 1
+    assert f"S001:audit:{length}" in capsys.readouterr().err
