@@ -21,6 +21,7 @@ from cloud_hub.errors import HubConfigError
 from models import BOOTSTRAP_DIR
 from storeedge import failpoints
 from storeedge.errors import KitError
+from storeedge.link import add_link_flags
 
 __all__ = ["build_parser", "main"]
 
@@ -232,14 +233,7 @@ def _command(sub: argparse._SubParsersAction, name: str, summary: str,
 def _link_flags(parser: argparse.ArgumentParser) -> None:
     """The hub database and the link to NATS, as flags (the rest in the config file)."""
     parser.add_argument("--db", type=Path, help="the hub database (SQLite)")
-    parser.add_argument("--nats", help="NATS URL(s), comma-separated")
-    parser.add_argument("--creds", type=Path, help="the hub's NATS credentials file")
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        default=None,
-        help="run without NATS credentials (development and tests only)",
-    )
+    add_link_flags(parser, whose="hub")
 
 
 def build_parser() -> argparse.ArgumentParser:

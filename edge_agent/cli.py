@@ -25,6 +25,7 @@ from edge_agent.mirror.kinds import KINDS, QUARANTINE_REASONS
 from edge_agent.mirror.status import mirror_status
 from storeedge import failpoints
 from storeedge.errors import KitError
+from storeedge.link import add_link_flags
 from storeedge.v1 import audit_pb2
 
 __all__ = ["build_parser", "main"]
@@ -467,14 +468,7 @@ def _link_flags(parser: argparse.ArgumentParser) -> None:
     """The essentials of `run` and `sync` as flags (the rest in the config file)."""
     _db(parser)
     parser.add_argument("--store", dest="store_id", help="the store this agent serves")
-    parser.add_argument("--nats", help="NATS URL(s), comma-separated")
-    parser.add_argument("--creds", type=Path, help="the store's NATS credentials file")
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        default=None,
-        help="run without NATS credentials (development and tests only)",
-    )
+    add_link_flags(parser, whose="store")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ network must not talk to the hub unauthenticated by accident.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -20,10 +21,22 @@ from nats.errors import Error as NatsError
 
 from storeedge.errors import LinkError
 
-__all__ = ["LinkOptions", "connect"]
+__all__ = ["LinkOptions", "add_link_flags", "connect"]
 
 log = logging.getLogger("storeedge.link")
 _warned_insecure = False
+
+
+def add_link_flags(parser: argparse.ArgumentParser, *, whose: str) -> None:
+    """``--nats``, ``--creds`` and ``--insecure`` for a command that talks to NATS."""
+    parser.add_argument("--nats", help="NATS URL(s), comma-separated")
+    parser.add_argument("--creds", type=Path, help=f"the {whose}'s NATS credentials file")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="run without NATS credentials (development and tests only)",
+    )
 
 
 @dataclass(frozen=True)

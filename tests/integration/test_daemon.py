@@ -49,6 +49,14 @@ def start(log: Path, *args: str, env: dict[str, str] | None = None) -> subproces
     )
 
 
+def stop(tmp_path: Path, **processes: subprocess.Popen) -> None:
+    """SIGTERM each daemon; each must finish its work and exit 0."""
+    for process in processes.values():
+        process.send_signal(signal.SIGTERM)
+    for name, process in processes.items():
+        assert process.wait(30) == 0, (tmp_path / f"{name}.log").read_text()
+
+
 def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -116,10 +124,7 @@ def test_agent_and_hub_agree_and_stop_cleanly(nats_server, tmp_path):
             what="a heartbeat",
         )
     finally:
-        for process in (agent, hub):
-            process.send_signal(signal.SIGTERM)
-        assert agent.wait(30) == 0, (tmp_path / "agent.log").read_text()
-        assert hub.wait(30) == 0, (tmp_path / "hub.log").read_text()
+        stop(tmp_path, agent=agent, hub=hub)
     assert "stopped" in (tmp_path / "agent.log").read_text()
 
 
@@ -228,9 +233,7 @@ def test_approvals_taken_at_the_hub_are_applied_or_refused_by_the_store(nats_ser
         # Audited at the store, with the hub user as actor; and the hub has it all.
         wait_for(lambda: agreement(db, hub_db), what="the answers' records at the hub")
     finally:
-        for process in (agent, hub):
-            process.send_signal(signal.SIGTERM)
-        assert agent.wait(30) == 0 and hub.wait(30) == 0
+        stop(tmp_path, agent=agent, hub=hub)
     mirror = open_mirror(db, create=False)
     try:
         actor, state = mirror.conn.execute(
@@ -323,9 +326,7 @@ def test_hub_commands_run_a_cycle_and_resend_the_chain_once_each(nats_server, tm
         resent = float(re.search(r"(?m)^storeedge_sync_duplicates_total (\S+)", metrics).group(1))
         assert resent >= before["chain_length"]  # the chain as it was before the commands
     finally:
-        for process in (agent, hub):
-            process.send_signal(signal.SIGTERM)
-        assert agent.wait(30) == 0 and hub.wait(30) == 0
+        stop(tmp_path, agent=agent, hub=hub)
     mirror = open_mirror(db, create=False)
     try:
         executed = [r for _, r in audit.iter_records(mirror)
