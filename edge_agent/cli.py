@@ -394,16 +394,15 @@ def cmd_decision_step(args: argparse.Namespace, settings: EdgeSettings) -> int:
 
 
 def cmd_submit(args: argparse.Namespace, settings: EdgeSettings) -> int:
-    from edge_agent.executor import drop_submissions
+    from edge_agent.executor import submit
 
-    if settings.drop_dir is None:
-        raise EdgeAgentError("no drop folder given",
-                             hint="pass --drop DIR or set drop_dir in the config")  # fmt: skip
     with _open(args, settings) as mirror:
-        result = drop_submissions(mirror, settings.drop_dir)
-    doc = {"file": str(result.path) if result.path else None, "submitted": result.submitted}
-    _emit(args, doc, lambda: f"submitted {len(result.submitted)} decisions to {result.path}"
-          if result.path else "nothing to submit")  # fmt: skip
+        result = submit(mirror, settings)
+    doc = {"executor": settings.executor, "file": str(result.path) if result.path else None,
+           "submitted": result.submitted}  # fmt: skip
+    target = result.path or " ".join(settings.executor_command or [])
+    _emit(args, doc, lambda: f"submitted {len(result.submitted)} decisions to {target}"
+          if result.submitted else "nothing to submit")  # fmt: skip
     return 0
 
 
@@ -613,7 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "submit",
         cmd_submit,
-        "Hand executable decisions to the executor: one atomic JSONL drop file.",
+        "Hand executable decisions to the executor chosen by config: an atomic JSONL drop "
+        "file (default) or a command.",
         "edge-agent submit --db s1.db --drop /var/spool/storeedge/outbox",
     )
     _db(p)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from edge_agent.errors import ConfigError
@@ -44,6 +44,16 @@ class EdgeSettings(kit_settings.TomlSettings):
     drop_dir: Path | None = Field(
         default=None, description="Folder the file-drop executor writes decisions to."
     )
+    executor: Literal["file_drop", "command"] = Field(
+        default="file_drop",
+        description="Who carries decisions out: JSONL files in drop_dir, or executor_command.",
+    )
+    executor_command: list[str] | None = Field(
+        default=None,
+        description="For executor = 'command': argv of a program that reads the decisions as "
+        "JSONL on stdin and prints acknowledgements as JSONL on stdout.",
+    )
+    executor_timeout_s: float = Field(default=120.0, gt=0, description="Executor command limit.")
     failpoint: str | None = Field(
         default=None,
         pattern=r"^[a-z_.]+(:[0-9]+)?$",
@@ -99,6 +109,12 @@ class EdgeSettings(kit_settings.TomlSettings):
         le=65535,
         description="Port on 127.0.0.1 for /healthz and /metrics (0: any free port).",
     )
+
+    @model_validator(mode="after")
+    def _executor_complete(self) -> EdgeSettings:
+        if self.executor == "command" and not self.executor_command:
+            raise ValueError("executor_command: required when executor = 'command'")
+        return self
 
     @field_validator("cycle_times")
     @classmethod

@@ -443,6 +443,7 @@ class Agent:
                     sync.clear_state(self.mirror, commands.CYCLE_REQUEST_KEY)
                 else:
                     sync.write_state(self.mirror, CYCLE_SLOT_KEY, slot.isoformat())
+            self._submit()
             # Once a cycle is done, old POS detail goes (its totals stay).
             pruned = retention.prune_sales_lines(
                 self.mirror, keep_days=self.settings.sales_lines_retention_days
@@ -468,6 +469,23 @@ class Agent:
             len(result.decisions),
             result.seconds,
         )
+
+    def _submit(self) -> None:
+        """Hand what may be executed to the configured executor (none configured: skip)."""
+        from edge_agent import executor
+
+        settings = self.settings
+        if settings.executor == "file_drop" and settings.drop_dir is None:
+            return
+        try:
+            result = executor.submit(self.mirror, settings)
+        except EdgeAgentError as exc:  # the decisions stay executable: next cycle tries again
+            log.warning("executor: %s", exc)
+            self.metrics.inc("storeedge_executor_failures_total")
+            return
+        if result.submitted:
+            self.metrics.inc("storeedge_decisions_submitted_total", len(result.submitted))
+            log.info("executor %s took %d decisions", settings.executor, len(result.submitted))
 
     def _note_disk_full(self, exc: BaseException) -> None:
         cause = exc.__cause__ or exc

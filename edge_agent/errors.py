@@ -16,6 +16,7 @@ Tree::
     │   └── UnknownFileKindError header matches no known export kind
     ├── DecisionError            a decision cannot take the requested step
     │   └── UnknownDecisionError no decision has that id
+    ├── ExecutorError            the executor refused or failed (decisions stay executable)
     └── SyncError                the link to the hub failed (records stay queued)
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "DecisionError",
     "EdgeAgentError",
+    "ExecutorError",
     "IngestError",
     "MirrorError",
     "SchemaTooNewError",
@@ -80,3 +82,7 @@ class UnknownDecisionError(DecisionError):
 
 class SyncError(EdgeAgentError):
     """Publishing to the hub failed; nothing is lost, the outbox keeps the records."""
+
+
+class ExecutorError(EdgeAgentError):
+    """The executor did not take the decisions; they stay executable and go next time."""

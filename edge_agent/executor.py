@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC
@@ -25,13 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent import audit, decisions, outbox
-from edge_agent.errors import DecisionError
+from edge_agent.errors import DecisionError, ExecutorError
 from edge_agent.mirror.db import Mirror
 from storeedge import failpoints
 from storeedge.ids import record_id_text
 from storeedge.v1 import audit_pb2, common_pb2, shelf_check_pb2
 
-__all__ = ["DropResult", "acknowledge", "complete_shelf_check", "drop_submissions"]
+__all__ = [
+    "DropResult",
+    "acknowledge",
+    "complete_shelf_check",
+    "drop_submissions",
+    "run_command",
+    "submit",
+]
 
 _EXECUTABLE = ("auto", "approved", "overridden")
 
@@ -78,17 +86,33 @@ def _line(row: decisions.DecisionRow) -> str:
     return json.dumps({k: v for k, v in document.items() if v is not None}, sort_keys=True)
 
 
-def drop_submissions(mirror: Mirror, folder: Path) -> DropResult:
-    """Write every executable decision to one drop file, then mark them submitted."""
+def _executable(mirror: Mirror) -> list[decisions.DecisionRow]:
     rows = [
         r
         for state in _EXECUTABLE
         for r in decisions.list_decisions(mirror, state=state, limit=1_000_000)
         if not r.shadow
     ]
+    rows.sort(key=lambda r: r.seq)
+    return rows
+
+
+def submit(mirror: Mirror, settings: Any) -> DropResult:
+    """Hand executable decisions to the executor the settings choose."""
+    if settings.executor == "command":
+        return run_command(mirror, settings.executor_command, timeout_s=settings.executor_timeout_s)
+    if settings.drop_dir is None:
+        raise ExecutorError(
+            "no drop folder given", hint="pass --drop DIR or set drop_dir in the config"
+        )
+    return drop_submissions(mirror, settings.drop_dir)
+
+
+def drop_submissions(mirror: Mirror, folder: Path) -> DropResult:
+    """Write every executable decision to one drop file, then mark them submitted."""
+    rows = _executable(mirror)
     if not rows:
         return DropResult(None, [])
-    rows.sort(key=lambda r: r.seq)
     stamp = mirror.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"decisions-{stamp}-{rows[0].seq}-{rows[-1].seq}.jsonl"
     _atomic_write(path, [_line(r) for r in rows])
@@ -100,30 +124,82 @@ def drop_submissions(mirror: Mirror, folder: Path) -> DropResult:
     return DropResult(path, [r.decision_id for r in rows])
 
 
+def run_command(mirror: Mirror, command: list[str], *, timeout_s: float = 120.0) -> DropResult:
+    """The command executor: the decisions as JSONL on the program's stdin; its stdout,
+    JSONL acknowledgements, applied at once.
+
+    The decisions become ``submitted`` only once the program exited 0, in one
+    transaction with its acknowledgements; a failure leaves them executable, and
+    the next submission sends them again (programs import by ``decision_id``).
+    """
+    rows = _executable(mirror)
+    if not rows:
+        return DropResult(None, [])
+    name = Path(command[0]).name
+    try:
+        done = subprocess.run(
+            command,
+            input="".join(_line(r) + "\n" for r in rows),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ExecutorError(
+            f"executor command {name} did not run: {exc}",
+            hint="check executor_command; the decisions stay executable and go next time",
+        ) from None
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        raise ExecutorError(
+            f"executor command {name} exited {done.returncode}: {tail}",
+            hint="the decisions stay executable and go next time",
+        )
+    try:
+        entries = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    except ValueError as exc:
+        raise ExecutorError(
+            f"executor command {name} printed something that is not JSONL: {exc}",
+            hint="print one acknowledgement per line: "
+            '{"decision_id": ..., "status": "confirmed" | "failed", "reason": ...}',
+        ) from None
+    with mirror.transaction():
+        for row in rows:
+            decisions.step(mirror, row, "submitted", actor=f"executor:{name}",
+                           reason=f"taken by {name}")  # fmt: skip
+        _apply_acks(mirror, entries, source=name)
+    return DropResult(None, [r.decision_id for r in rows])
+
+
 def acknowledge(mirror: Mirror, path: Path) -> dict[str, int]:
     """Apply an acknowledgement file; unknown or already-final ids are counted, not fatal."""
-    counts = {"confirmed": 0, "failed": 0, "skipped": 0}
     with path.open(encoding="utf-8") as handle:
         entries = [json.loads(line) for line in handle if line.strip()]
     with mirror.transaction():
-        for entry in entries:
-            status = entry.get("status")
-            if status not in ("confirmed", "failed"):
-                raise DecisionError(
-                    f"{path}: status {status!r} for {entry.get('decision_id')!r} is not "
-                    "confirmed or failed"
-                )
-            try:
-                row = decisions.get(mirror, str(entry["decision_id"]))
-            except (DecisionError, KeyError):
-                counts["skipped"] += 1
-                continue
-            if row.state != "submitted":
-                counts["skipped"] += 1  # acknowledged before: an import ran twice
-                continue
-            decisions.step(mirror, row, status, actor="executor:ack",
-                           reason=str(entry.get("reason") or path.name))  # fmt: skip
-            counts[status] += 1
+        return _apply_acks(mirror, entries, source=str(path))
+
+
+def _apply_acks(mirror: Mirror, entries: list[dict[str, Any]], *, source: str) -> dict[str, int]:
+    """Confirm or fail submitted decisions (inside the caller's transaction)."""
+    counts = {"confirmed": 0, "failed": 0, "skipped": 0}
+    for entry in entries:
+        status = entry.get("status")
+        if status not in ("confirmed", "failed"):
+            raise DecisionError(
+                f"{source}: status {status!r} for {entry.get('decision_id')!r} is not "
+                "confirmed or failed"
+            )
+        try:
+            row = decisions.get(mirror, str(entry["decision_id"]))
+        except (DecisionError, KeyError):
+            counts["skipped"] += 1
+            continue
+        if row.state != "submitted":
+            counts["skipped"] += 1  # acknowledged before: an import ran twice
+            continue
+        decisions.step(mirror, row, status, actor="executor:ack",
+                       reason=str(entry.get("reason") or Path(source).name))  # fmt: skip
+        counts[status] += 1
     return counts
 
 

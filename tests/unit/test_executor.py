@@ -80,3 +80,53 @@ def test_a_completed_shelf_check_is_recorded_audited_and_outboxed(mirror: Mirror
     order = _propose(mirror, "order", "SKU2")
     with pytest.raises(DecisionError, match="not a shelf check"):
         executor.complete_shelf_check(mirror, order.decision_id, found=True, by="ana")
+
+
+ERP = """\
+import json, sys
+taken = [json.loads(line) for line in sys.stdin]
+with open(sys.argv[1], "w") as seen:
+    json.dump(taken, seen)
+for d in taken:
+    ok = d["sku"] != "SKU2"
+    print(json.dumps({"decision_id": d["decision_id"], "status": "confirmed" if ok else "failed",
+                      "reason": "booked" if ok else "supplier blocked"}))
+"""
+
+
+def test_the_command_executor_is_chosen_by_config_and_acknowledges_at_once(
+    mirror: Mirror, tmp_path: Path
+):
+    import sys
+
+    from edge_agent.config import load_settings
+
+    first, second = _propose(mirror, "order", "SKU1"), _propose(mirror, "order", "SKU2")
+    script = tmp_path / "erp.py"
+    script.write_text(ERP)
+    seen = tmp_path / "seen.json"
+    settings = load_settings(executor="command",
+                             executor_command=[sys.executable, str(script), str(seen)])  # fmt: skip
+    result = executor.submit(mirror, settings)
+    assert result.submitted == [first.decision_id, second.decision_id]
+    assert [d["decision_id"] for d in json.loads(seen.read_text())] == result.submitted
+    assert decisions.get(mirror, first.decision_id).state == "confirmed"
+    failed = decisions.get(mirror, second.decision_id)
+    assert (failed.state, failed.reason) == ("failed", "supplier blocked")
+    assert executor.submit(mirror, settings).submitted == []  # nothing executable left
+
+
+def test_a_failing_command_leaves_the_decisions_executable(mirror: Mirror, tmp_path: Path):
+    import sys
+
+    from edge_agent.config import load_settings
+    from edge_agent.errors import ConfigError, ExecutorError
+
+    row = _propose(mirror, "order", "SKU1")
+    settings = load_settings(executor="command", executor_command=[
+        sys.executable, "-c", "import sys; sys.stderr.write('ERP down'); sys.exit(3)"])  # fmt: skip
+    with pytest.raises(ExecutorError, match="exited 3: ERP down"):
+        executor.submit(mirror, settings)
+    assert decisions.get(mirror, row.decision_id).state == "auto"  # goes again next time
+    with pytest.raises(ConfigError, match="executor_command"):
+        load_settings(executor="command")
