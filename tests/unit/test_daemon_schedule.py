@@ -1,0 +1,32 @@
+"""When the daemon's cycles run: store-local slots, the latest missed one once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from edge_agent.daemon import backoff_delay, due_cycle_slot
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=CHICAGO)
+
+
+def test_the_latest_slot_at_or_before_now_runs_once():
+    times = ["05:30", "14:00"]
+    assert due_cycle_slot(at(27, 5, 29), times, at(26, 14)) is None
+    assert due_cycle_slot(at(27, 5, 30), times, at(26, 14)) == at(27, 5, 30)
+    assert due_cycle_slot(at(27, 6, 0), times, at(27, 5, 30)) is None  # done already
+    # Down all night and half the day: only the latest missed slot runs, once.
+    assert due_cycle_slot(at(27, 15, 0), times, at(26, 5, 30)) == at(27, 14)
+    # A first start runs the slot it missed today (yesterday's if none yet today).
+    assert due_cycle_slot(at(27, 4, 0), times, None) == at(26, 14)
+
+
+def test_backoff_is_capped_and_jittered():
+    delays = [backoff_delay(failures, cap_s=10.0) for failures in range(1, 40)]
+    assert all(0 <= d <= 10.0 for d in delays)
+    assert len({round(d, 6) for d in delays}) > 30  # full jitter: not a fixed ladder
+    assert max(backoff_delay(2, cap_s=60.0) for _ in range(200)) <= 0.5 * 2**2 + 1e-9
