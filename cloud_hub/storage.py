@@ -21,14 +21,16 @@ Tables:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf.message import DecodeError
 
@@ -39,6 +41,7 @@ from storeedge.v1 import audit_pb2, common_pb2, decision_pb2
 __all__ = ["HubStorage", "Incoming", "IngestResult", "SqliteHubStorage", "open_storage"]
 
 GENESIS_HASH = bytes(32)
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stores (
@@ -132,11 +135,24 @@ class HubStorage(Protocol):
     def close(self) -> None: ...
 
 
+def _serialized(method: Callable[..., T]) -> Callable[..., T]:
+    """One caller at a time on the shared connection (ingest and heartbeats run in worker
+    threads: two transactions on one connection would interleave)."""
+
+    @functools.wraps(method)
+    def locked(self: SqliteHubStorage, *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class SqliteHubStorage:
-    """The hub database on one SQLite file (WAL)."""
+    """The hub database on one SQLite file (WAL); safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.RLock()
         try:
             self.conn = sqlite3.connect(
                 str(path), isolation_level=None, timeout=30.0, check_same_thread=False
@@ -161,10 +177,12 @@ class SqliteHubStorage:
             raise
         self.conn.execute("COMMIT")
 
+    @_serialized
     def close(self) -> None:
         self.conn.close()
 
     # -- ingest ---------------------------------------------------------------------------
+    @_serialized
     def ingest(self, batch: Sequence[Incoming]) -> IngestResult:
         """Store one batch in one transaction; safe to call again with the same records."""
         now = _now()
@@ -244,6 +262,7 @@ class SqliteHubStorage:
             )  # fmt: skip
 
     # -- approvals taken at the hub -------------------------------------------------------
+    @_serialized
     def new_approval(
         self, decision_id: str, action: str, actor: str, reason: str, quantity: float | None
     ) -> str:
@@ -270,6 +289,7 @@ class SqliteHubStorage:
             )
         return request_id
 
+    @_serialized
     def approvals(self, limit: int = 100) -> list[dict[str, Any]]:
         columns = (
             "request_id", "store_id", "decision_id", "action", "quantity", "actor", "reason",
@@ -390,6 +410,7 @@ class SqliteHubStorage:
         )  # fmt: skip
         result.quarantined += 1
 
+    @_serialized
     def record_heartbeat(self, store_id: str, agent_version: str, payload: bytes) -> None:
         now = _now()
         with self._transaction() as conn:
@@ -400,6 +421,7 @@ class SqliteHubStorage:
                 (now, agent_version, payload, store_id),
             )
 
+    @_serialized
     def chain_heads(self, store_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         """(verified length, head hash) per store."""
         heads = {}
@@ -412,6 +434,7 @@ class SqliteHubStorage:
         return heads
 
     # -- status ---------------------------------------------------------------------------
+    @_serialized
     def store_status(self, *, gap_timeout_s: float = 900.0) -> dict[str, dict[str, Any]]:
         """Per store: records received by type, the verified chain, heartbeat facts."""
         received: dict[str, dict[str, int]] = {}

@@ -99,3 +99,30 @@ def test_entries_sent_on_another_stores_subject_do_not_verify(mirror, storage):
     status = storage.store_status()["S002"]
     assert status["chain_ok"] is False and "belongs to store 'S001'" in status[
         "chain_problem"]["reason"]  # fmt: skip
+
+
+def test_ingest_and_heartbeats_share_the_database_from_several_threads(mirror, storage):
+    # `cloud-hub serve` writes batches and heartbeats from worker threads at the same time.
+    import threading
+
+    chain = entries(mirror, 300)
+    errors: list[BaseException] = []
+
+    def beat(store: str) -> None:
+        try:
+            for _ in range(200):
+                storage.record_heartbeat(store, "0.1.0", b"beat")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=beat, args=(f"S00{n}",)) for n in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for start in range(0, len(chain), 10):
+        storage.ingest(chain[start : start + 10])
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    status = storage.store_status()
+    assert status["S001"]["chain_length"] == len(chain) and status["S001"]["chain_ok"]
+    assert status["S002"]["agent_version"] == "0.1.0"
