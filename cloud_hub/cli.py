@@ -11,7 +11,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,26 +129,15 @@ def _storage(settings: HubSettings):
 
 
 def cmd_decision_step(args: argparse.Namespace) -> int:
-    import asyncio
-
     from cloud_hub.downlink import send_approval
-    from storeedge import link
 
     settings = _settings(args)
     options = _hub_link(args, settings)
     storage = _storage(settings)
-
-    async def send() -> str:
-        client = await link.connect(options)
-        try:
-            return await send_approval(client, storage, args.id, args.decisions_command,
-                                       actor=args.by, reason=args.reason,
-                                       quantity=getattr(args, "quantity", None))  # fmt: skip
-        finally:
-            await client.close()
-
     try:
-        request_id = asyncio.run(send())
+        request_id = _send_to_store(options, lambda client: send_approval(
+            client, storage, args.id, args.decisions_command, actor=args.by,
+            reason=args.reason, quantity=getattr(args, "quantity", None)))  # fmt: skip
     finally:
         storage.close()
     doc = {"request_id": request_id, "decision_id": args.id, "action": args.decisions_command,
@@ -161,17 +150,30 @@ def cmd_decision_step(args: argparse.Namespace) -> int:
 def _hub_link(args: argparse.Namespace, settings: HubSettings):
     from storeedge import link
 
-    try:
-        return link.LinkOptions.from_settings(settings, "cloud-hub-cli")
-    except ValueError as exc:
-        raise HubConfigError(str(exc), hint=f"see `cloud-hub {args.command} --help`") from None
+    return link.LinkOptions.from_settings(
+        settings, "cloud-hub-cli", error=HubConfigError,
+        hint=f"see `cloud-hub {args.command} --help`",
+    )  # fmt: skip
+
+
+def _send_to_store(options: Any, send: Callable[[Any], Awaitable[str]]) -> str:
+    """Connect, ``send(client)`` one message to a store, close; returns its id."""
+    import asyncio
+
+    from storeedge import link
+
+    async def once() -> str:
+        client = await link.connect(options)
+        try:
+            return await send(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(once())
 
 
 def cmd_command(args: argparse.Namespace) -> int:
-    import asyncio
-
     from cloud_hub.downlink import send_command
-    from storeedge import link
     from storeedge.v1 import command_pb2
 
     options = _hub_link(args, _settings(args))
@@ -183,14 +185,7 @@ def cmd_command(args: argparse.Namespace) -> int:
         command.kind = command_pb2.COMMAND_KIND_RUN_CYCLE
         command.business_date = args.as_of or ""
 
-    async def send() -> str:
-        client = await link.connect(options)
-        try:
-            return await send_command(client, args.store, command)
-        finally:
-            await client.close()
-
-    command_id = asyncio.run(send())
+    command_id = _send_to_store(options, lambda client: send_command(client, args.store, command))
     doc = {"command_id": command_id, "store": args.store, "kind": args.command_kind}
     _emit(args, doc, lambda: f"{args.command_kind} sent to {args.store} as {command_id}; the "
           "store audits it when executed")  # fmt: skip

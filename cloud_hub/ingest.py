@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from cloud_hub.errors import IngestLinkError
 from cloud_hub.puller import BatchPuller
 from cloud_hub.storage import HubStorage, Incoming, IngestResult
 from storeedge import failpoints, subjects
+from storeedge.retry import Streak
 
 __all__ = ["IngestStats", "consume", "ensure_streams", "to_incoming"]
 
@@ -127,7 +127,7 @@ async def consume(
             f"cannot bind the ingest consumer {durable} on {subjects.UP_STREAM}: {exc}",
             hint="is the hub connected to the right NATS server, and do the streams exist?",
         ) from exc
-    failing_since: float | None = None
+    streak = Streak(f"fetching from {subjects.UP_STREAM}", log)
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch_size, timeout=idle_wait_s)
@@ -136,20 +136,15 @@ async def consume(
         except NatsError as exc:
             # nats-py reconnects on its own and the subscription survives it: ride out a
             # short outage; only a lasting failure goes up, to re-bind the consumer.
-            now = time.monotonic()
-            if failing_since is None:
-                failing_since = now
-                log.warning("fetching from %s failed, retrying: %s", subjects.UP_STREAM, exc)
-            if now - failing_since > rebind_after_s:
+            streak.failed(exc)
+            if streak.failing_for() > rebind_after_s:
                 raise IngestLinkError(
                     f"fetching from {subjects.UP_STREAM} failed for {rebind_after_s:g} s: {exc}",
                     hint="unacknowledged messages are redelivered once the link is back",
                 ) from exc
             await asyncio.sleep(min(1.0, idle_wait_s))
             continue
-        if failing_since is not None:
-            log.info("ingest recovered after %.0f s", time.monotonic() - failing_since)
-            failing_since = None
+        streak.succeeded()
         batch = []
         for msg in msgs:
             try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +34,7 @@ from cloud_hub.storage import IngestResult, SqliteHubStorage, open_storage
 from storeedge import link, subjects
 from storeedge.errors import KitError
 from storeedge.natsserver import NatsServer
+from storeedge.retry import Streak, backoff_delay
 from storeedge.v1 import audit_pb2, heartbeat_pb2
 
 __all__ = ["Hub", "run_hub"]
@@ -61,10 +61,9 @@ class Hub:
             self.embedded = NatsServer(settings.embedded_nats_dir).start()
             log.info("embedded nats-server with JetStream at %s", self.embedded.url)
             settings = settings.model_copy(update={"nats_url": self.embedded.url, "insecure": True})
-        try:
-            return link.LinkOptions.from_settings(settings, "cloud-hub")
-        except ValueError as exc:
-            raise HubConfigError(str(exc), hint="see `cloud-hub serve --help`") from None
+        return link.LinkOptions.from_settings(
+            settings, "cloud-hub", error=HubConfigError, hint="see `cloud-hub serve --help`"
+        )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -83,24 +82,20 @@ class Hub:
             log.info("stopped")
 
     async def _serve(self, options: link.LinkOptions) -> None:
-        failures = 0
+        streak = Streak("hub link to NATS", log)
         while not self.stop.is_set():
             try:
                 if self.nc is None or self.nc.is_closed:
                     self.nc = await link.connect(options)
                     self.js = self.nc.jetstream()
                 await ensure_streams(self.js, replicas=self.settings.stream_replicas)
-                if failures:
-                    log.info("link to NATS recovered after %d failures", failures)
-                failures = 0
+                streak.succeeded()
                 log.info("hub ingesting from %s", ",".join(options.servers))
                 await asyncio.gather(self._ingest(), self._heartbeats())
                 return
             except (KitError, HubError, NatsError, OSError, TimeoutError) as exc:
-                if failures == 0:
-                    log.warning("hub link failing: %s", exc)
-                failures += 1
-                delay = random.uniform(0, min(30.0, 0.5 * 2 ** min(failures, 10)))
+                streak.failed(exc)
+                delay = backoff_delay(streak.failures, cap_s=30.0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), timeout=delay)
 

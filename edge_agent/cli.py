@@ -19,7 +19,7 @@ from typing import Any
 
 from edge_agent import __version__, audit
 from edge_agent.config import EdgeSettings, load_settings
-from edge_agent.errors import EdgeAgentError
+from edge_agent.errors import ConfigError, EdgeAgentError
 from edge_agent.mirror import Ingestor, Mirror, open_mirror
 from edge_agent.mirror.kinds import KINDS, QUARANTINE_REASONS
 from edge_agent.mirror.status import mirror_status
@@ -263,7 +263,7 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
         doc["sync"] = sync.sync_status(mirror)
         doc["hub_chain_ack"] = sync.hub_chain_ack(mirror)
         doc["outbox"]["bytes"] = sync.outbox_bytes(mirror)
-        alarm = sync.budget_alarm(mirror, settings.outbox_budget_mb)
+        alarm = sync.budget_alarm(doc["outbox"]["bytes"], settings.outbox_budget_mb)
         doc["alarms"] = {"outbox_budget": alarm} if alarm else {}
 
     def text() -> str:
@@ -310,10 +310,9 @@ def cmd_sync(args: argparse.Namespace, settings: EdgeSettings) -> int:
     from edge_agent import outcomes, sync
     from storeedge import link
 
-    try:
-        options = link.LinkOptions.from_settings(settings, "edge-agent-sync")
-    except ValueError as exc:
-        raise EdgeAgentError(str(exc), hint="see `edge-agent sync --help`") from None
+    options = link.LinkOptions.from_settings(
+        settings, "edge-agent-sync", error=ConfigError, hint="see `edge-agent sync --help`"
+    )
 
     async def drain_once() -> sync.DrainReport:
         client = await link.connect(options)

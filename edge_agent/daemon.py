@@ -26,7 +26,6 @@ import contextlib
 import ctypes
 import json
 import logging
-import random
 import shutil
 import signal
 import sqlite3
@@ -49,6 +48,7 @@ from edge_agent.mirror import Ingestor, Mirror, open_mirror, retention
 from models import features as F
 from storeedge import link, subjects
 from storeedge.errors import KitError
+from storeedge.retry import Streak, backoff_delay
 from storeedge.v1 import audit_pb2, command_pb2, common_pb2, decision_pb2, heartbeat_pb2
 
 __all__ = ["Agent", "due_cycle_slot", "run_agent"]
@@ -80,38 +80,6 @@ def due_cycle_slot(
     if last_slot is not None and latest <= last_slot:
         return None
     return latest
-
-
-@dataclass
-class Streak:
-    """Log the first failure of a streak and "recovered" once when it ends."""
-
-    name: str
-    failures: int = 0
-    since: float = 0.0
-
-    def failed(self, exc: BaseException) -> None:
-        if self.failures == 0:
-            self.since = time.monotonic()
-            log.warning("%s failing: %s", self.name, exc)
-        else:
-            log.debug("%s still failing (%d): %s", self.name, self.failures + 1, exc)
-        self.failures += 1
-
-    def succeeded(self) -> None:
-        if self.failures:
-            log.info(
-                "%s recovered after %d failures in %.0f s",
-                self.name,
-                self.failures,
-                time.monotonic() - self.since,
-            )
-        self.failures = 0
-
-
-def backoff_delay(failures: int, cap_s: float, base_s: float = 0.5) -> float:
-    """Exponential backoff with full jitter, capped."""
-    return random.uniform(0, min(cap_s, base_s * 2 ** min(failures, 16)))
 
 
 @dataclass
@@ -147,10 +115,9 @@ class Agent:
             raise ConfigError("db: no mirror given", hint="pass --db PATH or set db in the config")
         self.settings = settings
         self.clock = clock or SystemClock()
-        try:
-            self.link_options = link.LinkOptions.from_settings(settings, "edge-agent")
-        except ValueError as exc:
-            raise ConfigError(str(exc), hint="see `edge-agent run --help`") from None
+        self.link_options = link.LinkOptions.from_settings(
+            settings, "edge-agent", error=ConfigError, hint="see `edge-agent run --help`"
+        )
         # One connection per loop: a long cycle transaction never blocks the drain's reads.
         self.mirror = self._open()
         store = self.mirror.require_store()
@@ -252,7 +219,7 @@ class Agent:
 
     # -- link -----------------------------------------------------------------------------
     async def _link_loop(self) -> None:
-        streak = Streak("link to NATS")
+        streak = Streak("link to NATS", log)
         while not self.stop.is_set():
             try:
                 self.nc = await link.connect(self.link_options, on_event=self._link_event)
@@ -272,7 +239,7 @@ class Agent:
 
     async def _down_loop(self) -> None:
         """Hub -> store messages: approvals, commands, chain-head acknowledgements."""
-        streak = Streak("hub -> store messages")
+        streak = Streak("hub -> store messages", log)
         sub = None
         while not self.stop.is_set():
             try:
@@ -342,7 +309,7 @@ class Agent:
 
     # -- drain ----------------------------------------------------------------------------
     async def _drain_loop(self) -> None:
-        streak = Streak("sync to the hub")
+        streak = Streak("sync to the hub", log)
         busy = False
         while not self.stop.is_set():
             delay = self.settings.sync_interval_s
@@ -383,8 +350,9 @@ class Agent:
         status = sync.sync_status(self.sync_mirror)
         for key, counts in status.items():
             self.metrics.set(f'storeedge_outbox_pending{{type="{key}"}}', counts["pending"])
-        self.metrics.set("storeedge_outbox_bytes", sync.outbox_bytes(self.sync_mirror))
-        alarm = sync.budget_alarm(self.sync_mirror, self.settings.outbox_budget_mb)
+        size = sync.outbox_bytes(self.sync_mirror)
+        self.metrics.set("storeedge_outbox_bytes", size)
+        alarm = sync.budget_alarm(size, self.settings.outbox_budget_mb)
         if alarm:
             if "outbox_budget" not in self.alarms:
                 log.error("ALARM: %s", alarm)
@@ -395,7 +363,7 @@ class Agent:
 
     # -- cycles ---------------------------------------------------------------------------
     async def _cycle_loop(self) -> None:
-        streak = Streak("decision cycle")
+        streak = Streak("decision cycle", log)
         while not self.stop.is_set():
             store = self.mirror.require_store()
             now_local = self.clock.now().astimezone(store.tz)

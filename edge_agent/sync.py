@@ -195,9 +195,8 @@ def outbox_bytes(mirror: Mirror) -> int:
     )
 
 
-def budget_alarm(mirror: Mirror, budget_mb: float) -> str | None:
-    """The alarm text when the outbox holds more than its budget, else None."""
-    size = outbox_bytes(mirror)
+def budget_alarm(size: int, budget_mb: float) -> str | None:
+    """The alarm text when an outbox of ``size`` bytes is over its budget, else None."""
     if size <= budget_mb * 2**20:
         return None
     return (

@@ -19,7 +19,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 
-from storeedge.errors import LinkError
+from storeedge.errors import KitError, LinkError
 
 __all__ = ["LinkOptions", "add_link_flags", "connect"]
 
@@ -50,16 +50,21 @@ class LinkOptions:
     insecure: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Any, name: str) -> LinkOptions:
-        """From edge or hub settings (same field names); ValueError names a missing field."""
+    def from_settings(
+        cls, settings: Any, name: str, *, error: type[KitError], hint: str
+    ) -> LinkOptions:
+        """From edge or hub settings (same field names). A missing field raises the caller's
+        config error (``error``), naming the field, with the caller's ``hint``."""
         if not settings.nats_url:
-            raise ValueError(
-                "nats_url: no NATS server given (--nats URL, or nats_url in the config)"
+            raise error(
+                "nats_url: no NATS server given (--nats URL, or nats_url in the config)",
+                hint=hint,
             )
         if settings.nats_creds is None and not settings.insecure:
-            raise ValueError(
+            raise error(
                 "nats_creds: no NATS credentials given; pass --creds FILE, "
-                "or --insecure to run without them (development and tests only)"
+                "or --insecure to run without them (development and tests only)",
+                hint=hint,
             )
         return cls(
             servers=tuple(u.strip() for u in settings.nats_url.split(",") if u.strip()),

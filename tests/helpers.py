@@ -1,7 +1,12 @@
-"""Helpers shared by tests: small simulated stores with decision cycles behind them."""
+"""Helpers shared by tests: small simulated stores with decision cycles behind them, what a
+hub database holds, waiting for a condition in async tests."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -31,3 +36,28 @@ def simulated_store(
         clock.instant = datetime(day.year, day.month, day.day, 11, tzinfo=UTC)
         run_cycle(mirror, models, Policy(), day)
     return mirror
+
+
+def hub_rows(hub_db: Path) -> dict[str, int]:
+    """Records and audit entries in a hub database (read while `cloud-hub serve` writes)."""
+    if not hub_db.exists():
+        return {}
+    conn = sqlite3.connect(hub_db, timeout=30)
+    try:
+        counts = dict(conn.execute("SELECT record_type, COUNT(*) FROM records GROUP BY 1"))
+        counts["audit"] = conn.execute("SELECT COUNT(*) FROM audit_entries").fetchone()[0]
+        return counts
+    except sqlite3.OperationalError:  # the schema is being created
+        return {}
+    finally:
+        conn.close()
+
+
+async def wait_until(
+    predicate: Callable[[], object], what: str = "condition", timeout_s: float = 60.0
+) -> None:
+    """Poll ``predicate`` every 0.1 s without blocking the event loop; fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)

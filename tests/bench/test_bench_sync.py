@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from edge_agent.simulation import run_simulation
 from storeedge import subjects
 from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2, decision_pb2
+from tests.helpers import hub_rows
 
 pytestmark = pytest.mark.bench
 
@@ -134,21 +134,6 @@ def _on_copies(backlog: Backlog, bench_tmp: Path, tag: str, body) -> list[float]
         shutil.copyfile(backlog.template, copy)
         seconds += _measure(bench_tmp, tag, lambda url, c=copy: body(url, c), rounds=1)
     return seconds
-
-
-def hub_rows(hub_db: Path) -> dict[str, int]:
-    """Records and audit entries in a hub database (read while `cloud-hub serve` writes)."""
-    if not hub_db.exists():
-        return {}
-    conn = sqlite3.connect(hub_db, timeout=30)
-    try:
-        counts = dict(conn.execute("SELECT record_type, COUNT(*) FROM records GROUP BY 1"))
-        counts["audit"] = conn.execute("SELECT COUNT(*) FROM audit_entries").fetchone()[0]
-        return counts
-    except sqlite3.OperationalError:  # the schema is being created
-        return {}
-    finally:
-        conn.close()
 
 
 def _median(values: list[float]) -> float:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import random
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,7 @@ from edge_agent.errors import SyncError
 from edge_agent.mirror import open_mirror
 from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2
-from tests.helpers import SIM_END, simulated_store
+from tests.helpers import SIM_END, hub_rows, simulated_store, wait_until
 
 BIN = Path(sys.executable).parent
 END = SIM_END
@@ -82,16 +81,6 @@ class HubProcess:
         return code
 
 
-def hub_rows(hub_db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(hub_db)
-    try:
-        counts = dict(conn.execute("SELECT record_type, COUNT(*) FROM records GROUP BY 1"))
-        counts["audit"] = conn.execute("SELECT COUNT(*) FROM audit_entries").fetchone()[0]
-        return counts
-    finally:
-        conn.close()
-
-
 def assert_agree(store_db: Path, hub_db: Path) -> None:
     """The hub holds exactly what the store committed, once; both chains verify alike."""
     mirror = open_mirror(store_db, create=False)
@@ -120,14 +109,6 @@ def assert_agree(store_db: Path, hub_db: Path) -> None:
     assert hub_decisions == store_decisions
     assert store["chain_ok"] is True
     assert (store["chain_length"], store["chain_head"]) == (report.length, report.head.hex())
-
-
-async def wait_until(predicate, timeout_s: float = 60.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 def add_backlog(store_db: Path, n: int = 100) -> None:

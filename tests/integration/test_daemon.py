@@ -24,7 +24,7 @@ from edge_agent.daemon import Agent
 from edge_agent.mirror import open_mirror
 from edge_agent.policy import KindPolicy, Policy
 from models import BOOTSTRAP_DIR
-from tests.helpers import SIM_END, simulated_store
+from tests.helpers import SIM_END, simulated_store, wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -167,13 +167,13 @@ async def test_a_full_disk_stops_new_decisions_with_an_alarm_and_loses_nothing(t
     task = asyncio.create_task(agent.run())
     try:
         clock.advance(timedelta(hours=1, minutes=5))  # past the 06:00 slot
-        await wait_async(lambda: "disk_full" in agent.alarms, "the disk-full alarm")
+        await wait_until(lambda: "disk_full" in agent.alarms, "the disk-full alarm")
         healthy, doc = agent.health()
         assert not healthy and "is full" in doc["alarms"]["disk_full"]
         assert agent.mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == before
         # Space is freed: the alarm clears and the missed cycle runs.
         agent.mirror.conn.execute("PRAGMA max_page_count = 1073741823")
-        await wait_async(lambda: agent.last_cycle is not None, "the cycle after recovery")
+        await wait_until(lambda: agent.last_cycle is not None, "the cycle after recovery")
         assert "disk_full" not in agent.alarms and agent.health()[0]
         assert agent.mirror.conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] > before
     finally:
@@ -182,13 +182,6 @@ async def test_a_full_disk_stops_new_decisions_with_an_alarm_and_loses_nothing(t
     mirror = open_mirror(db, create=False)
     assert audit.verify(mirror).ok
     mirror.close()
-
-
-async def wait_async(predicate, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -271,7 +264,7 @@ async def test_the_inbox_ingests_exports_and_sets_aside_what_it_cannot_read(tmp_
     agent = Agent(settings)
     task = asyncio.create_task(agent.run())
     try:
-        await wait_async(lambda: (inbox / "done" / "products.csv").exists()
+        await wait_until(lambda: (inbox / "done" / "products.csv").exists()
                          and (inbox / "rejected" / "notes.csv").exists(), "the inbox")  # fmt: skip
     finally:
         agent.stop.set()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from edge_agent.daemon import backoff_delay, due_cycle_slot
+from edge_agent.daemon import due_cycle_slot
+from storeedge.retry import backoff_delay
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -60,8 +60,10 @@ def test_settle_prunes_acked_rows_and_moves_the_audit_cursor_only_over_a_gapless
 
 def test_the_outbox_budget_raises_an_alarm_and_drops_nothing(mirror):
     _queue(mirror, 30)
-    assert sync.budget_alarm(mirror, budget_mb=1.0) is None
-    alarm = sync.budget_alarm(mirror, budget_mb=0.001)
+    size = sync.outbox_bytes(mirror)
+    assert size == 30 * 100
+    assert sync.budget_alarm(size, budget_mb=1.0) is None
+    alarm = sync.budget_alarm(size, budget_mb=0.001)
     assert alarm is not None and "over its budget" in alarm
     assert mirror.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 30
 
