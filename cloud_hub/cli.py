@@ -84,6 +84,9 @@ def _settings(args: argparse.Namespace) -> HubSettings:
         nats_creds=getattr(args, "creds", None),
         insecure=getattr(args, "insecure", None),
         embedded_nats_dir=getattr(args, "embedded_nats", None),
+        creds_dir=getattr(args, "creds_dir", None),
+        nats_auth_file=getattr(args, "nats_auth_file", None),
+        nats_pid_file=getattr(args, "nats_pid_file", None),
         log_level=args.log_level,
     )
 
@@ -208,6 +211,92 @@ def cmd_approvals(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     _emit(args, {"approvals": rows}, text)
+    return 0
+
+
+def _registry(settings: HubSettings):
+    from cloud_hub.registry import Registry
+
+    if settings.db is None:
+        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
+    settings.db.parent.mkdir(parents=True, exist_ok=True)
+    return Registry(settings.db)
+
+
+def _store_line(entry: Any) -> str:
+    return (f"{entry.store_id:<8} {entry.status:<8} ring {entry.ring:<8} tz {entry.tz:<16} "
+            f"epoch {entry.chain_epoch}  key {entry.public_key or '-'}"
+            + (f"  ({entry.note})" if entry.note else ""))  # fmt: skip
+
+
+def cmd_stores(args: argparse.Namespace) -> int:
+    from cloud_hub.identity import render_authorization, write_authorization, write_seed
+    from cloud_hub.registry import apply_authorization, ensure_hub_key
+
+    settings = _settings(args)
+    action = args.stores_command
+    with _registry(settings) as registry:
+        if action == "list":
+            entries = registry.stores(ring=args.ring)
+            _emit(args, {"stores": [e.as_dict() for e in entries]},
+                  lambda: "\n".join([f"{len(entries)} stores in the registry"]
+                                    + ["  " + _store_line(e) for e in entries]))  # fmt: skip
+            return 0
+        if action == "authorization":
+            ensure_hub_key(registry, settings.hub_seed_file())
+            text = render_authorization(registry.users(), source=str(registry.db))
+            if args.out:
+                write_authorization(args.out, text)
+            _emit(args, {"written": str(args.out) if args.out else None, "text": text},
+                  lambda: f"wrote {args.out}" if args.out else text.rstrip())  # fmt: skip
+            return 0
+        seed = None
+        if action == "add":
+            entry, seed = registry.add_store(args.store, ring=args.ring, region=args.region,
+                                             tz=args.tz)  # fmt: skip
+        elif action == "replace":
+            entry, seed = registry.replace_store(args.store, reason=args.reason)
+        else:
+            entry = registry.revoke_store(args.store, reason=args.reason)
+        doc: dict[str, Any] = {"store": entry.as_dict()}
+        if seed is not None:
+            creds = settings.store_creds_dir() / f"{entry.store_id}.nk"
+            write_seed(creds, seed)
+            doc["creds"] = str(creds)
+        doc["nats"] = apply_authorization(settings, registry)
+
+    def text() -> str:
+        lines = [f"{action}: " + _store_line(entry)]
+        if "creds" in doc:
+            lines.append(f"  credentials: {doc['creds']} (mode 0600): copy it to the store "
+                         "box as its nats_creds, then delete it here")  # fmt: skip
+        nats = doc["nats"]
+        if nats["written"]:
+            lines.append(
+                f"  NATS authorization: {nats['written']} ({nats['users']} identities)"
+                + (f", server {nats['reloaded']} reloaded" if nats["reloaded"] else "")
+            )
+        if nats.get("note"):
+            lines.append(f"  note: {nats['note']}")
+        return "\n".join(lines)
+
+    _emit(args, doc, text)
+    return 0
+
+
+def cmd_tls_generate(args: argparse.Namespace) -> int:
+    from cloud_hub.tls import generate_tls, server_tls_block
+
+    try:
+        files = generate_tls(args.out, args.host, clients=args.client or (), days=args.days)
+    except ValueError as exc:
+        raise HubConfigError(f"--host: {exc}", hint="e.g. --host nats.example.com") from exc
+    block = server_tls_block(files, verify_clients=bool(args.client))
+    doc = {"ca": str(files.ca), "server_cert": str(files.server_cert),
+           "server_key": str(files.server_key), "server_config": block,
+           "clients": {k: [str(c), str(key)] for k, (c, key) in files.clients.items()}}  # fmt: skip
+    _emit(args, doc, lambda: f"wrote {args.out}: ca.pem (stores: nats_tls_ca), server.pem, "
+          f"server.key\nnats-server config:\n{block.rstrip()}")  # fmt: skip
     return 0
 
 
@@ -382,6 +471,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, help="the hub database (SQLite)")
     p.add_argument("--limit", type=int, default=100, help="newest first (default 100)")
     p.set_defaults(func=cmd_approvals)
+    group = sub.add_parser(
+        "stores", help="The store registry: identities, rings, time zones, revocation.",
+        description="The store registry: one NATS identity per store with permissions to its "
+        "own subjects only, its rollout ring, region and time zone. Changes rewrite the NATS "
+        "server's authorization and reload it; other stores stay connected.",
+        epilog="example:\n  cloud-hub stores add S001 --ring canary --tz Europe/Berlin --db "
+        "hub.db", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    actions = group.add_subparsers(dest="stores_command", required=True, metavar="ACTION")
+    p = _command(actions, "add", "Register a store and issue its NATS identity (an nkey seed).",
+                 "cloud-hub stores add S001 --ring canary --region north --tz Europe/Berlin "
+                 "--db hub.db")  # fmt: skip
+    p.add_argument("store", help="the store id, e.g. S001")
+    p.add_argument("--ring", default="main", help="rollout ring (default main), e.g. canary")
+    p.add_argument("--region", default="", help="free text, e.g. north")
+    p.add_argument("--tz", default="UTC", help="the store's IANA time zone (default UTC)")
+    p.set_defaults(func=cmd_stores)
+    p_list = _command(actions, "list", "List the registered stores.",
+                      "cloud-hub stores list --db hub.db --json")  # fmt: skip
+    p_list.add_argument("--ring", help="only this ring")
+    p_list.set_defaults(func=cmd_stores)
+    p_revoke = _command(actions, "revoke",
+                        "Revoke a store's identity (a stolen or retired box): the server closes "
+                        "its connection and refuses it; its records stay.",
+                        'cloud-hub stores revoke S001 --reason "box stolen" '
+                        "--db hub.db")  # fmt: skip
+    p_replace = _command(actions, "replace",
+                         "New hardware for a store: revoke the old identity, issue a new one, "
+                         "and open the next audit-chain epoch.",
+                         'cloud-hub stores replace S001 --reason "disk failed" '
+                         "--db hub.db")  # fmt: skip
+    for q in (p_revoke, p_replace):
+        q.add_argument("store", help="the store id, e.g. S001")
+        q.add_argument("--reason", required=True, help="why (kept in the registry)")
+        q.set_defaults(func=cmd_stores)
+    p_auth = _command(actions, "authorization",
+                      "Print (or write) the NATS server authorization for the registry, for a "
+                      "server the hub does not manage itself.",
+                      "cloud-hub stores authorization --db hub.db "
+                      "--out /etc/nats/auth.conf")  # fmt: skip
+    p_auth.add_argument("--out", type=Path, help="write it here (atomically) instead of stdout")
+    p_auth.set_defaults(func=cmd_stores)
+    for q in (p, p_list, p_revoke, p_replace, p_auth):
+        q.add_argument("--db", type=Path, help="the hub database (SQLite)")
+        q.add_argument("--creds-dir", type=Path, help="where store seeds go (default creds/ "
+                       "beside the database)")  # fmt: skip
+        q.add_argument("--nats-auth-file", type=Path, help="the NATS server's authorization "
+                       "include to rewrite")  # fmt: skip
+        q.add_argument("--nats-pid-file", type=Path, help="that server's pid file (reloaded)")
+        q.add_argument(
+            "--embedded-nats",
+            type=Path,
+            metavar="DIR",
+            help="the embedded server of `cloud-hub serve --embedded-nats DIR`",
+        )
+    group = sub.add_parser(
+        "tls", help="TLS certificates for NATS (trials and tests).",
+        description="TLS certificates for NATS: a private CA and a server certificate (and "
+        "client certificates for mutual TLS).",
+        epilog="example:\n  cloud-hub tls generate --out tls --host nats.example.com",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    tls_actions = group.add_subparsers(dest="tls_command", required=True, metavar="ACTION")
+    p = _command(tls_actions, "generate",
+                 "Write ca.pem, server.pem and server.key (EC P-256) for the given host names.",
+                 "cloud-hub tls generate --out tls --host nats.example.com "
+                 "--host 10.0.0.5")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, help="folder for the files")
+    p.add_argument("--host", action="append", default=[],
+                   help="DNS name or IP stores connect to (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--client",
+        action="append",
+        help="also issue a client certificate NAME.pem (mutual TLS; repeatable)",
+    )
+    p.add_argument("--days", type=int, default=825, help="validity (default 825)")
+    p.set_defaults(func=cmd_tls_generate)
     p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
     p.set_defaults(func=cmd_version)
     return parser

@@ -41,6 +41,20 @@ class HubSettings(kit_settings.TomlSettings):
         default=None,
         description="Start an embedded nats-server with JetStream in this folder (demo, trials).",
     )
+    nats_auth_file: Path | None = Field(
+        default=None,
+        description="Authorization include the hub writes from its store registry, for the "
+        "NATS server it manages (embedded: auth.conf in embedded_nats_dir).",
+    )
+    nats_pid_file: Path | None = Field(
+        default=None,
+        description="Pid file of that NATS server; it is told to reload after each registry "
+        "change (embedded: nats-server.pid in embedded_nats_dir).",
+    )
+    creds_dir: Path | None = Field(
+        default=None,
+        description="Where `stores add|replace` write store seeds (default: creds/ beside db).",
+    )
     stream_replicas: int = Field(
         default=1, ge=1, le=5, description="Replicas of the kit's streams (3 on a cluster)."
     )
@@ -55,6 +69,31 @@ class HubSettings(kit_settings.TomlSettings):
         gt=0,
         description="An audit-chain gap still open after this long flags the store.",
     )
+
+    def authorization_file(self) -> Path | None:
+        if self.nats_auth_file is not None:
+            return self.nats_auth_file
+        return self.embedded_nats_dir / "auth.conf" if self.embedded_nats_dir else None
+
+    def server_pid_file(self) -> Path | None:
+        if self.nats_pid_file is not None:
+            return self.nats_pid_file
+        return self.embedded_nats_dir / "nats-server.pid" if self.embedded_nats_dir else None
+
+    def hub_seed_file(self) -> Path:
+        """The hub's own nkey seed: nats_creds when that is one, else hub.nk beside db."""
+        if self.nats_creds is not None:
+            return self.nats_creds
+        if self.db is None:
+            raise HubConfigError("db: no hub database given", hint="pass --db PATH")
+        return self.db.parent / "hub.nk"
+
+    def store_creds_dir(self) -> Path:
+        if self.creds_dir is not None:
+            return self.creds_dir
+        if self.db is None:
+            raise HubConfigError("db: no hub database given", hint="pass --db PATH")
+        return self.db.parent / "creds"
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> HubSettings:

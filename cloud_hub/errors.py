@@ -9,6 +9,7 @@ Tree::
     ├── HubConfigError       a setting is missing or invalid; names the field
     ├── BacktestError        a backtest input cannot be used (file, column, size)
     ├── HubStorageError      the hub database cannot be opened or written
+    ├── RegistryError        a store registry change cannot be made (unknown, duplicate, revoked)
     └── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
 """
 
@@ -22,6 +23,7 @@ __all__ = [
     "HubError",
     "HubStorageError",
     "IngestLinkError",
+    "RegistryError",
 ]
 
 
@@ -35,6 +37,10 @@ class BacktestError(HubError):
 
 class HubStorageError(HubError):
     """The hub database cannot be opened or written."""
+
+
+class RegistryError(HubError):
+    """A store cannot be added, revoked or replaced as asked; the message names it."""
 
 
 class IngestLinkError(HubError):

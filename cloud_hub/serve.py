@@ -10,8 +10,9 @@ Loops (asyncio tasks):
   re-bind the consumers after a failure; "recovered" is logged once.
 
 With ``embedded_nats_dir`` the hub first starts its own nats-server with
-JetStream on 127.0.0.1 (``make demo``, trials); production points ``nats_url``
-at a server or cluster. SIGTERM finishes the batch in hand and exits 0.
+JetStream on 127.0.0.1 (``make demo``, trials), with the authorization of the
+store registry (the hub's own key and each registered store's); production
+points ``nats_url`` at a server or cluster. SIGTERM finishes the batch in hand and exits 0.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ import contextlib
 import logging
 import signal
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
 
+from cloud_hub import identity
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import HubConfigError, HubError
 from cloud_hub.ingest import consume, ensure_streams
+from cloud_hub.registry import Registry, apply_authorization
 from cloud_hub.storage import IngestResult, SqliteHubStorage, open_storage
 from storeedge import link, subjects
 from storeedge.errors import KitError
@@ -37,7 +41,7 @@ from storeedge.natsserver import NatsServer
 from storeedge.retry import Streak, backoff_delay
 from storeedge.v1 import audit_pb2, heartbeat_pb2
 
-__all__ = ["Hub", "run_hub"]
+__all__ = ["Hub", "run_hub", "start_embedded_nats"]
 
 log = logging.getLogger("storeedge.hub")
 
@@ -58,9 +62,11 @@ class Hub:
     def _link_options(self) -> link.LinkOptions:
         settings = self.settings
         if settings.embedded_nats_dir is not None:
-            self.embedded = NatsServer(settings.embedded_nats_dir).start()
+            self.embedded = start_embedded_nats(settings)
             log.info("embedded nats-server with JetStream at %s", self.embedded.url)
-            settings = settings.model_copy(update={"nats_url": self.embedded.url, "insecure": True})
+            settings = settings.model_copy(
+                update={"nats_url": self.embedded.url, "nats_creds": settings.hub_seed_file()}
+            )
         return link.LinkOptions.from_settings(
             settings, "cloud-hub", error=HubConfigError, hint="see `cloud-hub serve --help`"
         )
@@ -156,6 +162,21 @@ class Hub:
                         self.storage.record_heartbeat, store_id, beat.agent_version, msg.data
                     )
                 await msg.ack()
+
+
+def start_embedded_nats(settings: HubSettings) -> NatsServer:
+    """The embedded nats-server (JetStream, 127.0.0.1, a free port) in
+    ``settings.embedded_nats_dir``. It enforces the store registry like a production
+    server: the hub's key and each registered store's, each store held to its own
+    subjects (``cloud-hub stores add --embedded-nats DIR`` rewrites it and reloads)."""
+    assert settings.embedded_nats_dir is not None and settings.db is not None
+    with Registry(settings.db) as registry:
+        written = apply_authorization(settings, registry)["written"]
+    config = settings.embedded_nats_dir / "nats.conf"
+    identity.write_authorization(
+        config, f'# Written by cloud-hub serve.\ninclude "{Path(str(written)).name}"\n'
+    )
+    return NatsServer(settings.embedded_nats_dir, config_file=config).start()
 
 
 def run_hub(settings: HubSettings) -> int:

@@ -308,16 +308,24 @@ def cmd_sync(args: argparse.Namespace, settings: EdgeSettings) -> int:
     import asyncio
 
     from edge_agent import outcomes, sync
-    from storeedge import link
-
-    options = link.LinkOptions.from_settings(
-        settings, "edge-agent-sync", error=ConfigError, hint="see `edge-agent sync --help`"
-    )
+    from storeedge import link, subjects
 
     async def drain_once() -> sync.DrainReport:
-        client = await link.connect(options)
-        try:
-            with _open(args, settings) as mirror:
+        with _open(args, settings) as mirror:
+            store_id = mirror.require_store().store_id
+            options = link.LinkOptions.from_settings(
+                settings, f"edge-agent-sync {store_id}", error=ConfigError,
+                hint="see `edge-agent sync --help`",
+                inbox_prefix=subjects.store_inbox_prefix(store_id),
+            )  # fmt: skip
+            refusals: list[str] = []
+
+            def note(kind: str, detail: str) -> None:
+                if kind == "error" and link.refusal(detail):
+                    refusals.append(detail)
+
+            client = await link.connect(options, on_event=note)
+            try:
                 while outcomes.emit_due(mirror).days:
                     pass  # finished days first, so they go out with this drain
                 return await sync.drain(
@@ -326,8 +334,12 @@ def cmd_sync(args: argparse.Namespace, settings: EdgeSettings) -> int:
                     batch_size=settings.sync_batch,
                     ack_timeout_s=settings.ack_timeout_s,
                 )
-        finally:
-            await client.close()
+            except EdgeAgentError as exc:
+                if refusals:  # say why no ack came: the server refused the publishes
+                    raise link.refused_error(refusals[-1]) from exc
+                raise
+            finally:
+                await client.close()
 
     report = asyncio.run(drain_once())
     doc = report.as_dict()

@@ -115,9 +115,6 @@ class Agent:
             raise ConfigError("db: no mirror given", hint="pass --db PATH or set db in the config")
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.link_options = link.LinkOptions.from_settings(
-            settings, "edge-agent", error=ConfigError, hint="see `edge-agent run --help`"
-        )
         # One connection per loop: a long cycle transaction never blocks the drain's reads.
         self.mirror = self._open()
         store = self.mirror.require_store()
@@ -128,6 +125,11 @@ class Agent:
                 hint="point --db at this store's mirror, or fix --store",
             )
         self.store_id = store.store_id
+        self.link_options = link.LinkOptions.from_settings(
+            settings, f"edge-agent {self.store_id}", error=ConfigError,
+            hint="see `edge-agent run --help`",
+            inbox_prefix=subjects.store_inbox_prefix(self.store_id),
+        )  # fmt: skip
         self.sync_mirror = self._open()
         self.inbox_mirror = self._open() if settings.inbox_dir is not None else None
         self.down_mirror = self._open()
@@ -246,7 +248,7 @@ class Agent:
                 if sub is None:
                     sub = await self.js.pull_subscribe(
                         subjects.down_filter(self.store_id),
-                        durable=f"store-{self.store_id}",
+                        durable=subjects.down_durable(self.store_id),
                         stream=subjects.DOWN_STREAM,
                     )
                 msgs = await sub.fetch(100, timeout=1.0)
@@ -304,6 +306,12 @@ class Agent:
             self.metrics.set("storeedge_link_up", 1)
             log.info("NATS link recovered")
             self.wake_drain.set()
+        elif link.refusal(detail):
+            # Not transient: a revoked identity, or a publish outside this store's subjects.
+            error = link.refused_error(detail)
+            if self.alarms.get("nats_refused") != str(error):
+                log.error("%s", error)
+            self.alarms["nats_refused"] = str(error)
         else:
             log.debug("NATS: %s", detail)
 
@@ -335,6 +343,8 @@ class Agent:
                 else:
                     streak.succeeded()
                     sent = report.acked > 0
+                    if sent:
+                        self.alarms.pop("nats_refused", None)
                     self.metrics.inc("storeedge_sync_acked_total", report.acked)
                     self.metrics.inc("storeedge_sync_duplicates_total", report.duplicates)
             async with self.sync_lock:

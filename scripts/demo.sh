@@ -100,7 +100,13 @@ if edge-agent audit verify --db "$DEMO/tampered.db"; then
   exit 1
 fi
 
-step "14. The hub: an embedded nats-server with JetStream, and hub ingest"
+step "14. The hub: a store registry with one NATS identity per store, an embedded nats-server, ingest"
+for STORE in S001 S002 S003; do
+  RING=$([ "$STORE" = S001 ] && echo canary || echo main)
+  cloud-hub stores add "$STORE" --ring "$RING" --tz Europe/Berlin --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" > /dev/null
+done
+cloud-hub stores list --db "$DEMO/hub.db" | sed 's/^/  /'
+echo "  each store may publish only storeedge.<its id>.up.* and read only its own hub->store messages"
 HUB_LOG=$DEMO/hub.log
 cloud-hub serve --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" > "$HUB_LOG" 2>&1 &
 HUB_PID=$!
@@ -126,8 +132,8 @@ for STORE in S002 S003; do
 done
 cp "$DB" "$DEMO/S001.db"
 
-start_agent() {  # store -> background `edge-agent run` (insecure: a demo on loopback)
-  edge-agent run --db "$DEMO/$1.db" --nats "$NATS" --insecure --http-port 0 > "$DEMO/agent-$1.log" 2>&1 &
+start_agent() {  # store -> background `edge-agent run` with the store's own NATS identity
+  edge-agent run --db "$DEMO/$1.db" --nats "$NATS" --creds "$DEMO/creds/$1.nk" --http-port 0 > "$DEMO/agent-$1.log" 2>&1 &
   AGENTS+=($!)
   eval "PID_$1=$!"
 }
@@ -200,4 +206,13 @@ start_agent S003
 wait_synced S001 S002 S003
 summary
 cloud-hub status --db "$DEMO/hub.db" > /dev/null && echo "  cloud-hub status: every store's chain verifies"
+
+step "19. S002's box is stolen: revoke its identity; the server drops it, the others stay connected"
+cloud-hub stores revoke S002 --reason "box stolen" --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" | sed 's/^/  /'
+for _ in $(seq 100); do grep -q "NATS refused" "$DEMO/agent-S002.log" && break; sleep 0.1; done
+grep -m1 -o "NATS refused: .*Authorization Violation'" "$DEMO/agent-S002.log" | sed 's/^/  S002 agent: /'
+for STORE in S001 S003; do
+  grep -q "NATS refused" "$DEMO/agent-$STORE.log" && { echo "  UNEXPECTED: $STORE was refused" >&2; exit 1; }
+done
+echo "  S001 and S003: still connected (no refusal in their logs)"
 printf '\n\033[1mDemo complete.\033[0m The mirror is %s; try: .venv/bin/edge-agent status --db %s --json\n' "$DB" "$DB"

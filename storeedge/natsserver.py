@@ -86,6 +86,17 @@ class NatsServer:
     def log_path(self) -> Path:
         return self.directory / "nats-server.log"
 
+    @property
+    def pid_file(self) -> Path:
+        """Where the server writes its pid: what ``cloud-hub stores`` signals to reload."""
+        return self.directory / "nats-server.pid"
+
+    def reload(self) -> None:
+        """Have the running server re-read its config file (SIGHUP), e.g. authorization."""
+        if self.process is None or self.process.poll() is not None:
+            raise NatsServerError("the server is not running", hint="call start() first")
+        self.process.send_signal(signal.SIGHUP)
+
     def start(self) -> NatsServer:
         if self.process is not None and self.process.poll() is None:
             return self
@@ -101,7 +112,8 @@ class NatsServer:
             args += ["-c", str(self.config_file)]
         port = str(self.port) if self.port else "-1"  # -1: the server picks a free port
         args += ["-a", self.host, "-p", port, "-js", "-sd", str(store)]
-        args += ["--ports_file_dir", str(ports), "-l", str(self.log_path), *self.extra_args]
+        args += ["--ports_file_dir", str(ports), "-l", str(self.log_path), "-P", str(self.pid_file)]
+        args += self.extra_args
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -25,10 +25,13 @@ __all__ = [
     "STATUS_STREAM",
     "UP_STREAM",
     "StreamSpec",
+    "down_durable",
     "down_filter",
     "down_subject",
     "heartbeat_subject",
     "parse_subject",
+    "store_inbox_prefix",
+    "store_permissions",
     "stream_specs",
     "up_subject",
 ]
@@ -91,6 +94,42 @@ def down_filter(store_id: str) -> str:
     """Every hub -> store subject of one store: ``storeedge.<store>.down.*``."""
     _check_token("store id", store_id)
     return f"{PREFIX}.{store_id}.down.*"
+
+
+def down_durable(store_id: str) -> str:
+    """The store's durable consumer on the down stream."""
+    _check_token("store id", store_id)
+    return f"store-{store_id}"
+
+
+def store_inbox_prefix(store_id: str) -> str:
+    """Replies to a store (publish acks, fetched messages) arrive under ``_INBOX.<store>``,
+    so a store may subscribe to its own inboxes and to no one else's."""
+    _check_token("store id", store_id)
+    return f"_INBOX.{store_id}"
+
+
+def store_permissions(store_id: str) -> dict[str, list[str]]:
+    """What one store's NATS identity may publish and subscribe to, and nothing more.
+
+    A store publishes its own records and heartbeats, and reads its own hub->store
+    messages through its own durable consumer: it may create that consumer only with
+    its own filter (the server checks the filter in the create subject against the
+    request), ask for its next messages and acknowledge them. It cannot create other
+    consumers, read streams, keys or objects, or use anyone else's subjects.
+    """
+    durable = down_durable(store_id)
+    return {
+        "publish": [
+            f"{PREFIX}.{store_id}.up.*",
+            f"{PREFIX}.{store_id}.status.*",
+            f"$JS.API.CONSUMER.CREATE.{DOWN_STREAM}.{durable}.{down_filter(store_id)}",
+            f"$JS.API.CONSUMER.INFO.{DOWN_STREAM}.{durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{DOWN_STREAM}.{durable}",
+            f"$JS.ACK.{DOWN_STREAM}.{durable}.>",
+        ],
+        "subscribe": [f"{store_inbox_prefix(store_id)}.>"],
+    }
 
 
 def parse_subject(subject: str) -> tuple[str, str, str]:

@@ -1,10 +1,13 @@
 """Helpers shared by tests: small simulated stores with decision cycles behind them, what a
-hub database holds, waiting for a condition in async tests."""
+hub database holds, the kit's commands as processes, waiting for a condition."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -61,3 +64,51 @@ async def wait_until(
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
+
+
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": str(BIN), **(env or {})},
+    )
+
+
+def start(log: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    handle = log.open("w")
+    return subprocess.Popen(
+        [str(BIN / args[0]), *args[1:]],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        env={"PATH": str(BIN), **(env or {})},
+    )
+
+
+def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def agreement(db: Path, hub_db: Path) -> tuple[dict, dict] | None:
+    """(edge status, hub store status) once the hub has everything the store committed."""
+    edge = json.loads(cli("edge-agent", "status", "--db", str(db), "--json").stdout)
+    done = cli("cloud-hub", "status", "--db", str(hub_db), "--json")
+    if not done.stdout:
+        return None
+    hub = json.loads(done.stdout)["stores"].get(edge["store"])
+    if hub is None:
+        return None
+    committed = {k: v["committed"] for k, v in edge["sync"].items()}
+    if hub["received"] != committed or any(v["pending"] for v in edge["sync"].values()):
+        return None
+    return edge, hub

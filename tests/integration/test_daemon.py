@@ -8,8 +8,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,29 +22,15 @@ from edge_agent.daemon import Agent
 from edge_agent.mirror import open_mirror
 from edge_agent.policy import KindPolicy, Policy
 from models import BOOTSTRAP_DIR
-from tests.helpers import SIM_END, simulated_store, wait_until
-
-BIN = Path(sys.executable).parent
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / args[0]), *args[1:]],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": str(BIN), **(env or {})},
-    )
-
-
-def start(log: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    handle = log.open("w")
-    return subprocess.Popen(
-        [str(BIN / args[0]), *args[1:]],
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        env={"PATH": str(BIN), **(env or {})},
-    )
+from tests.helpers import (
+    SIM_END,
+    agreement,
+    cli,
+    simulated_store,
+    start,
+    wait_for,
+    wait_until,
+)
 
 
 def stop(tmp_path: Path, **processes: subprocess.Popen) -> None:
@@ -57,34 +41,9 @@ def stop(tmp_path: Path, **processes: subprocess.Popen) -> None:
         assert process.wait(30) == 0, (tmp_path / f"{name}.log").read_text()
 
 
-def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def store_with_decisions(path: Path, store_id: str, seed: int) -> Path:
     simulated_store(path, store_id, seed=seed).close()
     return path
-
-
-def agreement(db: Path, hub_db: Path) -> tuple[dict, dict] | None:
-    """(edge status, hub store status) once the hub has everything the store committed."""
-    edge = json.loads(cli("edge-agent", "status", "--db", str(db), "--json").stdout)
-    done = cli("cloud-hub", "status", "--db", str(hub_db), "--json")
-    if not done.stdout:
-        return None
-    hub = json.loads(done.stdout)["stores"].get(edge["store"])
-    if hub is None:
-        return None
-    committed = {k: v["committed"] for k, v in edge["sync"].items()}
-    if hub["received"] != committed or any(v["pending"] for v in edge["sync"].values()):
-        return None
-    return edge, hub
 
 
 @pytest.mark.slow
