@@ -270,6 +270,12 @@ def cmd_stores(args: argparse.Namespace) -> int:
         if "creds" in doc:
             lines.append(f"  credentials: {doc['creds']} (mode 0600): copy it to the store "
                          "box as its nats_creds, then delete it here")  # fmt: skip
+        if action == "replace":
+            lines.append(
+                f"  the new box starts its mirror with: edge-agent init --store "
+                f"{entry.store_id} --tz {entry.tz} --chain-epoch {entry.chain_epoch} "
+                f"--chain-anchor {entry.epoch_anchor_seq}:{entry.epoch_anchor_hash} --db ..."
+            )
         nats = doc["nats"]
         if nats["written"]:
             lines.append(

@@ -63,6 +63,8 @@ def to_incoming(subject: str, headers: dict[str, str] | None, data: bytes) -> In
     if direction != "up" or record_type not in subjects.RECORD_TYPES:
         raise ValueError(f"{subject}: not a store->hub record subject")
     record_id = (headers or {}).get(_MSG_ID, "")
+    if record_type == "audit":  # a later chain epoch's entries carry "~<epoch>" (sync.py)
+        record_id = record_id.split("~", 1)[0]
     if not record_id.startswith(f"{store_id}:"):
         raise ValueError(f"{subject}: message id {record_id!r} does not belong to {store_id}")
     return Incoming(store_id, record_type, record_id, data)

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS store_registry (
   tz TEXT NOT NULL,
   status TEXT NOT NULL,                 -- active, revoked
   chain_epoch INTEGER NOT NULL DEFAULT 1,
+  -- Where the current epoch's chain continues: the last entry the hub had verified.
+  epoch_anchor_seq INTEGER NOT NULL DEFAULT 0,
+  epoch_anchor_hash TEXT NOT NULL DEFAULT '',
   registered_at TEXT NOT NULL,
   changed_at TEXT NOT NULL,
   note TEXT NOT NULL DEFAULT ''         -- why it was last revoked or replaced
@@ -76,6 +79,8 @@ class StoreEntry:
     tz: str
     status: str
     chain_epoch: int
+    epoch_anchor_seq: int
+    epoch_anchor_hash: str
     registered_at: str
     changed_at: str
     note: str
@@ -122,8 +127,9 @@ class Registry:
     # -- reading --------------------------------------------------------------------------
     def stores(self, *, ring: str | None = None) -> list[StoreEntry]:
         query = (
-            "SELECT r.store_id, ring, region, tz, status, r.chain_epoch, registered_at, "
-            "changed_at, note, i.public_key FROM store_registry r LEFT JOIN nats_identities i "
+            "SELECT r.store_id, ring, region, tz, status, r.chain_epoch, epoch_anchor_seq, "
+            "epoch_anchor_hash, registered_at, changed_at, note, i.public_key "
+            "FROM store_registry r LEFT JOIN nats_identities i "
             "ON i.name = r.store_id AND i.role = 'store' AND i.revoked_at IS NULL"
         )
         rows = self.conn.execute(
@@ -201,22 +207,29 @@ class Registry:
 
     def replace_store(self, store_id: str, *, reason: str) -> tuple[StoreEntry, str]:
         """New hardware for a known store: the old identity is revoked, a new one issued,
-        and the next chain epoch opened. Returns the entry and the new seed."""
+        and the next chain epoch opened, anchored at the last audit entry the hub verified
+        (the new box's chain continues from there). Entries of the old box the hub holds
+        beyond that point (waiting behind a gap) can no longer be verified: they move to
+        quarantine. Returns the entry and the new seed."""
         entry = self.get(store_id)
         now = _now()
         seed, public = new_user_key()
         epoch = entry.chain_epoch + 1
         with self._transaction() as conn:
+            anchor_seq, anchor_hash = _verified_head(conn, store_id)
+            _retire_unverified(conn, store_id, anchor_seq, entry.chain_epoch, now)
             conn.execute(
                 "UPDATE nats_identities SET revoked_at = ? WHERE name = ? AND role = 'store' "
                 "AND revoked_at IS NULL",
                 (now, store_id),
             )
             conn.execute(
-                "UPDATE store_registry SET status = 'active', chain_epoch = ?, changed_at = ?, "
-                "note = ? WHERE store_id = ?",
-                (epoch, now, f"replaced (epoch {epoch}): {reason}", store_id),
-            )
+                "UPDATE store_registry SET status = 'active', chain_epoch = ?, "
+                "epoch_anchor_seq = ?, epoch_anchor_hash = ?, changed_at = ?, note = ? "
+                "WHERE store_id = ?",
+                (epoch, anchor_seq, anchor_hash.hex(), now,
+                 f"replaced (epoch {epoch} from seq {anchor_seq}): {reason}", store_id),
+            )  # fmt: skip
             self._issue(conn, store_id, public, epoch, now)
         return self.get(store_id), seed
 
@@ -239,6 +252,37 @@ class Registry:
             "VALUES (?, ?, 'store', ?, ?)",
             (public, store_id, epoch, now),
         )
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+def _verified_head(conn: sqlite3.Connection, store_id: str) -> tuple[int, bytes]:
+    """The hub's verified (length, head) of a store's chain; (0, genesis) if none yet."""
+    if _has_table(conn, "stores"):
+        row = conn.execute(
+            "SELECT chain_length, chain_head FROM stores WHERE store_id = ?", (store_id,)
+        ).fetchone()
+        if row is not None:
+            return int(row[0]), bytes(row[1])
+    return 0, bytes(32)
+
+
+def _retire_unverified(
+    conn: sqlite3.Connection, store_id: str, after_seq: int, epoch: int, now: str
+) -> None:
+    if not _has_table(conn, "audit_entries"):
+        return
+    reason = f"from retired epoch {epoch}: never verified before the box was replaced"
+    conn.execute(
+        "INSERT INTO quarantine(store_id, record_id, record_type, reason, payload, received_at) "
+        "SELECT store_id, store_id || ':audit:' || seq, 'audit', ?, payload, ? "
+        "FROM audit_entries WHERE store_id = ? AND seq > ?",
+        (reason, now, store_id, after_seq),
+    )
+    conn.execute("DELETE FROM audit_entries WHERE store_id = ? AND seq > ?", (store_id, after_seq))
 
 
 def ensure_hub_key(registry: Registry, seed_file: Path) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -318,6 +319,7 @@ class SqliteHubStorage:
                 )
                 continue
             rows.append((message, entry))
+        rows = self._current_epoch_only(conn, rows, now, result)
         before = conn.total_changes
         conn.executemany(
             "INSERT OR IGNORE INTO audit_entries(store_id, seq, prev_hash, hash, payload, "
@@ -344,6 +346,34 @@ class SqliteHubStorage:
             self._flag_chain(conn, message.store_id, entry.seq, reason)
         result.duplicates += len(rows) - stored - forks
         return touched
+
+    def _current_epoch_only(
+        self,
+        conn: sqlite3.Connection,
+        rows: list[tuple[Incoming, audit_pb2.AuditEntry]],
+        now: str,
+        result: IngestResult,
+    ) -> list[tuple[Incoming, audit_pb2.AuditEntry]]:
+        """Entries of the store's current chain epoch (see cloud_hub/registry.py). A
+        retired box's late entries beyond the new epoch's anchor go to quarantine without
+        a tamper flag (the registry says that box was replaced); an epoch the registry
+        never opened is a fork."""
+        epochs = _registry_epochs(conn, {m.store_id for m, _ in rows})
+        kept = []
+        for message, entry in rows:
+            current, anchor_seq = epochs.get(message.store_id, (1, 0))
+            epoch = entry.epoch or 1
+            if epoch == current or (epoch < current and entry.seq <= anchor_seq):
+                kept.append((message, entry))
+            elif epoch < current:
+                reason = (f"from retired epoch {epoch}: the box was replaced and epoch "
+                          f"{current} continues the chain after seq {anchor_seq}")  # fmt: skip
+                self._quarantine(conn, message, reason, now, result)
+            else:
+                reason = f"fork: epoch {epoch} was never opened (`cloud-hub stores replace`)"
+                self._quarantine(conn, message, reason, now, result)
+                self._flag_chain(conn, message.store_id, entry.seq, reason)
+        return kept
 
     def _advance_chain(
         self, conn: sqlite3.Connection, store_id: str, now: str, result: IngestResult
@@ -493,6 +523,22 @@ class SqliteHubStorage:
                 "last_seen": row[8],
             }  # fmt: skip
         return stores
+
+
+def _registry_epochs(conn: sqlite3.Connection, store_ids: set[str]) -> dict[str, tuple[int, int]]:
+    """(current epoch, its anchor seq) of registered stores; unregistered stores are epoch 1."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_registry'"
+    ).fetchone():
+        return {}
+    return {
+        store_id: (int(epoch), int(anchor))
+        for store_id, epoch, anchor in conn.execute(
+            "SELECT store_id, chain_epoch, epoch_anchor_seq FROM store_registry "
+            "WHERE store_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(store_ids)),),
+        )
+    }
 
 
 def _entry_problem(

@@ -9,6 +9,12 @@ transaction as the change they record (see :meth:`Mirror.transaction`).
 Local verification catches an edited, deleted or inserted record anywhere
 except a cleanly re-hashed chain or a removed tail; the hub's acknowledged chain
 head covers those once the store syncs (docs/ARCHITECTURE.md).
+
+**Epochs.** A store's first box starts at seq 1 from the genesis hash (epoch 1).
+A replacement box starts epoch N+1 from the **anchor** the hub gives it
+(``cloud-hub stores replace``: the seq and hash of the last entry the hub
+verified): its first record is seq + 1 and links to that hash, so the hub's
+chain for the store goes on without a break and without a tamper alarm.
 """
 
 from __future__ import annotations
@@ -25,18 +31,80 @@ from storeedge.ids import record_id_text
 from storeedge.v1 import audit_pb2, common_pb2
 
 __all__ = [
+    "EPOCH_SEQUENCE_RANGE",
     "GENESIS_HASH",
+    "Anchor",
     "AppendedRecord",
     "ChainProblem",
     "ChainReport",
     "append",
+    "chain_anchor",
     "chain_head",
     "iter_records",
+    "start_epoch",
     "verify",
 ]
 
 GENESIS_HASH = bytes(32)
 _EVENT_PREFIX = "AUDIT_EVENT_TYPE_"
+_ANCHOR_KEY = "audit.anchor"  # in sync_state: "epoch:seq:hash-hex"
+#: Record ids of epoch E number from (E - 1) x this (decisions, outcomes, ...).
+EPOCH_SEQUENCE_RANGE = 10**9
+_EPOCH_NUMBERED = ("decision", "shelf_check", "outcome", "approval_result", "heartbeat")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where this mirror's chain starts: epoch 1 at (0, genesis), or a later epoch."""
+
+    epoch: int = 1
+    seq: int = 0
+    hash: bytes = GENESIS_HASH
+
+    @classmethod
+    def parse(cls, epoch: int, text: str) -> Anchor:
+        """From ``SEQ:HASHHEX`` as ``cloud-hub stores replace`` prints it."""
+        try:
+            seq_text, hash_hex = text.split(":")
+            anchor = cls(epoch, int(seq_text), bytes.fromhex(hash_hex))
+        except ValueError:
+            raise ValueError(f"{text!r} is not SEQ:HASH (e.g. 1234:9f86d08...)") from None
+        if anchor.seq < 0 or len(anchor.hash) != 32 or epoch < 2:
+            raise ValueError(f"{text!r} (epoch {epoch}): need seq >= 0, a 32-byte hash, epoch >= 2")
+        return anchor
+
+
+def chain_anchor(mirror: Mirror) -> Anchor:
+    row = mirror.conn.execute(
+        "SELECT value FROM sync_state WHERE key = ?", (_ANCHOR_KEY,)
+    ).fetchone()
+    if row is None:
+        return Anchor()
+    epoch, seq, hash_hex = str(row[0]).split(":")
+    return Anchor(int(epoch), int(seq), bytes.fromhex(hash_hex))
+
+
+def start_epoch(mirror: Mirror, anchor: Anchor) -> None:
+    """Anchor an empty chain (a replacement box); inside the caller's transaction."""
+    count = mirror.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    if count:
+        raise ValueError(
+            f"this mirror already has an audit chain ({count} records); a replaced box "
+            "starts from a new mirror"
+        )
+    mirror.conn.execute(
+        "INSERT INTO sync_state(key, value, updated_at) VALUES (?, ?, ?)",
+        (_ANCHOR_KEY, f"{anchor.epoch}:{anchor.seq}:{anchor.hash.hex()}",
+         mirror.clock.now().isoformat()),
+    )  # fmt: skip
+    # The chain goes on from the anchor; every other record type numbers from a range of
+    # its own per epoch, so no record id of the new box can be one the old box used.
+    offset = (anchor.epoch - 1) * EPOCH_SEQUENCE_RANGE
+    mirror.conn.executemany(
+        "INSERT INTO sequences(record_type, last) VALUES (?, ?) "
+        "ON CONFLICT(record_type) DO UPDATE SET last = excluded.last",
+        [("audit", anchor.seq)] + [(kind, offset) for kind in _EPOCH_NUMBERED],
+    )
 
 
 @dataclass(frozen=True)
@@ -73,11 +141,15 @@ def _timestamp_text(record: audit_pb2.AuditRecord) -> str:
 
 
 def chain_head(mirror: Mirror) -> tuple[int, bytes]:
-    """(length, head hash) of the chain as stored; (0, GENESIS_HASH) when empty."""
+    """(length, head hash) of the chain as stored; the anchor when empty ((0, GENESIS_HASH)
+    for a store's first box)."""
     row = mirror.conn.execute(
         "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
     ).fetchone()
-    return (int(row[0]), bytes(row[1])) if row else (0, GENESIS_HASH)
+    if row:
+        return int(row[0]), bytes(row[1])
+    anchor = chain_anchor(mirror)
+    return anchor.seq, anchor.hash
 
 
 def append(
@@ -154,7 +226,8 @@ def verify(mirror: Mirror, acknowledged: tuple[int, bytes] | None = None) -> Cha
     and re-hashed locally verifies on its own but no longer reaches that hash.
     """
     store = mirror.require_store()
-    head, length, expected = GENESIS_HASH, 0, 1
+    anchor = chain_anchor(mirror)
+    head, length, expected = anchor.hash, anchor.seq, anchor.seq + 1
 
     def problem(seq: int, reason: str) -> ChainReport:
         return ChainReport(length, head, ChainProblem(seq, f"{store.store_id}:audit:{seq}", reason))

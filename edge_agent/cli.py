@@ -49,8 +49,33 @@ def _open(args: argparse.Namespace, settings: EdgeSettings, *, create: bool = Fa
 
 # -- commands ----------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, settings: EdgeSettings) -> int:
+    anchor = None
+    if (args.chain_epoch is None) != (args.chain_anchor is None):
+        raise ConfigError("--chain-epoch and --chain-anchor go together",
+                          hint="copy both from `cloud-hub stores replace`")  # fmt: skip
+    if args.chain_anchor is not None:
+        try:
+            anchor = audit.Anchor.parse(args.chain_epoch, args.chain_anchor)
+        except ValueError as exc:
+            raise ConfigError(f"--chain-anchor: {exc}",
+                              hint="copy it from `cloud-hub stores replace`") from None  # fmt: skip
     with _open(args, settings, create=True) as mirror, mirror.transaction():
+        if anchor is not None:
+            try:
+                audit.start_epoch(mirror, anchor)
+            except ValueError as exc:
+                raise ConfigError(f"--chain-anchor: {exc}", hint="init a new --db") from None
         changed = mirror.set_store(args.store, args.tz, args.name)
+        if anchor is not None:
+            audit.append(
+                mirror,
+                audit_pb2.AUDIT_EVENT_TYPE_CHAIN_EPOCH_STARTED,
+                subject_id=args.store,
+                summary=f"new hardware: chain epoch {anchor.epoch} continues the chain the hub "
+                f"verified up to seq {anchor.seq}",
+                attributes={"epoch": str(anchor.epoch), "anchor_seq": str(anchor.seq),
+                            "anchor_hash": anchor.hash.hex()},
+            )  # fmt: skip
         if changed:
             audit.append(
                 mirror,
@@ -504,6 +529,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", required=True, help="store id, e.g. S001")
     p.add_argument("--tz", required=True, help="IANA time zone of the store")
     p.add_argument("--name", help="display name of the store")
+    p.add_argument("--chain-epoch", type=int, help="a replaced box: the epoch `cloud-hub "
+                   "stores replace` opened (with --chain-anchor)")  # fmt: skip
+    p.add_argument(
+        "--chain-anchor",
+        metavar="SEQ:HASH",
+        help="a replaced box: where its audit "
+        "chain continues the one the hub verified (from `cloud-hub stores replace`)",
+    )
 
     p = _command(
         sub,

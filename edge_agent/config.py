@@ -85,6 +85,18 @@ class EdgeSettings(kit_settings.TomlSettings):
         default=60.0, gt=0, description="Cap of the reconnect and retry backoff (with jitter)."
     )
     heartbeat_interval_s: float = Field(default=30.0, gt=0, description="Heartbeat period.")
+    reconnect_jitter_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="After the link comes back, wait a random 0..N s before draining, so a "
+        "fleet reconnecting at once after a hub outage does not drain all at once.",
+    )
+    sync_max_bytes_per_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Cap on the drain's publish rate in bytes/s (0: no cap); e.g. a share of "
+        "the store's uplink, or what the hub can take from each of N stores at once.",
+    )
     sales_lines_retention_days: int = Field(
         default=35,
         ge=7,

@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import json
 import logging
+import random
 import shutil
 import signal
 import sqlite3
@@ -148,6 +149,9 @@ class Agent:
         self._models: Any = None
         self._policy: Any = None
         self.last_cycle: dict[str, Any] | None = None
+        self.drain_not_before = 0.0  # monotonic; set after a reconnect (jitter)
+        rate = settings.sync_max_bytes_per_s
+        self.cap = sync.BandwidthCap(rate) if rate > 0 else None
 
     def _open(self) -> Mirror:
         assert self.settings.db is not None
@@ -304,7 +308,11 @@ class Agent:
             log.warning("NATS link down; deciding on, records stay in the outbox")
         elif kind == "reconnected":
             self.metrics.set("storeedge_link_up", 1)
-            log.info("NATS link recovered")
+            # Every store of the fleet reconnects within a second of the hub's return:
+            # each waits its own random share of the jitter window before draining.
+            wait_s = random.uniform(0, self.settings.reconnect_jitter_s)
+            self.drain_not_before = time.monotonic() + wait_s
+            log.info("NATS link recovered; draining in %.1f s", wait_s)
             self.wake_drain.set()
         elif link.refusal(detail):
             # Not transient: a revoked identity, or a publish outside this store's subjects.
@@ -328,7 +336,10 @@ class Agent:
             if emitted.days:
                 self.metrics.inc("storeedge_outcome_days_total", emitted.days)
                 delay = 0.05  # more backfill to come, or a drain to start
-            if self.js is not None and self.nc.is_connected:
+            hold_s = self.drain_not_before - time.monotonic()
+            if hold_s > 0:
+                delay = hold_s
+            elif self.js is not None and self.nc.is_connected:
                 try:
                     async with self.sync_lock:
                         report = await sync.drain(
@@ -336,6 +347,7 @@ class Agent:
                             self.js,
                             batch_size=self.settings.sync_batch,
                             ack_timeout_s=self.settings.ack_timeout_s,
+                            cap=self.cap,
                         )
                 except EdgeAgentError as exc:
                     streak.failed(exc)

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,7 @@ from storeedge import failpoints, subjects
 from storeedge.v1 import audit_pb2
 
 __all__ = [
+    "BandwidthCap",
     "DrainReport",
     "Outgoing",
     "budget_alarm",
@@ -61,6 +64,10 @@ class Outgoing:
     payload: bytes
     outbox_seq: int | None = None
     audit_seq: int | None = None
+    #: Nats-Msg-Id when it is not the record id: a later epoch's audit entries carry the
+    #: epoch (``S001:audit:39~2``), so the stream's dedup window never takes one for the
+    #: replaced box's entry with the same seq.
+    msg_id: str | None = None
 
 
 @dataclass
@@ -116,7 +123,9 @@ def record_chain_ack(mirror: Mirror, ack: audit_pb2.ChainAck) -> None:
 
 
 def _audit_cursor(mirror: Mirror) -> int:
-    return int(read_state(mirror, AUDIT_CURSOR) or 0)
+    """The last audit seq JetStream acknowledged; a replaced box's chain starts after its
+    anchor (entries up to it were the old box's)."""
+    return max(int(read_state(mirror, AUDIT_CURSOR) or 0), audit.chain_anchor(mirror).seq)
 
 
 def read_pending(
@@ -142,15 +151,19 @@ def read_pending(
         if size >= max_bytes:
             break
     size = 0
+    anchor = audit.chain_anchor(mirror)
+    epoch = anchor.epoch if anchor.epoch > 1 else 0  # a first box's entries stay as they were
     for seq, record_id, prev_hash, digest, payload in mirror.conn.execute(
         "SELECT seq, record_id, prev_hash, hash, payload FROM audit_log WHERE seq > ? "
         "ORDER BY seq LIMIT ?",
         (after_audit_seq, limit),
     ):
-        entry = audit_pb2.AuditEntry(seq=seq, prev_hash=prev_hash, hash=digest, payload=payload)
-        batch.append(
-            Outgoing(record_id, "audit", entry.SerializeToString(deterministic=True), audit_seq=seq)
+        entry = audit_pb2.AuditEntry(
+            seq=seq, prev_hash=prev_hash, hash=digest, payload=payload, epoch=epoch
         )
+        message = entry.SerializeToString(deterministic=True)
+        msg_id = f"{record_id}~{epoch}" if epoch else None
+        batch.append(Outgoing(record_id, "audit", message, audit_seq=seq, msg_id=msg_id))
         size += len(payload)
         if size >= max_bytes:
             break
@@ -212,8 +225,9 @@ def sync_status(mirror: Mirror) -> dict[str, dict[str, int]]:
         mirror.conn.execute("SELECT record_type, COUNT(*) FROM outbox GROUP BY record_type")
     )
     chain_length, _ = audit.chain_head(mirror)
-    queued["audit"] = chain_length - _audit_cursor(mirror)
-    acked["audit"] = _audit_cursor(mirror)
+    cursor = _audit_cursor(mirror)
+    queued["audit"] = chain_length - cursor
+    acked["audit"] = cursor - audit.chain_anchor(mirror).seq  # this box's entries only
     status = {}
     for record_type, key in subjects.RECORD_TYPES.items():
         done, waiting = int(acked.get(record_type, 0)), int(queued.get(record_type, 0))
@@ -229,11 +243,13 @@ async def drain(
     batch_size: int = 2_000,
     ack_timeout_s: float = 10.0,
     max_records: int | None = None,
+    cap: BandwidthCap | None = None,
 ) -> DrainReport:
     """Publish everything pending (or ``max_records``) and settle the acks.
 
     ``js`` is a nats-py JetStreamContext. Raises :class:`SyncError` when the link
-    fails; whatever was acknowledged before that is settled first.
+    fails; whatever was acknowledged before that is settled first. ``cap`` paces the
+    publishes to a byte rate (a fleet draining at once after an outage).
     """
     store_id = mirror.require_store().store_id
     topics = {kind: subjects.up_subject(store_id, kind) for kind in subjects.RECORD_TYPES}
@@ -263,11 +279,13 @@ async def drain(
             futures: list[asyncio.Future] = []
             try:
                 for record in batch:
+                    if cap is not None:
+                        await cap.take(len(record.payload))
                     futures.append(
                         await js.publish_async(
                             topics[record.record_type],
                             record.payload,
-                            headers={_MSG_ID: record.record_id},
+                            headers={_MSG_ID: record.msg_id or record.record_id},
                             stream=subjects.UP_STREAM,
                         )
                     )
@@ -303,6 +321,41 @@ async def drain(
             hint="the records stay queued in the outbox and are sent when the link is back",
         ) from failure
     return report
+
+
+class BandwidthCap:
+    """A token bucket in bytes: :meth:`take` waits until ``n`` more bytes fit the rate.
+
+    Example::
+
+        cap = BandwidthCap(500_000)  # 0.5 MB/s, bursts of 64 KiB
+        await sync.drain(mirror, js, cap=cap)
+    """
+
+    def __init__(
+        self,
+        bytes_per_s: float,
+        *,
+        burst: float = 64 * 1024,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if bytes_per_s <= 0:
+            raise ValueError(f"bytes_per_s must be > 0, not {bytes_per_s}")
+        self.rate = float(bytes_per_s)
+        self.burst = float(burst)
+        self._now = now
+        self._sleep = sleep
+        self._tokens = self.burst
+        self._at = now()
+
+    async def take(self, n: int) -> None:
+        current = self._now()
+        self._tokens = min(self.burst, self._tokens + (current - self._at) * self.rate)
+        self._at = current
+        self._tokens -= n
+        if self._tokens < 0:  # in debt: wait until the rate has paid for it
+            await self._sleep(-self._tokens / self.rate)
 
 
 def _in_order(batch: list[Outgoing]) -> list[Outgoing]:

@@ -40,6 +40,8 @@ ORDER = (
     "test_bare_fetch_ack",
     "test_end_to_end_backlog",
     "test_agent_idle_rss",
+    "test_reconnect_storm",
+    "test_reconnect_storm_raw",
 )
 # Benchmarks whose raw limit runs after them (and so cannot record the ratio itself).
 RAW_AFTER = {"test_cycle_big": "test_cycle_bare_limit"}

@@ -149,16 +149,18 @@ class ConfigChange(_message.Message):
     def __init__(self, key: _Optional[str] = ..., old_value: _Optional[str] = ..., new_value: _Optional[str] = ..., config_hash: _Optional[bytes] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
-    __slots__ = ("seq", "prev_hash", "hash", "payload")
+    __slots__ = ("seq", "prev_hash", "hash", "payload", "epoch")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     PREV_HASH_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     seq: int
     prev_hash: bytes
     hash: bytes
     payload: bytes
-    def __init__(self, seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., hash: _Optional[bytes] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    epoch: int
+    def __init__(self, seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., hash: _Optional[bytes] = ..., payload: _Optional[bytes] = ..., epoch: _Optional[int] = ...) -> None: ...
 
 class ChainAck(_message.Message):
     __slots__ = ("store_id", "chain_length", "chain_head", "verified_at")

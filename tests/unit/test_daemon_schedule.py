@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from edge_agent.daemon import due_cycle_slot
+from edge_agent.config import EdgeSettings
+from edge_agent.daemon import Agent, due_cycle_slot
+from edge_agent.mirror import open_mirror
 from storeedge.retry import backoff_delay
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -31,3 +34,27 @@ def test_backoff_is_capped_and_jittered():
     assert all(0 <= d <= 10.0 for d in delays)
     assert len({round(d, 6) for d in delays}) > 30  # full jitter: not a fixed ladder
     assert max(backoff_delay(2, cap_s=60.0) for _ in range(200)) <= 0.5 * 2**2 + 1e-9
+
+
+def test_after_a_reconnect_each_store_waits_its_own_share_of_the_jitter_window(tmp_path):
+    db = tmp_path / "s1.db"
+    mirror = open_mirror(db)
+    with mirror.transaction():
+        mirror.set_store("S001", "Europe/Berlin")
+    mirror.close()
+    settings = EdgeSettings(db=db, nats_url="nats://127.0.0.1:1", insecure=True,
+                            reconnect_jitter_s=30.0, sync_max_bytes_per_s=250_000)  # fmt: skip
+    waits = []
+    for _ in range(20):
+        agent = Agent(settings)
+        assert agent.cap is not None and agent.cap.rate == 250_000
+        before = time.monotonic()
+        agent._link_event("reconnected", "")
+        waits.append(agent.drain_not_before - before)
+        assert agent.wake_drain.is_set()
+    assert all(0 <= w <= 30.0 for w in waits)
+    assert max(waits) - min(waits) > 5.0  # spread out, not one moment for the fleet
+    agent = Agent(settings.model_copy(update={"reconnect_jitter_s": 0.0,
+                                              "sync_max_bytes_per_s": 0.0}))  # fmt: skip
+    agent._link_event("reconnected", "")
+    assert agent.drain_not_before <= time.monotonic() and agent.cap is None

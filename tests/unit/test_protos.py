@@ -541,6 +541,7 @@ SAMPLES: dict[str, list[Message]] = {
             prev_hash=b"\x07" * 32,
             hash=b"\x09" * 32,
             payload=_audit(ingest=_ingest()).SerializeToString(),
+            epoch=2,
         )
     ],
     "ChainAck": [

@@ -81,3 +81,33 @@ def test_subjects_carry_the_store_and_refuse_what_would_break_permissions():
         subjects.parse_subject("other.S001.up.audit")
     spec = {s.name: s for s in subjects.stream_specs()}
     assert spec[subjects.UP_STREAM].max_age_s > subjects.OFFLINE_PROMISE_DAYS * 86_400
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_bandwidth_cap_paces_to_the_rate_after_a_burst():
+    fake = FakeTime()
+    cap = sync.BandwidthCap(100_000, burst=10_000, now=lambda: fake.now, sleep=fake.sleep)
+    for _ in range(1_000):  # 300 kB in 300-byte records, sent as fast as allowed
+        await cap.take(300)
+    # The first 10 kB go at once; the other 290 kB take 2.9 s at 100 kB/s.
+    assert fake.now - 100.0 == pytest.approx(2.9, abs=0.01)
+    assert len(fake.slept) == 1_000 - 10_000 // 300
+    # Idle time refills the bucket, but only up to the burst.
+    fake.now += 60.0
+    await cap.take(10_000)
+    await cap.take(300)
+    assert fake.slept[-1] == pytest.approx(0.003)
+
+
+def test_bandwidth_cap_refuses_a_rate_that_is_not_positive():
+    with pytest.raises(ValueError, match="bytes_per_s"):
+        sync.BandwidthCap(0)
