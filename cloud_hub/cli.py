@@ -8,6 +8,7 @@ the command (with a hint).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
@@ -251,13 +252,14 @@ def cmd_stores(args: argparse.Namespace) -> int:
                   lambda: f"wrote {args.out}" if args.out else text.rstrip())  # fmt: skip
             return 0
         seed = None
+        actor = args.by or getpass.getuser()
         if action == "add":
             entry, seed = registry.add_store(args.store, ring=args.ring, region=args.region,
-                                             tz=args.tz)  # fmt: skip
+                                             tz=args.tz, actor=actor)  # fmt: skip
         elif action == "replace":
-            entry, seed = registry.replace_store(args.store, reason=args.reason)
+            entry, seed = registry.replace_store(args.store, reason=args.reason, actor=actor)
         else:
-            entry = registry.revoke_store(args.store, reason=args.reason)
+            entry = registry.revoke_store(args.store, reason=args.reason, actor=actor)
         doc: dict[str, Any] = {"store": entry.as_dict()}
         if seed is not None:
             creds = settings.store_creds_dir() / f"{entry.store_id}.nk"
@@ -303,6 +305,29 @@ def cmd_tls_generate(args: argparse.Namespace) -> int:
            "clients": {k: [str(c), str(key)] for k, (c, key) in files.clients.items()}}  # fmt: skip
     _emit(args, doc, lambda: f"wrote {args.out}: ca.pem (stores: nats_tls_ca), server.pem, "
           f"server.key\nnats-server config:\n{block.rstrip()}")  # fmt: skip
+    return 0
+
+
+def cmd_hub_audit(args: argparse.Namespace) -> int:
+    from cloud_hub import hub_audit
+
+    with _registry(_settings(args)) as registry:  # opens (and creates) the hub's tables
+        if args.hub_audit_command == "verify":
+            result = hub_audit.verify(registry.conn)
+            doc = {"length": result.length, "ok": result.ok, "problem": result.problem}
+            _emit(args, doc, lambda: f"hub audit log: {result.length} records, "
+                  + ("verified" if result.ok else f"BROKEN: {result.problem}"))  # fmt: skip
+            return 0 if result.ok else 1
+        rows = hub_audit.records(registry.conn, subject=args.subject, limit=args.limit)
+
+    def text() -> str:
+        lines = [f"{len(rows)} hub audit records (newest first)"]
+        lines += [f"  {r['seq']:>6} {r['recorded_at'][:19]} {r['actor']:<12} {r['action']:<16} "
+                  f"{r['subject']:<8} {json.dumps(r['detail'], sort_keys=True)}"
+                  for r in rows]  # fmt: skip
+        return "\n".join(lines)
+
+    _emit(args, {"records": rows}, text)
     return 0
 
 
@@ -518,6 +543,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "--out /etc/nats/auth.conf")  # fmt: skip
     p_auth.add_argument("--out", type=Path, help="write it here (atomically) instead of stdout")
     p_auth.set_defaults(func=cmd_stores)
+    for q in (p, p_revoke, p_replace):
+        q.add_argument("--by", help="who makes the change, for the hub's audit log "
+                       "(default: the OS user)")  # fmt: skip
     for q in (p, p_list, p_revoke, p_replace, p_auth):
         q.add_argument("--db", type=Path, help="the hub database (SQLite)")
         q.add_argument("--creds-dir", type=Path, help="where store seeds go (default creds/ "
@@ -531,6 +559,24 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="DIR",
             help="the embedded server of `cloud-hub serve --embedded-nats DIR`",
         )
+    group = sub.add_parser(
+        "hub-audit", help="The hub's own hash-chained audit log (registry changes, ...).",
+        description="The hub's own audit log: who added, revoked or replaced which store (and "
+        "later approvals and rollouts), hash-chained like a store's.",
+        epilog="example:\n  cloud-hub hub-audit verify --db hub.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    audit_actions = group.add_subparsers(dest="hub_audit_command", required=True,
+                                         metavar="ACTION")  # fmt: skip
+    p = _command(audit_actions, "show", "Show the newest records.",
+                 "cloud-hub hub-audit show --db hub.db --subject S001")  # fmt: skip
+    p.add_argument("--subject", help="only records about this store (or other subject)")
+    p.add_argument("--limit", type=int, default=100, help="newest first (default 100)")
+    p_verify = _command(audit_actions, "verify",
+                        "Verify the whole chain; exit 1 naming the first bad record.",
+                        "cloud-hub hub-audit verify --db hub.db")  # fmt: skip
+    for q in (p, p_verify):
+        q.add_argument("--db", type=Path, help="the hub database (SQLite)")
+        q.set_defaults(func=cmd_hub_audit)
     group = sub.add_parser(
         "tls", help="TLS certificates for NATS (trials and tests).",
         description="TLS certificates for NATS: a private CA and a server certificate (and "

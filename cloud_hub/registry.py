@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cloud_hub import hub_audit
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import RegistryError
 from cloud_hub.identity import (
@@ -99,6 +100,7 @@ class Registry:
             self.conn = sqlite3.connect(str(db), isolation_level=None, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.executescript(_SCHEMA)
+            hub_audit.ensure_table(self.conn)
         except sqlite3.DatabaseError as exc:
             raise RegistryError(
                 f"cannot open the store registry in {db}: {exc}",
@@ -159,7 +161,13 @@ class Registry:
 
     # -- changes --------------------------------------------------------------------------
     def add_store(
-        self, store_id: str, *, ring: str = DEFAULT_RING, region: str = "", tz: str = "UTC"
+        self,
+        store_id: str,
+        *,
+        ring: str = DEFAULT_RING,
+        region: str = "",
+        tz: str = "UTC",
+        actor: str = "cloud-hub",
     ) -> tuple[StoreEntry, str]:
         """Register a store and issue its identity; returns the entry and the seed."""
         _check_store(store_id, ring, tz)
@@ -181,9 +189,12 @@ class Registry:
                 (store_id, ring, region, tz, now, now),
             )
             self._issue(conn, store_id, public, 1, now)
+            hub_audit.append(conn, actor=actor, action="store.added", subject=store_id,
+                             detail={"ring": ring, "region": region, "tz": tz,
+                                     "public_key": public})  # fmt: skip
         return self.get(store_id), seed
 
-    def revoke_store(self, store_id: str, *, reason: str) -> StoreEntry:
+    def revoke_store(self, store_id: str, *, reason: str, actor: str = "cloud-hub") -> StoreEntry:
         """Take a store's identity away (a stolen or retired box). Its records stay."""
         entry = self.get(store_id)
         if entry.status == "revoked":
@@ -203,9 +214,13 @@ class Registry:
                 "WHERE store_id = ?",
                 (now, f"revoked: {reason}", store_id),
             )
+            hub_audit.append(conn, actor=actor, action="store.revoked", subject=store_id,
+                             detail={"reason": reason, "public_key": entry.public_key})  # fmt: skip
         return self.get(store_id)
 
-    def replace_store(self, store_id: str, *, reason: str) -> tuple[StoreEntry, str]:
+    def replace_store(
+        self, store_id: str, *, reason: str, actor: str = "cloud-hub"
+    ) -> tuple[StoreEntry, str]:
         """New hardware for a known store: the old identity is revoked, a new one issued,
         and the next chain epoch opened, anchored at the last audit entry the hub verified
         (the new box's chain continues from there). Entries of the old box the hub holds
@@ -231,6 +246,10 @@ class Registry:
                  f"replaced (epoch {epoch} from seq {anchor_seq}): {reason}", store_id),
             )  # fmt: skip
             self._issue(conn, store_id, public, epoch, now)
+            hub_audit.append(conn, actor=actor, action="store.replaced", subject=store_id,
+                             detail={"reason": reason, "epoch": epoch, "anchor_seq": anchor_seq,
+                                     "anchor_hash": anchor_hash.hex(), "public_key": public,
+                                     "revoked_key": entry.public_key})  # fmt: skip
         return self.get(store_id), seed
 
     def add_hub_key(self, public_key: str) -> bool:
@@ -242,7 +261,11 @@ class Registry:
                 "VALUES (?, 'hub', 'hub', ?)",
                 (public_key, _now()),
             )
-            return conn.total_changes > before
+            added = conn.total_changes > before
+            if added:
+                hub_audit.append(conn, actor="cloud-hub", action="hub_key.added",
+                                 subject="hub", detail={"public_key": public_key})  # fmt: skip
+            return added
 
     def _issue(
         self, conn: sqlite3.Connection, store_id: str, public: str, epoch: int, now: str
