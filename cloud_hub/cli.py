@@ -331,6 +331,57 @@ def cmd_hub_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signing_keys(settings: HubSettings):
+    from cloud_hub.keys import SigningKeys
+
+    if settings.db is None:
+        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
+    settings.db.parent.mkdir(parents=True, exist_ok=True)
+    return SigningKeys(settings.db, settings.signing_folder())
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    action = args.keys_command
+    actor = getattr(args, "by", None) or getpass.getuser()
+    with _signing_keys(settings) as keys:
+        if action == "public":
+            text = keys.trust_text()
+            if not text:
+                raise HubConfigError(
+                    "no signing key yet", hint="`cloud-hub keys generate` (or `cloud-hub serve`)"
+                )
+            if args.out:
+                keys.write_trust(args.out)
+            _emit(args, {"trust": text, "keys": keys.states()},
+                  lambda: f"wrote {args.out}" if args.out else text.rstrip())  # fmt: skip
+            return 0
+        if action == "generate":
+            existing = keys.active_id()
+            key_id = keys.ensure_active(actor=actor)
+            note = "already had an active key" if existing else "generated"
+        elif action == "rotate":
+            key_id, old = keys.rotate(actor=actor)
+            note = f"rotated: {old} stays published as previous until retired"
+        else:
+            keys.retire(args.key_id, actor=actor)
+            key_id, note = args.key_id, "retired: no longer published"
+        doc = {"key_id": key_id, "note": note, "keys": keys.states()}
+    listing = [f"  {k['key_id']} {k['state']:<8} created {k['created_at']}" for k in doc["keys"]]
+    _emit(args, doc, lambda: "\n".join([f"{key_id}: {note}", *listing]))
+    return 0
+
+
+def cmd_models_sign(args: argparse.Namespace) -> int:
+    with _signing_keys(_settings(args)) as keys:
+        names = keys.sign_folder(args.folder)
+        key_id = keys.active_id()
+    _emit(args, {"signed": names, "key_id": key_id, "folder": str(args.folder)},
+          lambda: f"signed {len(names)} models in {args.folder} with key {key_id}: "
+          + ", ".join(names))  # fmt: skip
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     _emit(args, {"version": __version__}, lambda: f"cloud-hub {__version__}")
     return 0
@@ -428,6 +479,37 @@ def build_parser() -> argparse.ArgumentParser:
                    "freshretailnet_store0/")  # fmt: skip
     p.add_argument("--out", type=Path, default=BOOTSTRAP_DIR, help=f"default {BOOTSTRAP_DIR}")
     p.set_defaults(func=cmd_models_build_bootstrap)
+    p = _command(model_commands, "sign",
+                 "Sign every model manifest in a folder with the hub's active key "
+                 "(<name>.signed.binpb beside each).",
+                 "cloud-hub models sign models/bootstrap --db hub.db")  # fmt: skip
+    p.add_argument("folder", type=Path, help="folder of <name>.onnx + <name>.manifest.json")
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.set_defaults(func=cmd_models_sign)
+    group = sub.add_parser(
+        "keys", help="The hub's model-signing keys (ed25519).",
+        description="The hub's model-signing keys: stores run only models signed by a key "
+        "in their trust files. Rotation keeps the old key published until it is retired.",
+        epilog="example:\n  cloud-hub keys public --db hub.db > hub-keys.pub",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    key_actions = group.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    p_gen = _command(key_actions, "generate", "Create the first signing key (if none).",
+                     "cloud-hub keys generate --db hub.db")  # fmt: skip
+    p_rot = _command(key_actions, "rotate",
+                     "A new active key; the old one stays published until retired.",
+                     "cloud-hub keys rotate --db hub.db --by ana")  # fmt: skip
+    p_ret = _command(key_actions, "retire", "Stop publishing a rotated-out key.",
+                     "cloud-hub keys retire 9f2c51d0a4be7781 --db hub.db --by ana")  # fmt: skip
+    p_ret.add_argument("key_id", help="the previous key's id")
+    p_pub = _command(key_actions, "public",
+                     "Print the trust file stores need (active and previous keys).",
+                     "cloud-hub keys public --db hub.db --out hub-keys.pub")  # fmt: skip
+    p_pub.add_argument("--out", type=Path, help="write the trust file here (atomically)")
+    for q in (p_gen, p_rot, p_ret, p_pub):
+        q.add_argument("--db", type=Path, help="the hub database (SQLite)")
+        q.set_defaults(func=cmd_keys)
+    for q in (p_gen, p_rot, p_ret):
+        q.add_argument("--by", help="who makes the change (default: the OS user)")
     p = _command(
         sub,
         "serve",

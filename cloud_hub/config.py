@@ -55,6 +55,10 @@ class HubSettings(kit_settings.TomlSettings):
         default=None,
         description="Where `stores add|replace` write store seeds (default: creds/ beside db).",
     )
+    signing_dir: Path | None = Field(
+        default=None,
+        description="Folder of the model-signing keys (default: signing/ beside db).",
+    )
     stream_replicas: int = Field(
         default=1, ge=1, le=5, description="Replicas of the kit's streams (3 on a cluster)."
     )
@@ -87,6 +91,13 @@ class HubSettings(kit_settings.TomlSettings):
         if self.db is None:
             raise HubConfigError("db: no hub database given", hint="pass --db PATH")
         return self.db.parent / "hub.nk"
+
+    def signing_folder(self) -> Path:
+        if self.signing_dir is not None:
+            return self.signing_dir
+        if self.db is None:
+            raise HubConfigError("db: no hub database given", hint="pass --db PATH")
+        return self.db.parent / "signing"
 
     def store_creds_dir(self) -> Path:
         if self.creds_dir is not None:

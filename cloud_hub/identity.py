@@ -39,6 +39,7 @@ __all__ = [
     "public_key_of",
     "reload_server",
     "render_authorization",
+    "write_atomically",
     "write_authorization",
     "write_seed",
 ]
@@ -93,7 +94,8 @@ def render_authorization(users: Sequence[NatsUser], *, source: str) -> str:
     return "\n".join(lines)
 
 
-def _write_atomically(path: Path, text: str, mode: int) -> None:
+def write_atomically(path: Path, text: str, mode: int) -> None:
+    """Replace ``path`` with ``text``: temp file, fsync, rename, fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -112,12 +114,12 @@ def _write_atomically(path: Path, text: str, mode: int) -> None:
 
 def write_authorization(path: Path, text: str) -> None:
     """Replace the server's authorization include (readable by the server's user only)."""
-    _write_atomically(path, text, 0o640)
+    write_atomically(path, text, 0o640)
 
 
 def write_seed(path: Path, seed: str) -> None:
     """A store's or the hub's seed: one line, mode 0600 (it is the identity)."""
-    _write_atomically(path, seed + "\n", 0o600)
+    write_atomically(path, seed + "\n", 0o600)
 
 
 def reload_server(pid_file: Path) -> int | None:

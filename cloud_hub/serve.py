@@ -33,6 +33,7 @@ from cloud_hub import identity
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import HubConfigError, HubError
 from cloud_hub.ingest import consume, ensure_streams
+from cloud_hub.keys import SigningKeys
 from cloud_hub.registry import Registry, apply_authorization
 from cloud_hub.storage import IngestResult, SqliteHubStorage, open_storage
 from storeedge import link, subjects
@@ -59,6 +60,16 @@ class Hub:
         self.nc: Any = None
         self.js: Any = None
 
+    def _ensure_signing_key(self) -> None:
+        """A hub signs models from its first start on (issue: no unsigned rollout)."""
+        assert self.settings.db is not None
+        with SigningKeys(self.settings.db, self.settings.signing_folder()) as keys:
+            known = keys.active_id()
+            key_id = keys.ensure_active()
+        if known is None:
+            log.info("created the model-signing key %s in %s (`cloud-hub keys public` prints "
+                     "what stores must trust)", key_id, self.settings.signing_folder())  # fmt: skip
+
     def _link_options(self) -> link.LinkOptions:
         settings = self.settings
         if settings.embedded_nats_dir is not None:
@@ -76,6 +87,7 @@ class Hub:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.stop.set)
+        self._ensure_signing_key()
         options = self._link_options()
         try:
             await self._serve(options)

@@ -379,7 +379,7 @@ def cmd_cycle(args: argparse.Namespace, settings: EdgeSettings) -> int:
     from models import BOOTSTRAP_DIR
 
     policy = load_policy(settings.policy_file)
-    models = load_models(settings.models_dir or BOOTSTRAP_DIR)
+    models = load_models(settings.models_dir or BOOTSTRAP_DIR, settings.trusted_keys())
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
     with _open(args, settings) as mirror:
         result = run_cycle(mirror, models, policy, as_of)
@@ -622,6 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="business day YYYY-MM-DD (default: after the last sales day)")
     p.add_argument("--policy", type=Path, help="TOML decision policy (docs/POLICY.md)")
     p.add_argument("--models", type=Path, help="folder of serving models (default: shipped)")
+    _trust_flag(p)
 
     decisions_parser = _command(
         sub,
@@ -702,6 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     _link_flags(p)
     p.add_argument("--inbox", type=Path, help="watched folder for POS exports")
     p.add_argument("--http-port", type=int, help="port on 127.0.0.1 for /healthz and /metrics")
+    p.add_argument("--models", type=Path, help="folder of serving models (default: shipped)")
+    _trust_flag(p)
     p = _command(
         sub,
         "sync",
@@ -723,6 +726,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _trust_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", type=Path, action="append", metavar="FILE",
+                        help="trusted hub keys (`cloud-hub keys public`); repeatable. With it, "
+                        "--models must be signed by one of them")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -740,6 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             insecure=getattr(args, "insecure", None),
             inbox_dir=getattr(args, "inbox", None),
             http_port=getattr(args, "http_port", None),
+            trust=getattr(args, "trust", None),
         )
         failpoints.arm(settings.failpoint)
         logging.basicConfig(

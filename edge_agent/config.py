@@ -16,6 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from edge_agent.errors import ConfigError
 from storeedge import settings as kit_settings
+from storeedge import signing
 
 __all__ = ["EdgeSettings", "load_settings"]
 
@@ -61,6 +62,12 @@ class EdgeSettings(kit_settings.TomlSettings):
     )
     models_dir: Path | None = Field(
         default=None, description="Folder of serving models; default the shipped bootstrap."
+    )
+    trust: list[Path] | None = Field(
+        default=None,
+        description="Trust files of hub model-signing keys (`cloud-hub keys public`). With "
+        "them, models from models_dir must be signed by one of these keys; the shipped "
+        "bootstrap models come with the release and need no signature.",
     )
 
     # -- link to the hub (edge-agent run, edge-agent sync) ------------------------------------
@@ -127,6 +134,15 @@ class EdgeSettings(kit_settings.TomlSettings):
         if self.executor == "command" and not self.executor_command:
             raise ValueError("executor_command: required when executor = 'command'")
         return self
+
+    def trusted_keys(self) -> dict[str, signing.TrustedKey] | None:
+        """The keys of the trust files (None: no trust configured); errors name the file."""
+        if not self.trust:
+            return None
+        try:
+            return signing.load_trust(self.trust)
+        except signing.SignatureError as exc:
+            raise ConfigError(f"trust: {exc.message}", hint=exc.hint) from None
 
     @field_validator("cycle_times")
     @classmethod

@@ -26,6 +26,7 @@ import hashlib
 import math
 import random
 import time as timer
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -34,13 +35,13 @@ from typing import Any
 import numpy as np
 
 from edge_agent import decisions
-from edge_agent.errors import EdgeAgentError
+from edge_agent.errors import EdgeAgentError, ModelRefused
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, hourly_panel, latest_on_hand
 from edge_agent.policy import Policy
 from models import features as F
 from models.runtime import OnnxModel
-from storeedge import failpoints
+from storeedge import failpoints, signing
 from storeedge.v1 import decision_pb2
 
 __all__ = ["CycleResult", "ModelSet", "load_models", "run_cycle"]
@@ -63,8 +64,16 @@ class ModelSet:
     versions: dict[str, str]
 
 
-def load_models(directory: Path) -> ModelSet:
-    """Load the serving models, refusing any built on other features than this agent's."""
+def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None = None) -> ModelSet:
+    """Load the serving models, refusing any that is not safe to serve.
+
+    With ``trust`` (the store's trusted hub keys), each model needs a
+    ``<name>.signed.binpb`` signed by one of them, and the manifest inside it is the
+    one that counts. Always: the feature spec must be this agent's, the ONNX bytes
+    must match the manifest's sha256, onnxruntime must load the graph, and a probe row
+    must give finite outputs. A refusal raises :class:`ModelRefused` naming the model
+    and the reason.
+    """
     from google.protobuf import json_format
 
     from storeedge.v1 import model_pb2
@@ -72,25 +81,44 @@ def load_models(directory: Path) -> ModelSet:
     versions: dict[str, str] = {}
     loaded: dict[str, OnnxModel] = {}
     for name in ("replenishment_protection_p90", "replenishment_daily", "labor"):
-        manifest_path = directory / f"{name}.manifest.json"
+
+        def refuse(reason: str, hint: str = "", name: str = name) -> ModelRefused:
+            return ModelRefused(f"model {name}: {reason}", hint=hint, model=name)
+
         try:
-            manifest = json_format.Parse(manifest_path.read_text(), model_pb2.ModelManifest())
             blob = (directory / f"{name}.onnx").read_bytes()
+            if trust is None:
+                text = (directory / f"{name}.manifest.json").read_text()
+                manifest = json_format.Parse(text, model_pb2.ModelManifest())
+            else:
+                signed = (directory / f"{name}.signed.binpb").read_bytes()
+                manifest = signing.verify_manifest(signed, trust, what="signature")
+        except FileNotFoundError as exc:
+            if trust is not None and str(exc.filename).endswith(".signed.binpb"):
+                raise refuse(f"unsigned (no {name}.signed.binpb in {directory})",
+                             "sign the models with `cloud-hub models sign`") from None  # fmt: skip
+            raise refuse(f"missing in {directory}", "point --models at the kit's models") from None
         except OSError as exc:
-            raise EdgeAgentError(
-                f"model {name} missing in {directory}: {exc.strerror}",
-                hint="point --models at a folder with the kit's models",
-            ) from None
+            raise refuse(f"cannot read it in {directory}: {exc.strerror}") from None
+        except signing.SignatureError as exc:
+            raise refuse(exc.message, exc.hint) from None
+        version = manifest.version
         if manifest.feature_spec_hash != F.FEATURE_SPEC_HASH:
-            raise EdgeAgentError(
-                f"model {name} {manifest.version} was built on features "
-                f"{manifest.feature_spec_hash}, this agent computes {F.FEATURE_SPEC_HASH}",
-                hint="install models built for this agent release",
-            )
+            raise refuse(f"{version} was built on features {manifest.feature_spec_hash}, this "
+                         f"agent computes {F.FEATURE_SPEC_HASH}",
+                         "install models built for this agent release")  # fmt: skip
         if hashlib.sha256(blob).hexdigest() != manifest.sha256:
-            raise EdgeAgentError(f"model {name}: the ONNX file does not match its manifest sha256")
-        loaded[name] = OnnxModel(blob)
-        versions[name] = manifest.version
+            raise refuse(f"{version}: the ONNX file does not match the manifest's sha256 "
+                         "(corrupted or truncated)")  # fmt: skip
+        try:
+            model = OnnxModel(blob)
+            probe = model.predict(np.zeros((1, model.n_features), dtype=np.float32))
+        except Exception as exc:  # onnxruntime raises its own types; any failure refuses
+            raise refuse(f"{version}: onnxruntime cannot run it: {exc}") from None
+        if not np.isfinite(probe).all():
+            raise refuse(f"{version}: its outputs are not finite numbers")
+        loaded[name] = model
+        versions[name] = version
     return ModelSet(loaded["replenishment_protection_p90"], loaded["replenishment_daily"],
                     loaded["labor"], versions)  # fmt: skip
 

@@ -44,7 +44,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from edge_agent import __version__, approvals, audit, commands, outcomes, sync
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config import EdgeSettings
-from edge_agent.errors import ConfigError, EdgeAgentError
+from edge_agent.errors import ConfigError, EdgeAgentError, ModelRefused
 from edge_agent.mirror import Ingestor, Mirror, open_mirror, retention
 from models import features as F
 from storeedge import link, subjects
@@ -131,6 +131,7 @@ class Agent:
             hint="see `edge-agent run --help`",
             inbox_prefix=subjects.store_inbox_prefix(self.store_id),
         )  # fmt: skip
+        self.trust = settings.trusted_keys()  # a bad trust file stops the start, named
         self.sync_mirror = self._open()
         self.inbox_mirror = self._open() if settings.inbox_dir is not None else None
         self.down_mirror = self._open()
@@ -423,7 +424,7 @@ class Agent:
         from models import BOOTSTRAP_DIR
 
         if self._models is None:
-            self._models = load_models(self.settings.models_dir or BOOTSTRAP_DIR)
+            self._models = self._load_models(load_models, BOOTSTRAP_DIR)
             self._policy = load_policy(self.settings.policy_file)
             self.model_versions = dict(self._models.versions)
         try:
@@ -459,6 +460,26 @@ class Agent:
             len(result.decisions),
             result.seconds,
         )
+
+    def _load_models(self, load_models: Callable[..., Any], bootstrap: Path) -> Any:
+        """The configured models; if they are refused (unsigned, untrusted, corrupt, other
+        features, unrunnable), the refusal is audited and alarmed and the store decides
+        with the models shipped in its release instead."""
+        directory = self.settings.models_dir
+        if directory is None:
+            return load_models(bootstrap)
+        try:
+            return load_models(directory, self.trust)
+        except ModelRefused as exc:
+            log.error("ALARM: %s; deciding with the shipped models", exc)
+            self.alarms["model_refused"] = str(exc)
+            change = audit_pb2.ModelChange(model_name=exc.model, outcome="refused",
+                                           reason=exc.message)  # fmt: skip
+            with self.mirror.transaction():
+                audit.append(self.mirror, audit_pb2.AUDIT_EVENT_TYPE_MODEL_CHANGED,
+                             subject_id=exc.model, summary=f"refused: {exc.message}",
+                             model_change=change)  # fmt: skip
+            return load_models(bootstrap)
 
     def _submit(self) -> None:
         """Hand what may be executed to the configured executor (none configured: skip)."""

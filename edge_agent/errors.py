@@ -17,6 +17,7 @@ Tree::
     ├── DecisionError            a decision cannot take the requested step
     │   └── UnknownDecisionError no decision has that id
     ├── ExecutorError            the executor refused or failed (decisions stay executable)
+    ├── ModelRefused             a model is not safe to serve (signature, bytes, spec, graph)
     └── SyncError                the link to the hub failed (records stay queued)
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "ExecutorError",
     "IngestError",
     "MirrorError",
+    "ModelRefused",
     "SchemaTooNewError",
     "StoreConflictError",
     "StoreNotConfigured",
@@ -86,3 +88,12 @@ class SyncError(EdgeAgentError):
 
 class ExecutorError(EdgeAgentError):
     """The executor did not take the decisions; they stay executable and go next time."""
+
+
+class ModelRefused(EdgeAgentError):
+    """A model is not safe to serve: unsigned or untrusted, changed bytes, other features,
+    a graph onnxruntime cannot run, or non-finite outputs. The store keeps its models."""
+
+    def __init__(self, message: str, *, hint: str = "", model: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.model = model

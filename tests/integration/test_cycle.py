@@ -117,7 +117,7 @@ def test_models_built_on_other_features_are_refused(tmp_path):
         load_models(models)
     (models / "labor.onnx").write_bytes(b"corrupt")
     shutil.copy(BOOTSTRAP_DIR / "labor.manifest.json", manifest)
-    with pytest.raises(EdgeAgentError, match="does not match its manifest sha256"):
+    with pytest.raises(EdgeAgentError, match="does not match the manifest's sha256"):
         load_models(models)
 
 
