@@ -66,10 +66,11 @@ class HubProcess:
         self.process = None
         return code
 
-    def ingested(self) -> tuple[int, int]:
-        """(messages, stored) over this process's ingest runs, from its log."""
+    def ingested(self) -> tuple[int, int, int]:
+        """(ingest runs, messages, stored) from its log: one run per process unless its
+        link failed and the ingest loop was started again."""
         runs = _STOPPED.findall(self.log.read_text())
-        return sum(int(m) for m, _, _ in runs), sum(int(s) for _, s, _ in runs)
+        return len(runs), sum(int(m) for m, _, _ in runs), sum(int(s) for _, s, _ in runs)
 
 
 async def assert_replicated(js: Any, cluster: NatsCluster, replicas: int = 3) -> None:
