@@ -36,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import random
@@ -306,6 +307,8 @@ class NatsCluster:
                 self.kill_all()
                 raise
             break
+        # A script that dies without stop() must not leave three servers running.
+        atexit.register(self.kill_all)
         self.wait_healthy(timeout_s=timeout_s)
         return self
 
@@ -313,8 +316,10 @@ class NatsCluster:
         """Stop every node gracefully."""
         for node in self.nodes:
             node.stop()
+        atexit.unregister(self.kill_all)
 
     def kill_all(self) -> None:
+        """SIGKILL every node (also run at interpreter exit if the cluster was not stopped)."""
         for node in self.nodes:
             node.kill()
 
