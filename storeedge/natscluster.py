@@ -50,6 +50,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import nats
+from nats.errors import Error as NatsError
+
 from storeedge.errors import NatsServerError
 from storeedge.natsserver import _accepts, find_nats_server
 
@@ -290,6 +293,14 @@ class NatsCluster:
     # -- the whole cluster ------------------------------------------------------------------
     def start(self, *, timeout_s: float = _READY_TIMEOUT_S) -> NatsCluster:
         """Start every node and wait until each reports JetStream healthy (a meta leader)."""
+        running = [node.index for node in self.nodes if node.running]
+        if len(running) == len(self.nodes):
+            return self
+        if running:
+            raise NatsServerError(
+                f"cluster {self.name} is partly running (nodes {running})",
+                hint="start the others with start_node(index), or stop() the cluster first",
+            )
         for attempt in range(1, self.attempts + 1):
             route_ports = _pick_ports(self.host, len(self.nodes))
             for node, port in zip(self.nodes, route_ports, strict=True):
@@ -380,9 +391,6 @@ class NatsCluster:
     async def stream_info(self, stream: str, *, timeout_s: float = 15.0) -> Any:
         """``$JS.API.STREAM.INFO`` through any running node, retried while the stream has no
         leader (an election after a node died takes several seconds)."""
-        import nats
-        from nats.errors import Error as NatsError
-
         deadline = time.monotonic() + timeout_s
         last: Exception | None = None
         while time.monotonic() < deadline:

@@ -34,8 +34,22 @@ async def test_hub_creates_r3_streams_led_and_replicated_on_three_nodes(nats_clu
         info = await nats_cluster.stream_info("STOREEDGE_UP")
         assert nats_cluster.nodes[leader].name == info.cluster.leader
         assert all(peer.current for peer in info.cluster.replicas)
+        # A follower stopped gracefully comes back on its URL and store, and is current.
+        follower = (leader + 1) % 3
+        url = nats_cluster.url(follower)
+        await asyncio.to_thread(nats_cluster.restart_node, follower)
+        assert nats_cluster.url(follower) == url and nats_cluster.start() is nats_cluster
+        info = await nats_cluster.stream_info("STOREEDGE_UP")
+        assert len(info.cluster.replicas) == 2 and not any(p.offline for p in info.cluster.replicas)
     finally:
         await nc.close()
+    with pytest.raises(NatsServerError, match="no cluster node 3"):
+        nats_cluster.node(3)
+    with pytest.raises(NatsServerError, match="not a node of cluster"):
+        nats_cluster.index_of("elsewhere-n0")
+    nats_cluster.stop_node(0)
+    with pytest.raises(NatsServerError, match="partly running"):
+        nats_cluster.start()
 
 
 async def test_two_stores_sync_through_the_cluster_with_two_hub_processes(
