@@ -109,13 +109,24 @@ class Hub:
                 await ensure_streams(self.js, replicas=self.settings.stream_replicas)
                 streak.succeeded()
                 log.info("hub ingesting from %s", ",".join(options.servers))
-                await asyncio.gather(self._ingest(), self._heartbeats())
+                await self._loops()
                 return
             except (KitError, HubError, NatsError, OSError, TimeoutError) as exc:
                 streak.failed(exc)
                 delay = backoff_delay(streak.failures, cap_s=30.0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), timeout=delay)
+
+    async def _loops(self) -> None:
+        """Ingest and heartbeats together; when one fails the other is cancelled, so the
+        retry in ``_serve`` never leaves a second ingest loop running beside a new one."""
+        tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats())]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _ingest(self) -> None:
         async def acknowledge(result: IngestResult) -> None:
@@ -158,11 +169,22 @@ class Hub:
             stream=subjects.STATUS_STREAM,
             config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT),
         )
+        streak = Streak(f"fetching heartbeats from {subjects.STATUS_STREAM}", log)
         while not self.stop.is_set():
             try:
                 msgs = await sub.fetch(100, timeout=1.0)
             except (NatsTimeoutError, TimeoutError):
                 continue
+            except NatsError as exc:
+                # On a cluster the consumer is replicated: right after it is made, or while
+                # a node is down, it may have no leader for seconds (503). Ride that out,
+                # as ingest does; only a lasting failure goes up, to re-bind.
+                streak.failed(exc)
+                if streak.failing_for() > 30.0:
+                    raise
+                await asyncio.sleep(1.0)
+                continue
+            streak.succeeded()
             for msg in msgs:
                 try:
                     store_id, _, _ = subjects.parse_subject(msg.subject)

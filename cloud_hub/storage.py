@@ -26,6 +26,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ __all__ = ["HubStorage", "Incoming", "IngestResult", "SqliteHubStorage", "open_s
 
 GENESIS_HASH = bytes(32)
 T = TypeVar("T")
+#: How long a statement waits for another connection's (or hub process's) write lock.
+_BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stores (
@@ -156,9 +159,9 @@ class SqliteHubStorage:
         self._lock = threading.RLock()
         try:
             self.conn = sqlite3.connect(
-                str(path), isolation_level=None, timeout=30.0, check_same_thread=False
+                str(path), isolation_level=None, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
             )
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(self.conn)
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute("PRAGMA cache_size = -65536")
             self.conn.executescript(_SCHEMA)
@@ -177,6 +180,15 @@ class SqliteHubStorage:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: the queries in it see one state of the file (WAL)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
 
     @_serialized
     def close(self) -> None:
@@ -466,7 +478,14 @@ class SqliteHubStorage:
     # -- status ---------------------------------------------------------------------------
     @_serialized
     def store_status(self, *, gap_timeout_s: float = 900.0) -> dict[str, dict[str, Any]]:
-        """Per store: records received by type, the verified chain, heartbeat facts."""
+        """Per store: records received by type, the verified chain, heartbeat facts.
+
+        Read in one snapshot: another hub process may advance a chain between the queries,
+        and a gap seen in one query and a chain length from a later one would disagree."""
+        with self._snapshot():
+            return self._store_status(gap_timeout_s)
+
+    def _store_status(self, gap_timeout_s: float) -> dict[str, dict[str, Any]]:
         received: dict[str, dict[str, int]] = {}
         for store_id, record_type, count in self.conn.execute(
             "SELECT store_id, record_type, COUNT(*) FROM records GROUP BY store_id, record_type"
@@ -558,6 +577,24 @@ def _entry_problem(
     if rid.store_id != store_id:
         return f"payload belongs to store {rid.store_id!r}, sent on {store_id!r}'s subject"
     return None
+
+
+def _use_wal(conn: sqlite3.Connection, timeout_s: float = _BUSY_TIMEOUT_S) -> None:
+    """Switch the file to WAL, waiting for other processes. Several hub processes may open
+    the same new file at once, and SQLite answers the switch with "database is locked" at
+    once, without its busy handler, while another connection holds a write lock on a file
+    not yet in WAL: retry until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _now() -> str:

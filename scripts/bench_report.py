@@ -39,6 +39,7 @@ ORDER = (
     "test_hub_ingest",
     "test_bare_fetch_ack",
     "test_end_to_end_backlog",
+    "test_cluster_drain_r3",
     "test_agent_idle_rss",
     "test_reconnect_storm",
     "test_reconnect_storm_raw",
@@ -131,6 +132,14 @@ def _details(bench: dict[str, Any]) -> str | None:
         parts.append(f"{slower:.1f} x the raw limit's time")
     if "idle_rss_mib" in info:
         parts.append(f"idle RSS after the cycle {info['idle_rss_mib']:,.0f} MiB")
+    if "cluster_nodes" in info:
+        low, high = min(info["single_round_seconds"]), max(info["single_round_seconds"])
+        parts.append(
+            f"{info['cluster_nodes']} nodes on one machine, streams with {info['replicas']} "
+            "replicas, the client on a follower's node; the same drain into one server "
+            f"{_seconds(info['raw_median_s'])} median (rounds {_seconds(low)} – "
+            f"{_seconds(high)}), rounds interleaved"
+        )
     if "command_wall_s" in info:
         parts.append(f"whole child process (start, models, cycle) {info['command_wall_s']} s")
     return f"- {label}: " + "; ".join(parts) + "." if parts else None
