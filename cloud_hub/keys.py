@@ -16,14 +16,13 @@ re-sign the serving models -> ``keys retire OLDID`` -> distribute again.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from google.protobuf import json_format
 from nacl.signing import SigningKey
 
-from cloud_hub import hub_audit
+from cloud_hub import hub_audit, hubdb
 from cloud_hub.errors import HubConfigError
 from cloud_hub.identity import write_atomically
 from storeedge import signing
@@ -47,7 +46,7 @@ class SigningKeys:
 
     def __init__(self, db: Path, directory: Path) -> None:
         self.directory = directory
-        self.conn = sqlite3.connect(str(db), isolation_level=None, timeout=30.0)
+        self.conn = hubdb.connect(db)
         self.conn.executescript(_SCHEMA)
         hub_audit.ensure_table(self.conn)
 
@@ -72,8 +71,11 @@ class SigningKeys:
         return row[0] if row else None
 
     def ensure_active(self, *, actor: str = "cloud-hub") -> str:
-        """The active key's id; a first key is generated when there is none."""
-        return self.active_id() or self._new_key(actor=actor, action="signing_key.generated")
+        """The active key's id; a first key is generated when there is none (once, even
+        when several hub processes start on a new database together)."""
+        return self.active_id() or self._new_key(
+            actor=actor, action="signing_key.generated", only_if_none=True
+        )
 
     def rotate(self, *, actor: str) -> tuple[str, str | None]:
         """A new active key; the old one stays published as ``previous``. (new, old)."""
@@ -91,18 +93,13 @@ class SigningKeys:
                 f"this one is {state[0] if state else 'unknown'}",
                 hint="see `cloud-hub keys public --db HUBDB`; rotate before retiring",
             )
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(
+        with hubdb.immediate(self.conn) as conn:
+            conn.execute(
                 "UPDATE signing_keys SET state = 'retired', changed_at = ? WHERE key_id = ?",
                 (_now(), key_id),
             )
-            hub_audit.append(self.conn, actor=actor, action="signing_key.retired",
+            hub_audit.append(conn, actor=actor, action="signing_key.retired",
                              subject=key_id, detail={})  # fmt: skip
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
 
     def trust_text(self) -> str:
         """The trust file stores should hold: the active and previous keys."""
@@ -133,7 +130,9 @@ class SigningKeys:
             raise HubConfigError(f"no *.manifest.json in {folder}", hint="point at a model folder")
         return names
 
-    def _new_key(self, *, actor: str, action: str, previous: str | None = None) -> str:
+    def _new_key(
+        self, *, actor: str, action: str, previous: str | None = None, only_if_none: bool = False
+    ) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
         staging = self.directory / f".new-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}.key"
         key: SigningKey = signing.generate_key(staging)
@@ -141,23 +140,21 @@ class SigningKeys:
         key_id = line.split()[1]
         staging.replace(self.directory / f"{key_id}.key")
         now = _now()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(
+        with hubdb.immediate(self.conn) as conn:
+            if only_if_none and (active := self.active_id()) is not None:
+                (self.directory / f"{key_id}.key").unlink()  # another process was first
+                return active
+            conn.execute(
                 "UPDATE signing_keys SET state = 'previous', changed_at = ? WHERE state = 'active'",
                 (now,),
             )
-            self.conn.execute(
+            conn.execute(
                 "INSERT INTO signing_keys(key_id, public_line, state, created_at, changed_at) "
                 "VALUES (?, ?, 'active', ?, ?)",
                 (key_id, line, now, now),
             )
-            hub_audit.append(self.conn, actor=actor, action=action, subject=key_id,
+            hub_audit.append(conn, actor=actor, action=action, subject=key_id,
                              detail={"previous": previous} if previous else {})  # fmt: skip
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
         return key_id
 
     def write_trust(self, path: Path) -> None:

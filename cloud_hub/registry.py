@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cloud_hub import hub_audit
+from cloud_hub import hub_audit, hubdb
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import RegistryError
 from cloud_hub.identity import (
@@ -97,8 +96,7 @@ class Registry:
     def __init__(self, db: Path) -> None:
         self.db = db
         try:
-            self.conn = sqlite3.connect(str(db), isolation_level=None, timeout=30.0)
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn = hubdb.connect(db)
             self.conn.executescript(_SCHEMA)
             hub_audit.ensure_table(self.conn)
         except sqlite3.DatabaseError as exc:
@@ -116,15 +114,8 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return hubdb.immediate(self.conn)
 
     # -- reading --------------------------------------------------------------------------
     def stores(self, *, ring: str | None = None) -> list[StoreEntry]:

@@ -26,9 +26,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 from google.protobuf.message import DecodeError
 
+from cloud_hub import hubdb
 from cloud_hub.errors import HubStorageError
 from storeedge import failpoints, subjects
 from storeedge.v1 import audit_pb2, common_pb2, decision_pb2
@@ -45,7 +45,6 @@ __all__ = ["HubStorage", "Incoming", "IngestResult", "SqliteHubStorage", "open_s
 GENESIS_HASH = bytes(32)
 T = TypeVar("T")
 #: How long a statement waits for another connection's (or hub process's) write lock.
-_BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stores (
@@ -158,11 +157,7 @@ class SqliteHubStorage:
         self.path = path
         self._lock = threading.RLock()
         try:
-            self.conn = sqlite3.connect(
-                str(path), isolation_level=None, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
-            )
-            _use_wal(self.conn)
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn = hubdb.connect(path, check_same_thread=False)
             self.conn.execute("PRAGMA cache_size = -65536")
             self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -171,15 +166,8 @@ class SqliteHubStorage:
                 hint="is it a storeedge hub database, and is the disk writable?",
             ) from exc
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return hubdb.immediate(self.conn)
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -577,24 +565,6 @@ def _entry_problem(
     if rid.store_id != store_id:
         return f"payload belongs to store {rid.store_id!r}, sent on {store_id!r}'s subject"
     return None
-
-
-def _use_wal(conn: sqlite3.Connection, timeout_s: float = _BUSY_TIMEOUT_S) -> None:
-    """Switch the file to WAL, waiting for other processes. Several hub processes may open
-    the same new file at once, and SQLite answers the switch with "database is locked" at
-    once, without its busy handler, while another connection holds a write lock on a file
-    not yet in WAL: retry until ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    pause = 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
 
 
 def _now() -> str:

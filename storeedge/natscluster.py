@@ -40,7 +40,6 @@ import atexit
 import json
 import os
 import random
-import signal
 import socket
 import subprocess
 import time
@@ -54,7 +53,7 @@ import nats
 from nats.errors import Error as NatsError
 
 from storeedge.errors import NatsServerError
-from storeedge.natsserver import _accepts, find_nats_server
+from storeedge.natsserver import _accepts, end_process, find_nats_server
 
 __all__ = ["ClusterNode", "NatsCluster"]
 
@@ -168,7 +167,7 @@ cluster {{
         err = self.process.stderr
         stderr = err.read().decode(errors="replace").strip() if err else ""
         code = self.process.returncode
-        self._close()
+        self.process = end_process(self.process)
         try:
             with self.log_path.open("rb") as log:
                 log.seek(log_size)
@@ -206,30 +205,11 @@ cluster {{
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM: its raft groups hand leadership over); kills if it hangs."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._close()
+        self.process = end_process(self.process, graceful_s=timeout)
 
     def kill(self) -> None:
         """SIGKILL, as a crash or a power cut would: no leadership hand-over."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._close()
-
-    def _close(self) -> None:
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
-        self.process = None
+        self.process = end_process(self.process)
 
 
 class NatsCluster:

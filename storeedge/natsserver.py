@@ -13,6 +13,7 @@ clients reconnect to the same URL and find their streams.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from types import TracebackType
 
 from storeedge.errors import NatsServerError
 
-__all__ = ["NatsServer", "find_nats_server"]
+__all__ = ["NatsServer", "end_process", "find_nats_server"]
 
 _START_TIMEOUT_S = 15.0
 
@@ -160,35 +161,16 @@ class NatsServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM); kills if it does not exit in time."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._close()
+        self.process = end_process(self.process, graceful_s=timeout)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would (fault tests)."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._close()
+        self.process = end_process(self.process)
 
     def restart(self, *, hard: bool = False) -> NatsServer:
         """Stop (or kill) and start again on the same port with the same JetStream store."""
         self.kill() if hard else self.stop()
         return self.start()
-
-    def _close(self) -> None:
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
-        self.process = None
 
     def __enter__(self) -> NatsServer:
         return self.start()
@@ -200,6 +182,24 @@ class NatsServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def end_process(process: subprocess.Popen[bytes] | None, *, graceful_s: float = 0.0) -> None:
+    """Stop a server process: SIGTERM and up to ``graceful_s`` to exit, then SIGKILL (at
+    once when ``graceful_s`` is 0, as a crash would). Returns None, for ``self.process``."""
+    if process is None:
+        return None
+    if process.poll() is None:
+        if graceful_s > 0:
+            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(graceful_s)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if process.stderr:
+        process.stderr.close()
+    return None
 
 
 def _accepts(host: str, port: int) -> bool:
