@@ -107,6 +107,11 @@ for STORE in S001 S002 S003; do
 done
 cloud-hub stores list --db "$DEMO/hub.db" | sed 's/^/  /'
 echo "  each store may publish only storeedge.<its id>.up.* and read only its own hub->store messages"
+cloud-hub keys generate --db "$DEMO/hub.db" > /dev/null
+cloud-hub keys public --db "$DEMO/hub.db" --out "$DEMO/hub-keys.pub" > /dev/null
+cp -r "$(python -c 'from models import BOOTSTRAP_DIR; print(BOOTSTRAP_DIR)')" "$DEMO/models"
+cloud-hub models sign "$DEMO/models" --db "$DEMO/hub.db" | sed 's/^/  /'
+echo "  stores trust only $DEMO/hub-keys.pub: they run models signed by the hub's key, nothing else"
 HUB_LOG=$DEMO/hub.log
 cloud-hub serve --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" > "$HUB_LOG" 2>&1 &
 HUB_PID=$!
@@ -133,7 +138,8 @@ done
 cp "$DB" "$DEMO/S001.db"
 
 start_agent() {  # store -> background `edge-agent run` with the store's own NATS identity
-  edge-agent run --db "$DEMO/$1.db" --nats "$NATS" --creds "$DEMO/creds/$1.nk" --http-port 0 > "$DEMO/agent-$1.log" 2>&1 &
+  edge-agent run --db "$DEMO/$1.db" --nats "$NATS" --creds "$DEMO/creds/$1.nk" --http-port 0 \
+    --models "$DEMO/models" --trust "$DEMO/hub-keys.pub" > "$DEMO/agent-$1.log" 2>&1 &
   AGENTS+=($!)
   eval "PID_$1=$!"
 }
@@ -215,4 +221,22 @@ for STORE in S001 S003; do
   grep -q "NATS refused" "$DEMO/agent-$STORE.log" && { echo "  UNEXPECTED: $STORE was refused" >&2; exit 1; }
 done
 echo "  S001 and S003: still connected (no refusal in their logs)"
+
+step "20. A model changed after signing is refused, naming why; the hub's own audit log verifies"
+cp -r "$DEMO/models" "$DEMO/models-tampered"
+python - "$DEMO/models-tampered/labor.onnx" <<'PY'
+import sys
+path = sys.argv[1]
+blob = bytearray(open(path, "rb").read())
+blob[len(blob) // 2] ^= 0xFF
+open(path, "wb").write(bytes(blob))
+print("  flipped one byte of labor.onnx")
+PY
+if edge-agent cycle --db "$DEMO/S001.db" --models "$DEMO/models-tampered" --trust "$DEMO/hub-keys.pub" 2> "$DEMO/refused.txt"; then
+  echo "  UNEXPECTED: the tampered model was served" >&2
+  exit 1
+fi
+sed 's/^/  /' "$DEMO/refused.txt"
+cloud-hub hub-audit show --db "$DEMO/hub.db" --limit 5 | sed 's/^/  /'
+cloud-hub hub-audit verify --db "$DEMO/hub.db" | sed 's/^/  /'
 printf '\n\033[1mDemo complete.\033[0m The mirror is %s; try: .venv/bin/edge-agent status --db %s --json\n' "$DB" "$DB"
