@@ -41,7 +41,7 @@ __all__ = [
     "protection_features",
 ]
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 _EPS = 1e-3
 
 DAILY_FEATURES = (
@@ -65,7 +65,8 @@ AVAILABILITY_FEATURES = (
     "hour", "dow", "zero_run", "expected_hour", "expected_run", "p_zero_run",
     "sold_today", "expected_today", "today_ratio", "daily_level_7", "zero_rate_hour",
     "promo", "price_ratio", "sales_last_3h", "sales_last_6h", "last_sale_hour_yesterday",
-    "sold_yesterday", "last_sale_hour_7d", "hours_to_usual_last_sale",
+    "sold_yesterday", "last_sale_hour_7d", "hours_to_usual_last_sale", "log_p_quiet_run",
+    "expected_run_share", "expected_rest_share", "stopped_share_7d",
 )  # fmt: skip
 
 FEATURE_SPEC = {
@@ -477,17 +478,29 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
     no_history = (days == 0)[None, :, None]
     expected_hour = np.where(no_history, 0.0, expected_hour)
     expected_flat = expected_hour.reshape(n_sku, n_hours)
-    # Zero-sales runs ending at each hour, and what the history expected over them.
+    # Zero-sales runs ending at each hour, what the history expected over them, and how
+    # likely a run this long is while the shelf is stocked: the sum over its hours of
+    # log P(no sale in that hour), P from how often that hour sold in the previous 14 days
+    # (units-free, unlike expected units; capped so one hour never makes a run certain).
+    log_quiet = np.log(1.0 - np.minimum(sell_rate_hour, 0.95)).reshape(n_sku, n_hours)
     run = np.zeros((n_sku, n_hours))
     expected_run = np.zeros((n_sku, n_hours))
+    log_p_run = np.zeros((n_sku, n_hours))
     current = np.zeros(n_sku)
     current_expected = np.zeros(n_sku)
+    current_log_p = np.zeros(n_sku)
     for t in range(n_hours):
         zero = sales[:, t] <= 0
         current = np.where(zero, current + 1, 0.0)
         current_expected = np.where(zero, current_expected + expected_flat[:, t], 0.0)
+        current_log_p = np.where(zero, current_log_p + log_quiet[:, t], 0.0)
         run[:, t] = current
         expected_run[:, t] = current_expected
+        log_p_run[:, t] = current_log_p
+    # The run and the rest of the day as shares of the day's expected sales.
+    expected_day = expected_hour.sum(axis=2, keepdims=True)
+    rest_share = (expected_day - np.cumsum(expected_hour, axis=2)) / (expected_day + _EPS)
+    expected_day_flat = np.repeat(expected_day[:, :, 0], 24, axis=1)
     sold_today = np.cumsum(by_day, axis=2).reshape(n_sku, n_hours)
     expected_today = np.cumsum(expected_hour, axis=2).reshape(n_sku, n_hours)
     daily = by_day.sum(axis=2)
@@ -509,6 +522,12 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
     last_sale_cum = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(last_sale, axis=1)], axis=1)
     usual_last = (last_sale_cum[:, days] - last_sale_cum[:, first7]) / np.maximum(days - first7, 1)
     usual_last = np.repeat(usual_last, 24, axis=1)
+    # On how many of the previous 7 days had sales stopped before this hour of the day.
+    stopped = (last_sale[:, :, None] < np.arange(24)[None, None, :]).astype(float)
+    stopped_cum = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(stopped, axis=1)], axis=1)
+    stopped_share = (stopped_cum[:, days, :] - stopped_cum[:, first7, :]) / np.maximum(
+        days - first7, 1
+    )[None, :, None]
     columns = [
         np.broadcast_to(hour_of_day, (n_sku, n_hours)),
         np.broadcast_to(dow, (n_sku, n_hours)),
@@ -529,6 +548,10 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
         np.repeat(sold_before, 24, axis=1),
         usual_last,
         usual_last - hour_of_day[None, :],
+        log_p_run,
+        expected_run / (expected_day_flat + _EPS),
+        rest_share.reshape(n_sku, n_hours),
+        stopped_share.reshape(n_sku, n_hours),
     ]
     return np.stack([np.asarray(c, dtype=float).reshape(-1) for c in columns], axis=1).astype(
         np.float32
