@@ -41,7 +41,7 @@ __all__ = [
     "protection_features",
 ]
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 _EPS = 1e-3
 
 DAILY_FEATURES = (
@@ -59,13 +59,14 @@ PROTECTION_FEATURES = (
 )  # fmt: skip
 HOURLY_FEATURES = (
     "horizon", "hour", "dow", "holiday", "same_hour_1", "same_hour_4", "hour_mean_7",
-    "day_total_7", "day_total_28", "trend_7_28", "weekday_ratio", "hour_share",
+    "day_total_7", "day_total_28", "trend_7_28", "weekday_ratio", "hour_share", "profile",
 )  # fmt: skip
 AVAILABILITY_FEATURES = (
     "hour", "dow", "zero_run", "expected_hour", "expected_run", "p_zero_run",
     "sold_today", "expected_today", "today_ratio", "daily_level_7", "zero_rate_hour",
     "promo", "price_ratio", "sales_last_3h", "sales_last_6h", "last_sale_hour_yesterday",
-    "sold_yesterday", "last_sale_hour_7d", "hours_to_usual_last_sale",
+    "sold_yesterday", "last_sale_hour_7d", "hours_to_usual_last_sale", "log_p_quiet_run",
+    "expected_run_share", "expected_rest_share", "stopped_share_7d",
 )  # fmt: skip
 
 FEATURE_SPEC = {
@@ -407,6 +408,8 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
     total_28 = _nanmean(_window(daily_total, origin, 28))
     hour_mean_7 = _nanmean(w28[:, :, -7:])  # (series, 24)
     hour_share = (hour_mean_7 + _EPS) / (hour_mean_7.sum(axis=1, keepdims=True) + 24 * _EPS)
+    hour_mean_28 = _nanmean(w28)
+    pooled_share = hour_mean_28 / (hour_mean_28.sum(axis=1, keepdims=True) + _EPS)
     hours = np.arange(24)
     blocks = []
     for h in horizons:
@@ -420,6 +423,7 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         same_4 = _nanmean(same, axis=1, default=np.nan)  # (series, 24)
         same_4 = np.where(np.isnan(same_4), hour_mean_7, same_4)
         same_1 = np.where(np.isnan(same[:, 0, :]), same_4, same[:, 0, :])
+        profile = _profile(same_4, pooled_share)
         day_totals = daily_total[:, days] if days.size else np.full((n_series, 1), np.nan)
         weekday_ratio = (_nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
         weekday_ratio = np.where(np.isnan(weekday_ratio), 1.0, weekday_ratio)
@@ -440,10 +444,25 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
                         np.full(24, (total_7[s] + _EPS) / (total_28[s] + _EPS)),
                         np.full(24, weekday_ratio[s]),
                         hour_share[s],
+                        profile[s],
                     ]
                 )
             )
     return np.vstack(blocks).astype(np.float32)
+
+
+def _profile(same_4: np.ndarray, pooled_share: np.ndarray) -> np.ndarray:
+    """The expected transactions per hour of the target day (the labor model's scale: it
+    learns the ratio to it). The weekday's 4-week same-hour mean, each hour smoothed with
+    its neighbours (0.6 / 0.2 + 0.2), its shape mixed 70/30 with the last 28 days' hour
+    shape: a noisy hour of one weekday borrows from the hours and days around it. The
+    weights were chosen on training weeks only (FreshRetailNet, origins before the last
+    training week), where they beat the plain 4-week mean by 6 % WAPE."""
+    padded = np.pad(same_4, ((0, 0), (1, 1)), mode="edge")
+    smoothed = 0.6 * same_4 + 0.2 * (padded[:, :-2] + padded[:, 2:])
+    total = smoothed.sum(axis=1, keepdims=True)
+    shape = smoothed / (total + _EPS)
+    return total * (0.7 * shape + 0.3 * pooled_share)
 
 
 def hourly_targets(panel: HourlyPanel, origin: int, horizons: Sequence[int]) -> np.ndarray:
@@ -477,17 +496,29 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
     no_history = (days == 0)[None, :, None]
     expected_hour = np.where(no_history, 0.0, expected_hour)
     expected_flat = expected_hour.reshape(n_sku, n_hours)
-    # Zero-sales runs ending at each hour, and what the history expected over them.
+    # Zero-sales runs ending at each hour, what the history expected over them, and how
+    # likely a run this long is while the shelf is stocked: the sum over its hours of
+    # log P(no sale in that hour), P from how often that hour sold in the previous 14 days
+    # (units-free, unlike expected units; capped so one hour never makes a run certain).
+    log_quiet = np.log(1.0 - np.minimum(sell_rate_hour, 0.95)).reshape(n_sku, n_hours)
     run = np.zeros((n_sku, n_hours))
     expected_run = np.zeros((n_sku, n_hours))
+    log_p_run = np.zeros((n_sku, n_hours))
     current = np.zeros(n_sku)
     current_expected = np.zeros(n_sku)
+    current_log_p = np.zeros(n_sku)
     for t in range(n_hours):
         zero = sales[:, t] <= 0
         current = np.where(zero, current + 1, 0.0)
         current_expected = np.where(zero, current_expected + expected_flat[:, t], 0.0)
+        current_log_p = np.where(zero, current_log_p + log_quiet[:, t], 0.0)
         run[:, t] = current
         expected_run[:, t] = current_expected
+        log_p_run[:, t] = current_log_p
+    # The run and the rest of the day as shares of the day's expected sales.
+    expected_day = expected_hour.sum(axis=2, keepdims=True)
+    rest_share = (expected_day - np.cumsum(expected_hour, axis=2)) / (expected_day + _EPS)
+    expected_day_flat = np.repeat(expected_day[:, :, 0], 24, axis=1)
     sold_today = np.cumsum(by_day, axis=2).reshape(n_sku, n_hours)
     expected_today = np.cumsum(expected_hour, axis=2).reshape(n_sku, n_hours)
     daily = by_day.sum(axis=2)
@@ -509,6 +540,12 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
     last_sale_cum = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(last_sale, axis=1)], axis=1)
     usual_last = (last_sale_cum[:, days] - last_sale_cum[:, first7]) / np.maximum(days - first7, 1)
     usual_last = np.repeat(usual_last, 24, axis=1)
+    # On how many of the previous 7 days had sales stopped before this hour of the day.
+    stopped = (last_sale[:, :, None] < np.arange(24)[None, None, :]).astype(float)
+    stopped_cum = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(stopped, axis=1)], axis=1)
+    stopped_share = (stopped_cum[:, days, :] - stopped_cum[:, first7, :]) / np.maximum(
+        days - first7, 1
+    )[None, :, None]
     columns = [
         np.broadcast_to(hour_of_day, (n_sku, n_hours)),
         np.broadcast_to(dow, (n_sku, n_hours)),
@@ -529,6 +566,10 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
         np.repeat(sold_before, 24, axis=1),
         usual_last,
         usual_last - hour_of_day[None, :],
+        log_p_run,
+        expected_run / (expected_day_flat + _EPS),
+        rest_share.reshape(n_sku, n_hours),
+        stopped_share.reshape(n_sku, n_hours),
     ]
     return np.stack([np.asarray(c, dtype=float).reshape(-1) for c in columns], axis=1).astype(
         np.float32

@@ -14,6 +14,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from models import features as F
 from models.runtime import OnnxModel
 
 __all__ = [
@@ -37,6 +38,10 @@ class ModelSpec:
     objective: str
     rounds: int
     params: dict[str, Any] = field(default_factory=dict)
+    # A feature column holding the row's scale: the model learns target / scale (weighted
+    # by scale, so an L1 loss is the WAPE of the scaled-back forecast) and serves
+    # prediction x scale; the exported ONNX graph does the multiplication itself.
+    scale_column: int | None = None
 
 
 _BASE = {
@@ -61,7 +66,17 @@ MODEL_SPECS: dict[str, ModelSpec] = {
         ModelSpec("replenishment_daily_p90", "daily", "quantile", 300, {"alpha": 0.9}),
         # Total demand over the protection interval (lead time + review), its 90th percentile.
         ModelSpec("replenishment_protection_p90", "protection", "quantile", 400, {"alpha": 0.9}),
-        ModelSpec("labor", "hourly", "poisson", 300, {"min_data_in_leaf": 20}),
+        # Transactions per store-hour as a ratio to the hour's expected profile (a
+        # smoothed weekday-hour mean, features.py): small trees, rounds chosen on the
+        # last training week (cloud_hub.backtest.train_labor).
+        ModelSpec(
+            "labor",
+            "hourly",
+            "regression_l1",
+            300,
+            {"num_leaves": 3, "min_data_in_leaf": 200, "learning_rate": 0.03},
+            scale_column=F.HOURLY_FEATURES.index("profile"),
+        ),
         ModelSpec("availability", "availability", "binary", 300, {"min_data_in_leaf": 50}),
     )
 }
@@ -74,8 +89,13 @@ class Trained:
     n_features: int
     rows: int
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(features), dtype=np.float64)
+    def predict(self, features: np.ndarray, rounds: int | None = None) -> np.ndarray:
+        """Predictions in the target's units (scaled back for a scaled model); ``rounds``
+        uses only the first boosting rounds."""
+        out = np.asarray(self.booster.predict(features, num_iteration=rounds), dtype=np.float64)
+        if self.spec.scale_column is not None:
+            out = out * np.asarray(features[:, self.spec.scale_column], dtype=np.float32)
+        return out
 
 
 def train(
@@ -85,11 +105,19 @@ def train(
     weight: np.ndarray | None = None,
     *,
     threads: int = 2,
+    rounds: int | None = None,
 ) -> Trained:
-    """Fit one model; rows with a NaN target are dropped."""
+    """Fit one model (``rounds`` overrides the spec's); rows with a NaN target are dropped,
+    and for a scaled model rows without a positive scale."""
     keep = ~np.isnan(target)
     if weight is not None:
         keep &= np.isfinite(weight)
+    if spec.scale_column is not None:
+        scale = np.asarray(features[:, spec.scale_column], dtype=np.float64)
+        keep &= scale > 0
+        scale = np.where(keep, scale, 1.0)
+        target = target / scale
+        weight = scale if weight is None else weight * scale
     if not keep.any():
         raise ValueError(f"{spec.name}: no rows with an observed target to train on")
     params = {**_BASE, **spec.params, "objective": spec.objective, "num_threads": threads}
@@ -99,7 +127,7 @@ def train(
         weight=None if weight is None else weight[keep],
         free_raw_data=True,
     )
-    booster = lgb.train(params, data, num_boost_round=spec.rounds)
+    booster = lgb.train(params, data, num_boost_round=rounds or spec.rounds)
     return Trained(spec, booster, features.shape[1], int(keep.sum()))
 
 
@@ -125,12 +153,30 @@ def export_onnx(trained: Trained) -> bytes:
     finally:
         del booster.dump_model
         del booster.is_mock
+    if trained.spec.scale_column is not None:
+        _scale_output(model, trained.spec.scale_column)
     # The converter lists opset imports in set order, which changes with the hash seed of
     # the process: sort them so a rebuild writes the same bytes.
     imports = sorted(model.opset_import, key=lambda entry: entry.domain)
     del model.opset_import[:]
     model.opset_import.extend(imports)
     return model.SerializeToString()
+
+
+def _scale_output(model: Any, column: int) -> None:
+    """Multiply the graph's output by the input column ``column``: the served model then
+    answers in the target's units, as :meth:`Trained.predict` does."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    name = graph.output[0].name
+    for node in graph.node:
+        node.output[:] = [f"{name}_ratio" if out == name else out for out in node.output]
+    graph.initializer.append(numpy_helper.from_array(np.array([column], np.int64), "scale_at"))
+    graph.node.append(
+        helper.make_node("Gather", [graph.input[0].name, "scale_at"], ["scale"], axis=1)
+    )
+    graph.node.append(helper.make_node("Mul", [f"{name}_ratio", "scale"], [name]))
 
 
 def _float32_safe(dump: dict[str, Any]) -> dict[str, Any]:

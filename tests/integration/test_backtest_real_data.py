@@ -67,9 +67,12 @@ def test_availability_on_freshretailnet(converted):
     result = cloud_hub("backtest", "availability", "--hourly", str(hourly), "--holdout-days", "7")
     model, rule = result["methods"]["model"], result["methods"]["zero_run_rule"]
     assert rule["min_run_hours"] >= 1
-    # The issue asks F1 >= 1.25 x the tuned rule; today: about 1.2 x.
-    assert model["f1"] >= 1.15 * rule["f1"]
-    assert model["auc_pr"] > rule["auc_pr"]
+    # The issue asks F1 >= 1.25 x the tuned rule: met (1.26 x, F1 0.603 vs 0.477).
+    assert model["f1"] >= 1.25 * rule["f1"]
+    assert model["auc_pr"] >= 1.4 * rule["auc_pr"]  # 0.629 vs 0.417
+    # The threshold comes from the training part only (half a twin model's best F1 on the
+    # last training week), never from the holdout.
+    assert 0.2 <= model["threshold"] <= 0.4
 
 
 def test_labor_on_freshretailnet_hourly_totals(converted):
@@ -78,7 +81,8 @@ def test_labor_on_freshretailnet_hourly_totals(converted):
         "backtest", "labor", "--transactions", str(transactions), "--holdout-days", "7"
     )
     methods = result["methods"]
-    # The issue asks WAPE >= 20 % below snaive and <= ma28; today: ~8 % below snaive,
-    # ~12 % above ma28 (62 days of one store leave little to learn from).
-    assert methods["model"]["wape"] < methods["snaive"]["wape"]
-    assert abs(methods["model"]["bias"]) < 0.1
+    # The issue asks WAPE >= 20 % below snaive and <= ma28; today: 14 % below snaive,
+    # 6 % above ma28 (62 days of one store leave little to learn from; BENCHMARKS.md).
+    assert methods["model"]["wape"] <= 0.9 * methods["snaive"]["wape"]
+    assert methods["model"]["wape"] <= 1.1 * methods["ma28"]["wape"]
+    assert abs(methods["model"]["bias"]) < 0.05

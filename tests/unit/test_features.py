@@ -173,6 +173,33 @@ def test_availability_features_use_no_future_and_no_labels():
         assert list(run[sku]) == expected
 
 
+def test_availability_run_likelihood_and_stopped_share():
+    # One SKU that sells at 10:00 and 18:00 every day, then goes quiet from day 8 on.
+    days = 10
+    sales = np.zeros((1, days * 24), dtype=np.float32)
+    for d in range(days):
+        if d < 8:
+            sales[0, d * 24 + 10] = 1.0
+            sales[0, d * 24 + 18] = 1.0
+    panel = F.SkuHourPanel(date(2026, 3, 2), sales, np.zeros_like(sales), np.ones_like(sales))
+    rows = F.availability_features(panel).reshape(days * 24, -1)
+    column = {name: rows[:, i] for i, name in enumerate(F.AVAILABILITY_FEATURES)}
+    day8 = 8 * 24
+    # Hours 10 and 18 always sold before (rate 1, capped at 0.95): each quiet one of them
+    # adds log(0.05); the other hours never sold and add nothing.
+    assert column["log_p_quiet_run"][day8 + 9] == pytest.approx(0.0)
+    assert column["log_p_quiet_run"][day8 + 10] == pytest.approx(np.log(0.05), rel=1e-5)
+    assert column["log_p_quiet_run"][day8 + 19] == pytest.approx(2 * np.log(0.05), rel=1e-5)
+    # Half the day's expected sales fall at 10:00, so after it the rest is one half.
+    assert column["expected_rest_share"][day8 + 10] == pytest.approx(0.5, rel=1e-3)
+    assert column["expected_run_share"][day8 + 10] == pytest.approx(0.5, rel=1e-3)
+    # Sales stopped after 18:00 on each of the previous 7 days: before 19:00 never.
+    assert column["stopped_share_7d"][day8 + 18] == 0.0
+    assert column["stopped_share_7d"][day8 + 19] == 1.0
+    # Day 9 looks back on day 8, which sold nothing: stopped before every hour.
+    assert column["stopped_share_7d"][9 * 24 + 5] == pytest.approx(1 / 7)
+
+
 def test_feature_spec_hash_is_stable_and_names_are_unique():
     for names in (
         F.DAILY_FEATURES,

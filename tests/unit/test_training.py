@@ -11,11 +11,17 @@ from models.runtime import OnnxModel
 from models.training import MODEL_SPECS, export_onnx, parity, train
 
 
-def _data(feature_set: str, seed: int = 0):
+def _data(spec, seed: int = 0):
+    """Rows as wide as the spec needs (12, or up to its scale column), with a positive scale
+    column for a scaled model and a target that grows with it."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(4000, 12)).astype(np.float32)
+    width = max(12, (spec.scale_column or 0) + 1)
+    x = rng.normal(size=(4000, width)).astype(np.float32)
     signal = np.exp(0.5 * x[:, 0] - 0.3 * x[:, 1])
-    if feature_set == "availability":
+    if spec.scale_column is not None:
+        x[:, spec.scale_column] = np.exp(x[:, spec.scale_column]) * 5
+        signal = signal * x[:, spec.scale_column]
+    if spec.feature_set == "availability":
         y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * x[:, 0] - x[:, 2])))).astype(float)
     else:
         y = rng.poisson(signal * 3).astype(float)
@@ -25,31 +31,48 @@ def _data(feature_set: str, seed: int = 0):
 @pytest.mark.parametrize("name", sorted(MODEL_SPECS))
 def test_onnx_matches_lightgbm_within_tolerance(name: str):
     spec = dataclasses.replace(MODEL_SPECS[name], rounds=60)
-    x, y = _data(spec.feature_set)
+    x, y = _data(spec)
     trained = train(spec, x, y, threads=1)
     onnx_bytes = export_onnx(trained)
     check = parity(trained, onnx_bytes, x)
     assert check.rows == 4000
     assert check.ok, check
     served = OnnxModel(onnx_bytes)
-    assert served.n_features == 12
+    assert served.n_features == x.shape[1]
     if spec.objective == "binary":
         probabilities = served.predict(x)
         assert ((probabilities >= 0) & (probabilities <= 1)).all()
 
 
+def test_a_scaled_model_learns_the_ratio_and_serves_the_units():
+    spec = dataclasses.replace(MODEL_SPECS["labor"], rounds=60)
+    assert spec.scale_column is not None
+    x, y = _data(spec)
+    trained = train(spec, x, y, threads=1)
+    ratio = trained.booster.predict(x)
+    assert 0.5 < np.median(ratio) < 10  # the booster itself predicts target / scale
+    served = OnnxModel(export_onnx(trained)).predict(x)
+    np.testing.assert_allclose(served, ratio * x[:, spec.scale_column], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(trained.predict(x), served, rtol=1e-3, atol=1e-3)
+    # Rows without a positive scale cannot be trained on.
+    x[:500, spec.scale_column] = 0.0
+    assert train(dataclasses.replace(spec, rounds=5), x, y, threads=1).rows == 3500
+
+
 def test_rows_without_an_observed_target_are_not_trained_on():
-    x, y = _data("daily")
+    spec = MODEL_SPECS["replenishment_daily"]
+    x, y = _data(spec)
     y[:1000] = np.nan
-    trained = train(dataclasses.replace(MODEL_SPECS["labor"], rounds=10), x, y, threads=1)
+    trained = train(dataclasses.replace(spec, rounds=10), x, y, threads=1)
     assert trained.rows == 3000
     with pytest.raises(ValueError, match="no rows with an observed target"):
-        train(MODEL_SPECS["labor"], x, np.full(4000, np.nan))
+        train(spec, x, np.full(4000, np.nan))
 
 
 def test_served_model_refuses_features_of_the_wrong_width():
-    x, y = _data("daily")
-    trained = train(dataclasses.replace(MODEL_SPECS["labor"], rounds=5), x, y, threads=1)
+    spec = MODEL_SPECS["replenishment_daily"]
+    x, y = _data(spec)
+    trained = train(dataclasses.replace(spec, rounds=5), x, y, threads=1)
     served = OnnxModel(export_onnx(trained))
     with pytest.raises(ValueError, match=r"shaped \(rows, 12\)"):
         served.predict(x[:, :11])
@@ -65,9 +88,10 @@ def test_training_and_export_are_reproducible_across_processes(tmp_path):
         "import dataclasses, sys, numpy as np\n"
         "from models.training import MODEL_SPECS, export_onnx, train\n"
         "rng = np.random.default_rng(3)\n"
-        "x = rng.normal(size=(3000, 8)).astype(np.float32)\n"
+        "x = rng.normal(size=(3000, 16)).astype(np.float32)\n"
         "y = rng.poisson(np.exp(0.4 * x[:, 0]) * 2).astype(float)\n"
         "spec = dataclasses.replace(MODEL_SPECS['labor'], rounds=30)\n"
+        "x[:, spec.scale_column] = np.exp(x[:, spec.scale_column])\n"
         "sys.stdout.buffer.write(export_onnx(train(spec, x, y, threads=2)))\n"
     )
     outputs = [
