@@ -322,7 +322,7 @@ def cmd_hub_audit(args: argparse.Namespace) -> int:
 
     def text() -> str:
         lines = [f"{len(rows)} hub audit records (newest first)"]
-        lines += [f"  {r['seq']:>6} {r['recorded_at'][:19]} {r['actor']:<12} {r['action']:<16} "
+        lines += [f"  {r['seq']:>6} {r['recorded_at'][:19]} {r['actor']:<12} {r['action']:<22} "
                   f"{r['subject']:<8} {json.dumps(r['detail'], sort_keys=True)}"
                   for r in rows]  # fmt: skip
         return "\n".join(lines)
