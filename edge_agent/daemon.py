@@ -194,10 +194,14 @@ class Agent:
                 await self.nc.close()
             except Exception as exc:  # closing anyway
                 log.debug("closing NATS: %s", exc)
+        self.close()
+        log.info("stopped")
+
+    def close(self) -> None:
+        """Close the mirror connections (``run`` does at its end)."""
         for mirror in (self.mirror, self.sync_mirror, self.inbox_mirror, self.down_mirror):
             if mirror is not None:
                 mirror.close()
-        log.info("stopped")
 
     def _on_signal(self, signum: int) -> None:
         log.info("received %s", signal.Signals(signum).name)

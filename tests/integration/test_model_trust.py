@@ -210,6 +210,7 @@ def test_a_store_refuses_unsafe_models_audits_it_and_decides_with_the_shipped_on
     assert audit.verify(agent.mirror).ok
     probe = np.zeros((1, models.labor.n_features), dtype=np.float32)
     assert np.isfinite(models.labor.predict(probe)).all()
+    agent.close()
 
 
 def test_a_malformed_trust_file_names_file_and_line(tmp_path):

@@ -52,9 +52,11 @@ def test_after_a_reconnect_each_store_waits_its_own_share_of_the_jitter_window(t
         agent._link_event("reconnected", "")
         waits.append(agent.drain_not_before - before)
         assert agent.wake_drain.is_set()
+        agent.close()
     assert all(0 <= w <= 30.0 for w in waits)
     assert max(waits) - min(waits) > 5.0  # spread out, not one moment for the fleet
     agent = Agent(settings.model_copy(update={"reconnect_jitter_s": 0.0,
                                               "sync_max_bytes_per_s": 0.0}))  # fmt: skip
     agent._link_event("reconnected", "")
     assert agent.drain_not_before <= time.monotonic() and agent.cap is None
+    agent.close()
