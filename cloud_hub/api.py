@@ -25,9 +25,13 @@ beside ingest when ``grpc_address`` (``--grpc HOST:PORT``) is set.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import functools
+import hashlib
 import ipaddress
+import json
 import logging
 import math
 import re
@@ -311,31 +315,31 @@ class _PageToken:
     """Opaque page tokens: the last key, tied to the filters it was made with."""
 
     @staticmethod
-    def make(key: str, filters: tuple) -> str:
-        import base64
-        import hashlib
-        import json
+    def _digest(filters: tuple) -> str:
+        return hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
 
-        digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:12]
-        return base64.urlsafe_b64encode(json.dumps([key, digest]).encode()).decode()
+    @classmethod
+    def make(cls, key: str, filters: tuple) -> str:
+        return base64.urlsafe_b64encode(json.dumps([key, cls._digest(filters)]).encode()).decode()
 
-    @staticmethod
-    def read(token: str, filters: tuple) -> str | None:
-        import base64
-        import binascii
-        import hashlib
-        import json
-
+    @classmethod
+    def read(cls, token: str, filters: tuple) -> str | None:
         if not token:
             return None
         try:
             key, digest = json.loads(base64.urlsafe_b64decode(token.encode()))
         except (ValueError, binascii.Error, TypeError):
-            raise invalid("page_token", "is not a token this server made: pass "
-                          "next_page_token from the previous page unchanged") from None  # fmt: skip
-        if digest != hashlib.sha256(repr(filters).encode()).hexdigest()[:12]:
-            raise invalid("page_token", "was made for other filters: keep the filters the "
-                          "same while paging, or start again without a token")  # fmt: skip
+            raise invalid(
+                "page_token",
+                "is not a token this server made: pass next_page_token from the previous "
+                "page unchanged",
+            ) from None
+        if digest != cls._digest(filters):
+            raise invalid(
+                "page_token",
+                "was made for other filters: keep the filters the same while paging, or "
+                "start again without a token",
+            )
         return str(key)
 
 
