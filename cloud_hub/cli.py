@@ -88,6 +88,11 @@ def _settings(args: argparse.Namespace) -> HubSettings:
         creds_dir=getattr(args, "creds_dir", None),
         nats_auth_file=getattr(args, "nats_auth_file", None),
         nats_pid_file=getattr(args, "nats_pid_file", None),
+        grpc_address=getattr(args, "grpc", None),
+        api_auth=False if getattr(args, "no_api_auth", False) else None,
+        api_tls_cert=getattr(args, "api_tls_cert", None),
+        api_tls_key=getattr(args, "api_tls_key", None),
+        api_tls_client_ca=getattr(args, "api_tls_client_ca", None),
         log_level=args.log_level,
     )
 
@@ -96,6 +101,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from cloud_hub.serve import run_hub
 
     settings = _settings(args)
+    if settings.grpc_address is not None:
+        from cloud_hub.api import check_settings
+
+        check_settings(settings)  # an unsafe API address stops here, before anything starts
     failpoints.arm(settings.failpoint)
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
@@ -382,6 +391,66 @@ def cmd_models_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_tokens(args: argparse.Namespace) -> int:
+    from cloud_hub.apiauth import TokenStore, parse_duration
+
+    settings = _settings(args)
+    if settings.db is None:
+        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
+    action = args.tokens_command
+    with TokenStore(settings.db) as store:
+        if action == "create":
+            token, row = store.create(args.name, args.role, parse_duration(args.expires),
+                                      regions=args.region or (),
+                                      categories=args.category or ())  # fmt: skip
+            doc = {"token": token, **row}
+            _emit(args, doc, lambda: "\n".join([
+                f"token {row['name']} ({_scope(row)}), expires {row['expires_at']}:",
+                f"  {token}",
+                "Shown once: the hub keeps only its hash. Clients send it as metadata "
+                "'authorization: Bearer <token>'."]))  # fmt: skip
+            return 0
+        if action == "revoke":
+            row = store.revoke(args.name)
+            _emit(args, row, lambda: f"revoked {row['name']} at {row['revoked_at']}")
+            return 0
+        rows = store.list(include_revoked=args.all)
+
+    def text() -> str:
+        lines = [f"{len(rows)} API tokens"]
+        for r in rows:
+            status = "revoked" if r["revoked_at"] else "EXPIRED" if r["expired"] else "live"
+            used = (r["last_used_at"] or "-")[:19]
+            lines.append(f"  {r['name']:<16} {_scope(r):<36} {status:<8} expires "
+                         f"{r['expires_at'][:19]}  last used {used}")  # fmt: skip
+        return "\n".join(lines)
+
+    _emit(args, {"tokens": rows}, text)
+    return 0
+
+
+def _scope(row: dict[str, Any]) -> str:
+    if row["role"] != "approver":
+        return row["role"]
+    scope = f"approver, regions {','.join(row['regions'])}"
+    return scope + (f", categories {','.join(row['categories'])}" if row["categories"] else "")
+
+
+def cmd_api_calls(args: argparse.Namespace) -> int:
+    from cloud_hub.apiauth import TokenStore
+
+    settings = _settings(args)
+    if settings.db is None or not settings.db.exists():
+        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
+    with TokenStore(settings.db) as store:
+        rows = store.calls(limit=args.limit)
+    _emit(args, {"calls": rows}, lambda: "\n".join(
+        [f"{len(rows)} mutating API calls (newest first)"]
+        + [f"  {r['at'][:19]} {r['caller']:<14} {r['method']:<17} {r['target']:<22} "
+           f"{r['outcome']:<18} {r['detail'][:60]}" for r in rows]))  # fmt: skip
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     _emit(args, {"version": __version__}, lambda: f"cloud-hub {__version__}")
     return 0
@@ -519,6 +588,14 @@ def build_parser() -> argparse.ArgumentParser:
     _link_flags(p)
     p.add_argument("--embedded-nats", type=Path, metavar="DIR",
                    help="start an embedded nats-server with JetStream in DIR")  # fmt: skip
+    p.add_argument("--grpc", metavar="HOST:PORT", help="also serve the gRPC API here (TLS "
+                   "required unless HOST is loopback; port 0: any free port)")  # fmt: skip
+    p.add_argument("--api-tls-cert", type=Path, help="the API's TLS certificate (PEM)")
+    p.add_argument("--api-tls-key", type=Path, help="the API's TLS private key (PEM)")
+    p.add_argument("--api-tls-client-ca", type=Path,
+                   help="require client certificates signed by this CA (mutual TLS)")  # fmt: skip
+    p.add_argument("--no-api-auth", action="store_true", help="DEVELOPMENT ONLY: serve the "
+                   "API without tokens (logged as a warning)")  # fmt: skip
     p.set_defaults(func=cmd_serve)
     p = _command(
         sub,
@@ -659,6 +736,51 @@ def build_parser() -> argparse.ArgumentParser:
     for q in (p, p_verify):
         q.add_argument("--db", type=Path, help="the hub database (SQLite)")
         q.set_defaults(func=cmd_hub_audit)
+    group = sub.add_parser(
+        "api", help="The gRPC API's tokens and its record of mutating calls.",
+        description="Who may call the hub's gRPC API (`cloud-hub serve --grpc`): tokens with "
+        "a role (viewer, approver, admin), a scope (regions, categories) and an expiry; and "
+        "the record of every mutating call.",
+        epilog="example:\n  cloud-hub api tokens create --name ana --role approver --region "
+        "north --expires 30d --db hub.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    api_actions = group.add_subparsers(dest="api_command", required=True, metavar="ACTION")
+    tokens = api_actions.add_parser(
+        "tokens", help="Create, list and revoke API tokens.",
+        description="Create, list and revoke API tokens. The hub keeps only a token's hash.",
+        epilog="example:\n  cloud-hub api tokens list --db hub.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    token_actions = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    p = _command(token_actions, "create",
+                 "Create a token (printed once): viewer reads; approver also approves, rejects "
+                 "and overrides in its regions (and categories); admin does everything.",
+                 "cloud-hub api tokens create --name ana --role approver --region north "
+                 "--expires 30d --db hub.db")  # fmt: skip
+    p.add_argument("--name", required=True, help="who holds it; recorded as the actor of "
+                   "every approval it sends")  # fmt: skip
+    p.add_argument("--role", required=True, choices=["viewer", "approver", "admin"])
+    p.add_argument("--region", action="append", help="approver: a registry region it may "
+                   "approve in (repeatable; '*' for every region)")  # fmt: skip
+    p.add_argument("--category", action="append", help="approver: only decisions of this "
+                   "category (repeatable; default every category)")  # fmt: skip
+    p.add_argument("--expires", default="30d", help="lifetime: 90m, 12h, 30d, 2w (default "
+                   "30d, at most 366d)")  # fmt: skip
+    p_list = _command(token_actions, "list", "List the tokens (never the secrets).",
+                      "cloud-hub api tokens list --db hub.db --json")  # fmt: skip
+    p_list.add_argument("--all", action="store_true", help="include revoked tokens")
+    p_revoke = _command(token_actions, "revoke",
+                        "Revoke a token: every call with it is refused from now on.",
+                        "cloud-hub api tokens revoke ana --db hub.db")  # fmt: skip
+    p_revoke.add_argument("name", help="the token's name")
+    for q in (p, p_list, p_revoke):
+        q.add_argument("--db", type=Path, help="the hub database (SQLite)")
+        q.set_defaults(func=cmd_api_tokens)
+    p = _command(api_actions, "calls",
+                 "Mutating API calls, newest first: who (token name), what, and how it ended "
+                 "(refused ones too).", "cloud-hub api calls --db hub.db --json")  # fmt: skip
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.add_argument("--limit", type=int, default=100, help="newest first (default 100)")
+    p.set_defaults(func=cmd_api_calls)
     group = sub.add_parser(
         "tls", help="TLS certificates for NATS (trials and tests).",
         description="TLS certificates for NATS: a private CA and a server certificate (and "

@@ -68,6 +68,26 @@ class HubSettings(kit_settings.TomlSettings):
         pattern=r"^[a-z_.]+(:[0-9]+)?$",
         description="Fault tests only: crash at the N-th pass of a named point (name:N).",
     )
+    grpc_address: str | None = Field(
+        default=None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$",
+        description="Serve the gRPC API on HOST:PORT beside ingest (port 0: any free port); "
+        "TLS (api_tls_cert, api_tls_key) is required unless HOST is loopback.",
+    )
+    api_auth: bool = Field(
+        default=True,
+        description="Require an API token on every call but health and reflection; turned "
+        "off only by `serve --no-api-auth` (development), logged loudly.",
+    )
+    api_tls_cert: Path | None = Field(default=None, description="The API's TLS certificate.")
+    api_tls_key: Path | None = Field(default=None, description="The API's TLS private key.")
+    api_tls_client_ca: Path | None = Field(
+        default=None,
+        description="Require client certificates signed by this CA (mutual TLS on the API).",
+    )
+    api_shutdown_grace_s: float = Field(
+        default=5.0, ge=0, le=60, description="Calls in flight get this long at shutdown."
+    )
     chain_gap_timeout_s: float = Field(
         default=900.0,
         gt=0,

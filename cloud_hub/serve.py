@@ -13,6 +13,10 @@ With ``embedded_nats_dir`` the hub first starts its own nats-server with
 JetStream on 127.0.0.1 (``make demo``, trials), with the authorization of the
 store registry (the hub's own key and each registered store's); production
 points ``nats_url`` at a server or cluster. SIGTERM finishes the batch in hand and exits 0.
+
+With ``grpc_address`` the hub's gRPC API (:mod:`cloud_hub.api`) runs in the same event
+loop; it starts before the link to NATS (reads need only the database) and stops
+gracefully before the link closes.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Hub:
         self.stop = asyncio.Event()
         self.nc: Any = None
         self.js: Any = None
+        self.api: Any = None  # cloud_hub.api.ApiServer when grpc_address is set
 
     def _ensure_signing_key(self) -> None:
         """A hub signs models from its first start on (issue: no unsigned rollout)."""
@@ -90,14 +95,30 @@ class Hub:
         self._ensure_signing_key()
         options = self._link_options()
         try:
+            await self._start_api()
             await self._serve(options)
         finally:
+            await self._stop_api()
             if self.nc is not None and not self.nc.is_closed:
                 await self.nc.close()
             self.storage.close()
             if self.embedded is not None:
                 self.embedded.stop()
             log.info("stopped")
+
+    # -- the gRPC API beside ingest (cloud_hub/api.py) --------------------------------------
+    async def _start_api(self) -> None:
+        if self.settings.grpc_address is None:
+            return
+        from cloud_hub.api import ApiServer  # grpc servers only when asked
+
+        self.api = ApiServer(self.settings, nats=lambda: self.nc)
+        await self.api.start()
+
+    async def _stop_api(self) -> None:
+        if self.api is not None:
+            await self.api.stop()
+            self.api = None
 
     async def _serve(self, options: link.LinkOptions) -> None:
         streak = Streak("hub link to NATS", log)

@@ -273,6 +273,7 @@ def test_script_lock_and_check_on_a_copy(
     """`lock` refuses a breaking change (unless --force); `check` names stale and breaking files."""
     shutil.copytree(ROOT / "protos", tmp_path / "protos")
     shutil.copytree(ROOT / "storeedge" / "v1", tmp_path / "storeedge" / "v1")
+    shutil.copytree(ROOT / "storeedge" / "hub" / "v1", tmp_path / "storeedge" / "hub" / "v1")
     monkeypatch.setattr(protos_script, "ROOT", tmp_path)
     monkeypatch.setattr(protos_script, "PROTO_DIR", tmp_path / "protos" / "storeedge" / "v1")
     monkeypatch.setattr(protos_script, "GENERATED_DIR", tmp_path / "storeedge" / "v1")
@@ -301,6 +302,34 @@ def test_script_lock_and_check_on_a_copy(
     assert protos_script.main(["lock", "--force"]) == 0
     assert protos_script.LOCK_FILE.read_bytes() != lock_bytes
     assert protos_script.main(["check"]) == 0
+
+
+def test_hub_api_contract_is_generated_locked_and_follows_the_conventions(
+    protos_script: ModuleType,
+) -> None:
+    """storeedge.hub.v1: its own lock, gRPC stubs, buf-style requests and enums."""
+    from storeedge.hub.v1 import hub_pb2, hub_pb2_grpc
+
+    hub = protos_script.packages()[1]
+    assert hub.name == "storeedge.hub.v1" and hub.lock_file.exists()
+    assert breaking_changes(load_descriptor_set(hub.lock_file),
+                            protos_script.build_descriptor_set(hub)) == []  # fmt: skip
+    assert hasattr(hub_pb2_grpc, "HubServiceStub")
+    assert hub_pb2.DESCRIPTOR.package == "storeedge.hub.v1"
+    assert [d.name for d in hub_pb2.DESCRIPTOR.dependencies] == ["google/protobuf/timestamp.proto"]
+    service = hub_pb2.DESCRIPTOR.services_by_name["HubService"]
+    for method in service.methods:
+        assert method.input_type.name == f"{method.name}Request"
+        assert method.output_type.name == f"{method.name}Response"
+    for enum in hub_pb2.DESCRIPTOR.enum_types_by_name.values():
+        prefix = _upper_snake(enum.name) + "_"
+        assert enum.values_by_number[0].name == prefix + "UNSPECIFIED"
+        assert all(v.name.startswith(prefix) for v in enum.values)
+    for message in hub_pb2.DESCRIPTOR.message_types_by_name.values():
+        if message.name.startswith("List"):
+            assert {"page_size", "page_token"} <= set(message.fields_by_name) or (
+                "next_page_token" in message.fields_by_name
+            ), message.name
 
 
 # -- (4) round trip ----------------------------------------------------------------------------

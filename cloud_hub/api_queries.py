@@ -1,0 +1,297 @@
+"""What the hub's API reads from the hub database, as plain dicts (no gRPC here).
+
+Reads the ingest tables (``stores``, ``records``, ``audit_entries``, ``quarantine``,
+``approval_requests``), the store registry and the decision index
+(:mod:`cloud_hub.decision_index`) over one SQLite connection per thread; WAL lets
+them run beside ingest's writes. Writes stay with ingest, downlink and
+:mod:`cloud_hub.apiauth`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from storeedge import subjects
+from storeedge.v1 import audit_pb2, decision_pb2, heartbeat_pb2
+
+__all__ = [
+    "approvals_for",
+    "audit_trail",
+    "chain_state",
+    "decision",
+    "decisions",
+    "max_ix",
+    "pending_after",
+    "stores",
+]
+
+_STORE_COLUMNS = (
+    "ids.store_id, r.ring, r.region, r.tz, r.status, r.chain_epoch, s.chain_length, "
+    "s.chain_head, s.chain_state, s.chain_problem, s.chain_problem_seq, s.last_heartbeat_at, "
+    "s.agent_version, s.heartbeat, s.last_seen_at"
+)
+
+
+def stores(
+    conn: sqlite3.Connection,
+    *,
+    after: str = "",
+    limit: int = 100,
+    ring: str = "",
+    region: str = "",
+    store_id: str | None = None,
+    gap_timeout_s: float = 900.0,
+) -> list[dict[str, Any]]:
+    """Stores (registered or seen by ingest) ordered by id, after ``after``, with status."""
+    where = ["ids.store_id > ?"]
+    params: list[Any] = [after]
+    if store_id is not None:
+        where, params = ["ids.store_id = ?"], [store_id]
+    if ring:
+        where.append("r.ring = ?")
+        params.append(ring)
+    if region:
+        where.append("r.region = ?")
+        params.append(region)
+    rows = conn.execute(
+        f"WITH ids AS (SELECT store_id FROM store_registry UNION SELECT store_id FROM stores) "
+        f"SELECT {_STORE_COLUMNS} FROM ids LEFT JOIN store_registry r USING (store_id) "
+        f"LEFT JOIN stores s USING (store_id) WHERE {' AND '.join(where)} "
+        f"ORDER BY ids.store_id LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [_store(conn, row, gap_timeout_s) for row in rows]
+
+
+def _store(conn: sqlite3.Connection, row: tuple, gap_timeout_s: float) -> dict[str, Any]:
+    (store_id, ring, region, tz, status, epoch, length, head, state, problem, problem_seq,
+     heartbeat_at, agent_version, heartbeat, last_seen) = row  # fmt: skip
+    received = {key: 0 for key in subjects.STATUS_KEYS}
+    for record_type, count in conn.execute(
+        "SELECT record_type, COUNT(*) FROM records WHERE store_id = ? GROUP BY record_type",
+        (store_id,),
+    ):
+        received[subjects.RECORD_TYPES.get(record_type, record_type)] = count
+    received["audit"] = conn.execute(
+        "SELECT COUNT(*) FROM audit_entries WHERE store_id = ?", (store_id,)
+    ).fetchone()[0]
+    quarantined = conn.execute(
+        "SELECT COUNT(*) FROM quarantine WHERE store_id = ?", (store_id,)
+    ).fetchone()[0]
+    backlog: dict[str, int] = {}
+    models: dict[str, str] = {}
+    if heartbeat:
+        try:
+            beat = heartbeat_pb2.Heartbeat.FromString(bytes(heartbeat))
+            backlog, models = dict(beat.backlog), dict(beat.model_versions)
+        except DecodeError:
+            pass
+    doc = {
+        "store_id": store_id,
+        "ring": ring or "",
+        "region": region or "",
+        "time_zone": tz or "",
+        "registry_status": status or "unregistered",
+        "chain_epoch": epoch or 1,
+        "last_heartbeat": heartbeat_at,
+        "agent_version": agent_version or "",
+        "last_seen": last_seen,
+        "received": received,
+        "backlog": backlog,
+        "model_versions": models,
+        "quarantined": quarantined,
+    }
+    doc.update(_chain(conn, store_id, length, head, state, problem, problem_seq, gap_timeout_s))
+    return doc
+
+
+def _chain(
+    conn: sqlite3.Connection,
+    store_id: str,
+    length: int | None,
+    head: bytes | None,
+    state: str | None,
+    problem: str | None,
+    problem_seq: int | None,
+    gap_timeout_s: float,
+) -> dict[str, Any]:
+    length = int(length or 0)
+    first, waiting, since = conn.execute(
+        "SELECT MIN(seq), COUNT(*), MIN(received_at) FROM audit_entries "
+        "WHERE store_id = ? AND seq > ?",
+        (store_id, length),
+    ).fetchone()
+    doc: dict[str, Any] = {
+        "chain_length": length,
+        "chain_head": bytes(head).hex() if head else bytes(32).hex(),
+        "entries_waiting": int(waiting),
+        "gap_missing_seq": 0,
+        "bad_record": None,
+    }
+    if state == "broken":
+        doc["chain_status"] = "broken"
+        doc["bad_record"] = {"seq": problem_seq, "record_id": f"{store_id}:audit:{problem_seq}",
+                             "reason": problem}  # fmt: skip
+    elif waiting:
+        doc["gap_missing_seq"] = length + 1
+        stale_before = (datetime.now(UTC) - timedelta(seconds=gap_timeout_s)).isoformat()
+        if since < stale_before:
+            doc["chain_status"] = "broken"
+            doc["bad_record"] = {
+                "seq": length + 1,
+                "record_id": f"{store_id}:audit:{length + 1}",
+                "reason": f"gap: seq {length + 1} missing since {since} ({waiting} entries "
+                f"wait behind it, the first is seq {first})",
+            }
+        else:
+            doc["chain_status"] = "gap"
+    elif length == 0:
+        doc["chain_status"] = "empty"
+    else:
+        doc["chain_status"] = "ok"
+    return doc
+
+
+def chain_state(
+    conn: sqlite3.Connection, store_id: str, gap_timeout_s: float
+) -> dict[str, Any] | None:
+    found = stores(conn, store_id=store_id, limit=1, gap_timeout_s=gap_timeout_s)
+    return found[0] if found else None
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+_DECISION_COLUMNS = (
+    "d.ix, d.decision_id, d.store_id, d.state, d.state_actor, d.state_changed_at, r.payload"
+)
+
+
+def decisions(
+    conn: sqlite3.Connection,
+    *,
+    before_ix: int | None = None,
+    limit: int = 100,
+    store_id: str = "",
+    kind: int = 0,
+    state: int = 0,
+    date_from: str = "",
+    date_to: str = "",
+    min_value: float | None = None,
+) -> list[dict[str, Any]]:
+    """Indexed decisions, newest first (by arrival ``ix``), filtered."""
+    where, params = _filters(store_id, kind, state, date_from, date_to, min_value)
+    if before_ix is not None:
+        where.append("d.ix < ?")
+        params.append(before_ix)
+    rows = conn.execute(
+        f"SELECT {_DECISION_COLUMNS} FROM api_decisions d JOIN records r "
+        f"ON r.record_id = d.decision_id WHERE {' AND '.join(where) or '1'} "
+        f"ORDER BY d.ix DESC LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [_decision(row) for row in rows]
+
+
+def pending_after(
+    conn: sqlite3.Connection, after_ix: int, *, store_id: str = "", kind: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Decisions pending now that reached the hub after ``after_ix``, oldest first."""
+    where, params = _filters(store_id, kind, decision_pb2.DECISION_STATE_PENDING, "", "", None)
+    rows = conn.execute(
+        f"SELECT {_DECISION_COLUMNS} FROM api_decisions d JOIN records r "
+        f"ON r.record_id = d.decision_id WHERE d.ix > ? AND {' AND '.join(where)} "
+        f"ORDER BY d.ix LIMIT ?",
+        (after_ix, *params, limit),
+    ).fetchall()
+    return [_decision(row) for row in rows]
+
+
+def max_ix(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(MAX(ix), 0) FROM api_decisions").fetchone()[0])
+
+
+def decision(conn: sqlite3.Connection, decision_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        f"SELECT {_DECISION_COLUMNS} FROM api_decisions d JOIN records r "
+        f"ON r.record_id = d.decision_id WHERE d.decision_id = ?",
+        (decision_id,),
+    ).fetchone()
+    return _decision(row) if row else None
+
+
+def _filters(
+    store_id: str, kind: int, state: int, date_from: str, date_to: str, min_value: float | None
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for clause, value, given in (
+        ("d.store_id = ?", store_id, bool(store_id)),
+        ("d.kind = ?", kind, bool(kind)),
+        ("d.state = ?", state, bool(state)),
+        ("d.business_date >= ?", date_from, bool(date_from)),
+        ("d.business_date <= ?", date_to, bool(date_to)),
+        ("d.value >= ?", min_value, min_value is not None),
+    ):
+        if given:
+            where.append(clause)
+            params.append(value)
+    return where, params
+
+
+def _decision(row: tuple) -> dict[str, Any]:
+    ix, decision_id, store_id, state, actor, changed_at, payload = row
+    return {
+        "ix": ix,
+        "decision_id": decision_id,
+        "store_id": store_id,
+        "state": state,
+        "state_actor": actor,
+        "state_changed_at": changed_at,
+        "message": decision_pb2.Decision.FromString(bytes(payload)),
+    }
+
+
+def region_of(conn: sqlite3.Connection, store_id: str) -> str | None:
+    """The store's region in the registry; None when it is not registered."""
+    row = conn.execute(
+        "SELECT region FROM store_registry WHERE store_id = ?", (store_id,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def audit_trail(conn: sqlite3.Connection, store_id: str, decision_id: str) -> list[dict[str, Any]]:
+    """The store's audit records whose subject is the decision, in chain order. The
+    payload is searched for the id's bytes first (in SQLite), then decoded to be sure."""
+    length = conn.execute(
+        "SELECT chain_length FROM stores WHERE store_id = ?", (store_id,)
+    ).fetchone()
+    verified_to = int(length[0]) if length else 0
+    trail = []
+    for seq, digest, payload in conn.execute(
+        "SELECT seq, hash, payload FROM audit_entries WHERE store_id = ? "
+        "AND instr(payload, ?) > 0 ORDER BY seq",
+        (store_id, decision_id.encode()),
+    ):
+        try:
+            record = audit_pb2.AuditRecord.FromString(bytes(payload))
+        except DecodeError:
+            continue
+        if record.subject_id != decision_id:
+            continue
+        trail.append({"seq": int(seq), "record": record, "hash": bytes(digest).hex(),
+                      "verified": int(seq) <= verified_to})  # fmt: skip
+    return trail
+
+
+def approvals_for(conn: sqlite3.Connection, decision_id: str) -> list[dict[str, Any]]:
+    columns = ("request_id", "action", "quantity", "actor", "reason", "requested_at", "status",
+               "state", "result_reason", "answered_at")  # fmt: skip
+    rows = conn.execute(
+        f"SELECT {', '.join(columns)} FROM approval_requests WHERE decision_id = ? ORDER BY seq",
+        (decision_id,),
+    )
+    return [dict(zip(columns, row, strict=True)) for row in rows]

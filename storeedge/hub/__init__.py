@@ -1,0 +1,1 @@
+"""The hub's API contract (generated code for storeedge.hub.v1 lives in v1/)."""
