@@ -17,7 +17,8 @@ beside ingest when ``grpc_address`` (``--grpc HOST:PORT``) is set.
   name) and publishes it; the store applies or refuses it and answers. At most one
   approval per decision is taken through the API: the first call claims it, a
   concurrent or later one gets FAILED_PRECONDITION. Every mutating call, refused ones
-  included, is recorded in ``api_calls`` with the caller's token name.
+  included, is recorded in ``api_calls`` and the hub's hash-chained audit log
+  (:mod:`cloud_hub.hub_audit`) with the caller's token name.
 - **Data**: reads go through :mod:`cloud_hub.api_queries` on a connection per worker
   thread (SQLite work never runs on the event loop that also runs ingest).
 """
@@ -48,7 +49,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from cloud_hub import api_queries, apiauth, decision_index
+from cloud_hub import api_queries, apiauth, decision_index, hubdb
 from cloud_hub.config import HubSettings
 from cloud_hub.downlink import send_approval
 from cloud_hub.errors import HubConfigError
@@ -391,9 +392,7 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(str(self.db), isolation_level=None, timeout=30.0,
-                                   check_same_thread=False)  # fmt: skip
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn = hubdb.connect(self.db, check_same_thread=False)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -415,14 +414,8 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
             pass  # creates the registry tables when the hub never registered a store
         conn = self._conn()
         apiauth.ensure_schema(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            added = decision_index.backfill(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return added
+        with hubdb.immediate(conn):
+            return decision_index.backfill(conn)
 
     # -- who is calling ---------------------------------------------------------------------
     async def _caller(self, context: grpc.aio.ServicerContext) -> apiauth.Caller:

@@ -28,13 +28,14 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cloud_hub import hub_audit, hubdb
 from cloud_hub.errors import HubConfigError, HubStorageError
 
 __all__ = [
@@ -92,6 +93,7 @@ _SCHEMA = (
 def ensure_schema(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA:
         conn.execute(statement)
+    hub_audit.ensure_table(conn)
 
 
 class AuthError(Exception):
@@ -181,8 +183,7 @@ class TokenStore:
             if db is None:
                 raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
             try:
-                conn = sqlite3.connect(str(db), isolation_level=None, timeout=30.0)
-                conn.execute("PRAGMA journal_mode = WAL")
+                conn = hubdb.connect(db)
             except sqlite3.DatabaseError as exc:
                 raise HubStorageError(
                     f"cannot open hub database {db}: {exc}",
@@ -200,15 +201,8 @@ class TokenStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return hubdb.immediate(self.conn)
 
     # -- tokens ---------------------------------------------------------------------------
     def create(
@@ -337,11 +331,15 @@ class TokenStore:
     def record_call(
         self, caller: str, method: str, target: str, outcome: str, detail: str = ""
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO api_calls(at, caller, method, target, outcome, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (_now().isoformat(), caller, method, target, outcome, detail),
-        )
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO api_calls(at, caller, method, target, outcome, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (_now().isoformat(), caller, method, target, outcome, detail),
+            )
+            # The hub's hash-chained log too: who did what through the API cannot be edited.
+            hub_audit.append(conn, actor=caller, action=f"api.{method}", subject=target,
+                             detail={"outcome": outcome, "detail": detail})  # fmt: skip
 
     def calls(self, limit: int = 100) -> list[dict[str, Any]]:
         columns = ("at", "caller", "method", "target", "outcome", "detail")

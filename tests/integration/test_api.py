@@ -33,6 +33,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from cloud_hub import hub_audit
 from cloud_hub.registry import Registry
 from cloud_hub.storage import Incoming, open_storage
 from edge_agent.cycle import load_models, run_cycle
@@ -500,6 +501,13 @@ def test_an_approval_through_the_api_is_applied_by_the_store(hub):
         "SELECT actor, status FROM approval_requests WHERE request_id = ?",
         (sent.approval.request_id,)).fetchone()  # fmt: skip
     assert row == ("ana", "applied")
+    # The call is in the hub's hash-chained audit log too, under the token's name.
+    conn = sqlite3.connect(hub.hub_db)
+    logged = [(r["actor"], r["action"], r["detail"]["outcome"])
+              for r in hub_audit.records(conn) if r["subject"] == decision_id]  # fmt: skip
+    assert ("ana", "api.ApproveDecision", "OK") in logged, logged
+    assert hub_audit.verify(conn).ok
+    conn.close()
 
 
 def test_concurrent_approvals_of_one_decision_exactly_one_wins(hub):
