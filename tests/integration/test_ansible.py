@@ -54,9 +54,7 @@ def build_wheel(out: Path, src_root: Path, version: str | None) -> subprocess.Po
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     for package in ("edge_agent", "cloud_hub", "models", "storeedge"):
-        shutil.copytree(
-            REPO / package, src / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
+        shutil.copytree(REPO / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     if version:
         pyproject = src / "pyproject.toml"
         pyproject.write_text(
@@ -143,8 +141,11 @@ class Fleet:
         path.write_text(yaml.safe_dump(doc))
         return path
 
-    def play(self, playbook: str, *args: str, extra: dict | None = None) -> Run:
-        cmd = [str(BIN / "ansible-playbook"), "-i", str(self.inventory()), playbook, *args]
+    def play(
+        self, playbook: str, *args: str, extra: dict | None = None, inventory: Path | None = None
+    ) -> Run:
+        inventory = inventory or self.inventory()
+        cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), playbook, *args]
         if extra:
             extra_file = self.root / f"extra-{len(self.runs)}.json"
             extra_file.write_text(json.dumps(extra))
@@ -232,7 +233,8 @@ def test_rollout_upgrades_in_waves(fleet: Fleet) -> None:
         extra={"edge_agent_version": "0.2.0", "edge_agent_wheel": str(fleet.wheels["0.2.0"])},
     )
     assert run.rc == 0, explain(fleet)
-    assert run.output.index("Roll out to the canary ring") < run.output.index("Roll out to the other")
+    output = run.output
+    assert output.index("Roll out to the canary ring") < output.index("Roll out to the other")
     for store in STORES:
         assert fleet.release(store) == "0.2.0"
         assert fleet.health(store)["agent_version"] == "0.2.0"
@@ -275,34 +277,117 @@ def test_rollback_playbook_returns_to_the_previous_release(fleet: Fleet) -> None
 
 
 def test_no_upgrade_outside_the_store_maintenance_window(fleet: Fleet) -> None:
+    # S001 runs 0.1.0 after the rollback; 0.2.0 is still on disk
     tz = "Pacific/Auckland"
     local = datetime.now(UTC).astimezone(ZoneInfo(tz))
     window = {
         "start": (local + timedelta(hours=2)).strftime("%H:%M"),
         "end": (local + timedelta(hours=3)).strftime("%H:%M"),
     }
-    upgrade = {"edge_agent_version": "0.1.0", "edge_agent_wheel": str(fleet.wheels["0.1.0"])}
-    run = fleet.play(
-        "rollout.yml",
-        "-l",
-        "S002",
-        extra={**upgrade, "edge_agent_store_tz": tz, "edge_agent_maintenance_window": window},
-    )
+    upgrade = {
+        "edge_agent_version": "0.2.0",
+        "edge_agent_wheel": str(fleet.wheels["0.2.0"]),
+        "edge_agent_store_tz": tz,
+        "edge_agent_maintenance_window": window,
+    }
+    run = fleet.play("rollout.yml", "-l", "S001", extra=upgrade)
     assert run.rc == 0, explain(fleet)
     assert "outside the maintenance window" in run.output
-    assert fleet.release("S002") == "0.2.0"
+    assert fleet.release("S001") == "0.1.0"
     # an emergency overrides the window
     run = fleet.play(
-        "rollout.yml",
-        "-l",
-        "S002",
-        extra={
-            **upgrade,
-            "edge_agent_store_tz": tz,
-            "edge_agent_maintenance_window": window,
-            "edge_agent_ignore_maintenance_window": True,
-        },
+        "rollout.yml", "-l", "S001", extra={**upgrade, "edge_agent_ignore_maintenance_window": True}
     )
     assert run.rc == 0, explain(fleet)
-    assert fleet.release("S002") == "0.1.0"
-    assert fleet.health("S002")["agent_version"] == "0.1.0"
+    assert fleet.release("S001") == "0.2.0"
+    assert fleet.health("S001")["agent_version"] == "0.2.0"
+
+
+def test_site_installs_the_hub_and_renders_nats_with_its_authorization(fleet: Fleet) -> None:
+    # no services here (no systemd): install and configure, then check what was written
+    site_packages = sysconfig.get_path("purelib")
+    hub_root, nats_root = fleet.root / "hosts/hub1", fleet.root / "hosts/nats1"
+    routes = [f"nats-route://127.0.0.1:{port}" for port in (16222, 16223, 16224)]
+    inventory = fleet.root / "hub-hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "vars": {
+                        "ansible_connection": "local",
+                        "ansible_python_interpreter": sys.executable,
+                    },
+                    "children": {
+                        "hub": {"hosts": {"hub1": {
+                            "cloud_hub_prefix": str(hub_root),
+                            "cloud_hub_manage_user": False,
+                            "cloud_hub_service_manager": "none",
+                            "cloud_hub_python": sys.executable,
+                            "cloud_hub_venv_site_dirs": [site_packages],
+                            "cloud_hub_pip_extra_args": ["--no-deps", "--no-index"],
+                            "cloud_hub_wheel": str(fleet.wheels["0.1.0"]),
+                            "cloud_hub_insecure": True,
+                        }}},
+                        "nats": {"hosts": {"nats1": {
+                            "nats_prefix": str(nats_root),
+                            "nats_manage_user": False,
+                            "nats_service_manager": "none",
+                            "nats_binary": str(BIN / "nats-server"),
+                            "nats_cluster_routes": routes,
+                        }}},
+                    },
+                }
+            }
+        )
+    )  # fmt: skip
+    run = fleet.play("site.yml", inventory=inventory)
+    assert run.rc == 0, explain(fleet)
+    assert run.recap()["hub1"]["failed"] == 0 and run.recap()["nats1"]["failed"] == 0
+    conf = (nats_root / "etc/nats/nats-server.conf").read_text()
+    assert "jetstream {" in conf and "include ./auth.conf" in conf
+    assert all(route in conf for route in routes)
+    auth = (nats_root / "etc/nats/auth.conf").read_text()
+    assert "authorization {" in auth and '"nkey": "U' in auth  # the hub's own identity
+    hub_toml = (hub_root / "opt/storeedge/hub/current/hub.toml").read_text()
+    assert f'db = "{hub_root}/var/lib/storeedge-hub/hub.db"' in hub_toml
+    # the rendered config passes the server's own check (the role runs it too)
+    check = subprocess.run(
+        [str(BIN / "nats-server"), "-t", "-c", str(nats_root / "etc/nats/nats-server.conf")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_ansible_lint_production_profile_is_clean(tmp_path: Path) -> None:
+    lint = BIN / "ansible-lint"
+    if not lint.exists():
+        pytest.skip("ansible-lint is not installed in this venv (the dev extra has it)")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "NO_COLOR": "1",
+    }
+    proc = subprocess.run(
+        [str(lint), "--offline"], cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr
+
+
+def test_maintenance_window_filter() -> None:
+    sys.path.insert(0, str(ANSIBLE_DIR / "roles/edge_agent/filter_plugins"))
+    try:
+        from storeedge_window import storeedge_window
+    finally:
+        sys.path.pop(0)
+    night = {"start": "22:00", "end": "04:00"}
+    # 21:30 UTC is 22:30 in Berlin (winter): inside a window that spans midnight
+    assert storeedge_window(night, "Europe/Berlin", "2026-01-10T21:30:00+00:00")["inside"]
+    assert not storeedge_window(night, "Europe/Berlin", "2026-01-10T03:30:00+00:00")["inside"]
+    assert storeedge_window(night, "America/Chicago", "2026-01-10T09:59:00+00:00")["inside"]
+    day = {"start": "01:00", "end": "05:00"}
+    result = storeedge_window(day, "Asia/Tokyo", "2026-01-10T17:00:00+00:00")  # 02:00 JST
+    assert result == {"inside": True, "local": "2026-01-11 02:00 Asia/Tokyo"}
+    assert storeedge_window({"start": "00:00", "end": "00:00"}, "UTC")["inside"]

@@ -25,7 +25,8 @@ def storeedge_window(window: dict, tz: str, now: str | None = None) -> dict:
     """
     instant = datetime.fromisoformat(now) if now else datetime.now(UTC)
     local = instant.astimezone(ZoneInfo(tz))
-    start, end, at = _minutes(window["start"]), _minutes(window["end"]), local.hour * 60 + local.minute
+    start, end = _minutes(window["start"]), _minutes(window["end"])
+    at = local.hour * 60 + local.minute
     if start == end:  # the whole day
         inside = True
     elif start < end:
