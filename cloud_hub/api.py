@@ -446,12 +446,17 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
     @_unary
     async def GetStore(self, request, context):
         await self._caller(context)
-        store_id = _store_id("store_id", request.store_id, required=True)
+        doc = await self._store_state(request.store_id)
+        return hub_pb2.GetStoreResponse(store=_store_message(doc))
+
+    async def _store_state(self, raw_store_id: str) -> dict[str, Any]:
+        """A store's status and verified chain; NOT_FOUND naming it if the hub has none."""
+        store_id = _store_id("store_id", raw_store_id, required=True)
         doc = await self._db(lambda conn: api_queries.chain_state(
             conn, store_id, self.settings.chain_gap_timeout_s))  # fmt: skip
         if doc is None:
             raise _no_store(store_id)
-        return hub_pb2.GetStoreResponse(store=_store_message(doc))
+        return doc
 
     # -- decisions --------------------------------------------------------------------------
     @_unary
@@ -678,13 +683,9 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
     @_unary
     async def VerifyChain(self, request, context):
         await self._caller(context)
-        store_id = _store_id("store_id", request.store_id, required=True)
-        doc = await self._db(lambda conn: api_queries.chain_state(
-            conn, store_id, self.settings.chain_gap_timeout_s))  # fmt: skip
-        if doc is None:
-            raise _no_store(store_id)
+        doc = await self._store_state(request.store_id)
         response = hub_pb2.VerifyChainResponse(
-            store_id=store_id,
+            store_id=doc["store_id"],
             status=_CHAIN_STATUS[doc["chain_status"]],
             chain_length=doc["chain_length"],
             chain_head=doc["chain_head"],

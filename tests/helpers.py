@@ -41,6 +41,15 @@ def simulated_store(
     return mirror
 
 
+def empty_store(path: Path, store_id: str = "S001", tz: str = "Europe/Berlin") -> Path:
+    """A mirror with its store configured and nothing else (for agents that only connect)."""
+    mirror = open_mirror(path)
+    with mirror.transaction():
+        mirror.set_store(store_id, tz)
+    mirror.close()
+    return path
+
+
 def hub_rows(hub_db: Path) -> dict[str, int]:
     """Records and audit entries in a hub database (read while `cloud-hub serve` writes)."""
     if not hub_db.exists():

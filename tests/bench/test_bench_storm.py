@@ -30,7 +30,7 @@ from edge_agent.daemon import Agent
 from edge_agent.mirror import open_mirror
 from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2
-from tests.helpers import hub_rows
+from tests.helpers import empty_store, hub_rows
 
 pytestmark = pytest.mark.bench
 
@@ -79,11 +79,7 @@ async def _storm(directory: Path, *, jitter_s: float, cap: float) -> tuple[float
     try:
         dbs = []
         for n in range(STORES):
-            db = directory / f"S{n:03d}.db"
-            mirror = open_mirror(db)
-            with mirror.transaction():
-                mirror.set_store(f"S{n:03d}", "Europe/Berlin")
-            mirror.close()
+            db = empty_store(directory / f"S{n:03d}.db", f"S{n:03d}")
             dbs.append(db)
             settings = EdgeSettings(
                 db=db, nats_url=server.url, insecure=True, cycle_times=[],

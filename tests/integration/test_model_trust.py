@@ -20,10 +20,10 @@ from edge_agent.config import EdgeSettings
 from edge_agent.cycle import load_models
 from edge_agent.daemon import Agent
 from edge_agent.errors import ModelRefused
-from edge_agent.mirror import open_mirror
 from models import BOOTSTRAP_DIR
 from storeedge import signing
 from storeedge.v1 import model_pb2
+from tests.helpers import empty_store
 
 
 def hub_json(capsys, *args: str) -> dict:
@@ -189,11 +189,7 @@ def test_a_store_refuses_unsafe_models_audits_it_and_decides_with_the_shipped_on
 ):
     _db, folder, trust = signed
     _corrupted_bytes(_db, folder)
-    db = tmp_path / "s1.db"
-    mirror = open_mirror(db)
-    with mirror.transaction():
-        mirror.set_store("S001", "Europe/Berlin")
-    mirror.close()
+    db = empty_store(tmp_path / "s1.db")
     settings = EdgeSettings(db=db, nats_url="nats://127.0.0.1:1", insecure=True,
                             models_dir=folder, trust=[trust])  # fmt: skip
     agent = Agent(settings)

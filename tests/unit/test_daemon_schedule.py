@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from edge_agent.config import EdgeSettings
 from edge_agent.daemon import Agent, due_cycle_slot
-from edge_agent.mirror import open_mirror
 from storeedge.retry import backoff_delay
+from tests.helpers import empty_store
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -37,11 +37,7 @@ def test_backoff_is_capped_and_jittered():
 
 
 def test_after_a_reconnect_each_store_waits_its_own_share_of_the_jitter_window(tmp_path):
-    db = tmp_path / "s1.db"
-    mirror = open_mirror(db)
-    with mirror.transaction():
-        mirror.set_store("S001", "Europe/Berlin")
-    mirror.close()
+    db = empty_store(tmp_path / "s1.db")
     settings = EdgeSettings(db=db, nats_url="nats://127.0.0.1:1", insecure=True,
                             reconnect_jitter_s=30.0, sync_max_bytes_per_s=250_000)  # fmt: skip
     waits = []
