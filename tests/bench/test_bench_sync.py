@@ -64,7 +64,8 @@ class Backlog:
 @pytest.fixture(scope="module")
 def backlog(bench_tmp: Path) -> Backlog:
     """A store mirror with 100,000 records queued: audit entries and outbox rows."""
-    path = bench_tmp / "backlog.db"
+    # Its own file per module that uses it (the cluster benchmark imports this fixture).
+    path = bench_tmp / f"backlog-{time.monotonic_ns()}.db"
     clock = FixedClock(datetime(2026, 6, 29, 11, tzinfo=UTC))
     mirror = open_mirror(path, clock=clock)
     run_simulation(mirror, store_id="S001", skus=50, days=30, seed=1, end_date=date(2026, 6, 28))
