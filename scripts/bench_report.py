@@ -108,7 +108,9 @@ def _details(bench: dict[str, Any]) -> str | None:
         parts.append(f"rounds {_seconds(stats['min'])} – {_seconds(stats['max'])}")
     if "rows" in info:
         parts.append(f"{info['rows']:,} rows")
-    if "peak_rss_mib" in info:
+    if "peak_rss_of" in info:
+        parts.append(f"peak RSS of {info['peak_rss_of']}")
+    elif "peak_rss_mib" in info:
         parts.append("peak RSS is the command's own, the largest of the rounds")
     if "prefill_lines" in info:
         parts.append(

@@ -119,7 +119,8 @@ def test_reconnect_storm_raw(benchmark, bench_tmp: Path) -> None:
     RESULTS["raw_s"] = seconds
     info = {"kind": "raw", "label": "raw limit: the same storm, no jitter and no cap",
             "unit": "rec/s", "median_s": seconds, "figure": STORES * RECORDS_PER_STORE / seconds,
-            "peak_rss_mib": rss, "rounds": 1}  # fmt: skip
+            "peak_rss_mib": rss, "peak_rss_of": "the hub process (cloud-hub serve)",
+            "rounds": 1}  # fmt: skip
     benchmark.extra_info.update(info)
     _say(f"storm raw: {seconds:.1f} s, hub peak RSS {rss:.0f} MiB")
 
@@ -136,7 +137,7 @@ def test_reconnect_storm(benchmark, bench_tmp: Path) -> None:
             "label": f"{STORES} stores x {RECORDS_PER_STORE:,} queued records reconnect after "
             f"an outage (jitter 0-{JITTER_S:g} s, cap {CAP_BYTES_PER_S // 1000} kB/s each)",
             "unit": "rec/s", "median_s": seconds, "figure": figure, "peak_rss_mib": rss,
-            "rounds": 1, "target_text": "reported: time until all hub totals match, hub peak "
+            "peak_rss_of": "the hub process (cloud-hub serve)", "rounds": 1, "target_text": "reported: time until all hub totals match, hub peak "
             "RSS", "target": None}  # fmt: skip
     if "raw_s" in RESULTS:
         info["raw_figure"] = STORES * RECORDS_PER_STORE / RESULTS["raw_s"]
