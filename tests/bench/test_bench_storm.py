@@ -137,8 +137,9 @@ def test_reconnect_storm(benchmark, bench_tmp: Path) -> None:
             "label": f"{STORES} stores x {RECORDS_PER_STORE:,} queued records reconnect after "
             f"an outage (jitter 0-{JITTER_S:g} s, cap {CAP_BYTES_PER_S // 1000} kB/s each)",
             "unit": "rec/s", "median_s": seconds, "figure": figure, "peak_rss_mib": rss,
-            "peak_rss_of": "the hub process (cloud-hub serve)", "rounds": 1, "target_text": "reported: time until all hub totals match, hub peak "
-            "RSS", "target": None}  # fmt: skip
+            "peak_rss_of": "the hub process (cloud-hub serve)", "rounds": 1,
+            "target_text": "reported: time until all hub totals match, hub peak RSS",
+            "target": None}  # fmt: skip
     if "raw_s" in RESULTS:
         info["raw_figure"] = STORES * RECORDS_PER_STORE / RESULTS["raw_s"]
         info["ratio"] = figure / info["raw_figure"]
