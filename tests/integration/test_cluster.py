@@ -9,10 +9,10 @@ import socket
 import nats
 import pytest
 
-from cloud_hub.ingest import ensure_streams
+from cloud_hub.ingest import DURABLE, ensure_streams
 from cloud_hub.storage import open_storage
 from edge_agent import audit, outcomes, sync
-from storeedge import natscluster
+from storeedge import natscluster, subjects
 from storeedge.errors import NatsServerError
 from storeedge.natscluster import NatsCluster
 from tests.cluster_helpers import HubProcess, assert_replicated, nats_cluster
@@ -72,6 +72,15 @@ async def test_two_stores_sync_through_the_cluster_with_two_hub_processes(
         # Each store on its own node of the cluster; the hubs created R3 streams.
         clients = [await nats.connect(nats_cluster.url(i)) for i in (0, 2)]
         await assert_replicated(clients[0].jetstream(), nats_cluster)
+
+        async def both_pulling() -> bool:  # a hub still binding the fresh R3 consumer gets nothing
+            info = await clients[0].jetstream().consumer_info(subjects.UP_STREAM, DURABLE)
+            return info.num_waiting >= 2
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await both_pulling():
+            assert asyncio.get_running_loop().time() < deadline, "both hubs never pulled"
+            await asyncio.sleep(0.1)
         for mirror, client in zip((a, b), clients, strict=True):
             report = await sync.drain(mirror, client.jetstream(), batch_size=200)
             assert report.duplicates == 0 and report.published == committed_total(mirror)
