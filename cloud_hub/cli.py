@@ -133,12 +133,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(st["chain_ok"] for st in stores.values()) else 1
 
 
+def _hub_db(settings: HubSettings, *, existing: bool) -> Path:
+    """The hub database path from ``--db``; ``existing``: it must be there already (reads),
+    otherwise its folder is made (commands that may be the first to write it)."""
+    if settings.db is None:
+        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
+    if existing and not settings.db.exists():
+        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
+    settings.db.parent.mkdir(parents=True, exist_ok=True)
+    return settings.db
+
+
 def _storage(settings: HubSettings):
     from cloud_hub.storage import open_storage
 
-    if settings.db is None or not settings.db.exists():
-        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
-    return open_storage(settings.db)
+    return open_storage(_hub_db(settings, existing=True))
 
 
 def cmd_decision_step(args: argparse.Namespace) -> int:
@@ -227,10 +236,7 @@ def cmd_approvals(args: argparse.Namespace) -> int:
 def _registry(settings: HubSettings):
     from cloud_hub.registry import Registry
 
-    if settings.db is None:
-        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
-    settings.db.parent.mkdir(parents=True, exist_ok=True)
-    return Registry(settings.db)
+    return Registry(_hub_db(settings, existing=False))
 
 
 def _store_line(entry: Any) -> str:
@@ -343,10 +349,7 @@ def cmd_hub_audit(args: argparse.Namespace) -> int:
 def _signing_keys(settings: HubSettings):
     from cloud_hub.keys import SigningKeys
 
-    if settings.db is None:
-        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
-    settings.db.parent.mkdir(parents=True, exist_ok=True)
-    return SigningKeys(settings.db, settings.signing_folder())
+    return SigningKeys(_hub_db(settings, existing=False), settings.signing_folder())
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -394,11 +397,8 @@ def cmd_models_sign(args: argparse.Namespace) -> int:
 def cmd_api_tokens(args: argparse.Namespace) -> int:
     from cloud_hub.apiauth import TokenStore, parse_duration
 
-    settings = _settings(args)
-    if settings.db is None:
-        raise HubConfigError("db: no hub database given", hint="pass --db HUBDB")
     action = args.tokens_command
-    with TokenStore(settings.db) as store:
+    with TokenStore(_hub_db(_settings(args), existing=False)) as store:
         if action == "create":
             token, row = store.create(args.name, args.role, parse_duration(args.expires),
                                       regions=args.region or (),
@@ -439,10 +439,7 @@ def _scope(row: dict[str, Any]) -> str:
 def cmd_api_calls(args: argparse.Namespace) -> int:
     from cloud_hub.apiauth import TokenStore
 
-    settings = _settings(args)
-    if settings.db is None or not settings.db.exists():
-        raise HubConfigError(f"no hub database at {settings.db}", hint="pass --db HUBDB")
-    with TokenStore(settings.db) as store:
+    with TokenStore(_hub_db(_settings(args), existing=True)) as store:
         rows = store.calls(limit=args.limit)
     _emit(args, {"calls": rows}, lambda: "\n".join(
         [f"{len(rows)} mutating API calls (newest first)"]

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -121,3 +121,29 @@ def agreement(db: Path, hub_db: Path) -> tuple[dict, dict] | None:
     if hub["received"] != committed or any(v["pending"] for v in edge["sync"].values()):
         return None
     return edge, hub
+
+
+async def drain_through(
+    mirror: Mirror, js, fault: Callable[[], Awaitable[object]], what: str
+) -> int:
+    """Start a drain, let ``fault`` strike once 1,000 audit acks are in, then drain again
+    until nothing is pending; returns how many drains the fault made fail."""
+    from edge_agent import sync
+    from edge_agent.errors import SyncError
+
+    drain = asyncio.create_task(sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0))
+    await wait_until(lambda: sync.sync_status(mirror)["audit"]["acked"] > 1_000, what="acks")
+    assert not drain.done(), f"the drain finished before the {what}: make the backlog bigger"
+    await fault()
+    failures = 0
+    try:
+        await drain
+    except SyncError:
+        failures += 1
+    while any(v["pending"] for v in sync.sync_status(mirror).values()):
+        try:
+            await sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0)
+        except SyncError:
+            failures += 1
+            await asyncio.sleep(0.3)
+    return failures

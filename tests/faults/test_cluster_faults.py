@@ -18,12 +18,11 @@ from nats.js import api
 from cloud_hub.ingest import DURABLE, ensure_streams
 from cloud_hub.storage import open_storage
 from edge_agent import audit, sync
-from edge_agent.errors import SyncError
 from edge_agent.mirror import open_mirror
 from storeedge import subjects
 from storeedge.v1 import audit_pb2
 from tests.cluster_helpers import HubProcess, assert_replicated, nats_cluster
-from tests.helpers import hub_rows, simulated_store, wait_until
+from tests.helpers import drain_through, hub_rows, simulated_store, wait_until
 
 __all__ = ["nats_cluster"]  # the fixture used here
 
@@ -62,21 +61,13 @@ async def test_killing_the_stream_leader_mid_drain_loses_and_duplicates_nothing(
         for hub in hubs:
             await asyncio.to_thread(hub.wait_ingesting)
         await assert_replicated(js, nats_cluster)
-        drain = asyncio.create_task(sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0))
-        await wait_until(lambda: sync.sync_status(mirror)["audit"]["acked"] > 1_000, what="acks")
-        assert not drain.done(), "the drain finished before the kill: make the backlog bigger"
-        killed = await nats_cluster.kill_stream_leader(subjects.UP_STREAM)
-        failures = 0
-        try:
-            await drain
-        except SyncError:
-            failures += 1
-        while any(v["pending"] for v in sync.sync_status(mirror).values()):
-            try:
-                await sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0)
-            except SyncError:
-                failures += 1
-                await asyncio.sleep(0.3)
+        victims: list[int] = []
+
+        async def kill_the_leader() -> None:
+            victims.append(await nats_cluster.kill_stream_leader(subjects.UP_STREAM))
+
+        failures = await drain_through(mirror, js, kill_the_leader, "kill")
+        killed = victims[0]
         assert failures >= 1, "the leader's death went unnoticed: it did not hit the drain"
         assert await nats_cluster.stream_leader(subjects.UP_STREAM) != killed
         committed = sum(v["committed"] for v in sync.sync_status(mirror).values())

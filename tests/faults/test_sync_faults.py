@@ -29,11 +29,10 @@ from edge_agent import audit, decisions, executor, sync
 from edge_agent.clock import FixedClock
 from edge_agent.config import load_settings
 from edge_agent.daemon import Agent
-from edge_agent.errors import SyncError
 from edge_agent.mirror import open_mirror
 from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2
-from tests.helpers import SIM_END, hub_rows, simulated_store, wait_until
+from tests.helpers import SIM_END, drain_through, hub_rows, simulated_store, wait_until
 
 BIN = Path(sys.executable).parent
 END = SIM_END
@@ -198,21 +197,9 @@ async def test_nats_restart_mid_drain(nats_server, tmp_path):
     await ensure_streams(js)
     stop = asyncio.Event()
     ingest = asyncio.create_task(consume(nc, storage, stop=stop, idle_wait_s=0.2))
-    drain = asyncio.create_task(sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0))
-    await wait_until(lambda: sync.sync_status(mirror)["audit"]["acked"] > 1_000, what="acks")
-    assert not drain.done(), "the drain finished before the restart: make the backlog bigger"
-    await asyncio.to_thread(nats_server.restart)
-    failures = 0
-    try:
-        await drain
-    except SyncError:
-        failures += 1
-    while any(v["pending"] for v in sync.sync_status(mirror).values()):
-        try:
-            await sync.drain(mirror, js, batch_size=200, ack_timeout_s=2.0)
-        except SyncError:
-            failures += 1
-            await asyncio.sleep(0.3)
+    failures = await drain_through(
+        mirror, js, lambda: asyncio.to_thread(nats_server.restart), "restart"
+    )
     assert failures >= 1, "the restart went unnoticed: it did not hit the drain"
     committed = sum(v["committed"] for v in sync.sync_status(mirror).values())
     await wait_until(
