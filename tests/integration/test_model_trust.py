@@ -4,6 +4,7 @@ features, unrunnable or producing non-finite outputs. Keys rotate with overlappi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -121,7 +122,7 @@ def _graph_fails_to_load(db, folder):
     garbage = b"not an onnx graph at all" * 100
     (folder / "labor.onnx").write_bytes(garbage)
     manifest = manifest_of(folder, "labor")
-    manifest.sha256 = __import__("hashlib").sha256(garbage).hexdigest()
+    manifest.sha256 = hashlib.sha256(garbage).hexdigest()
     resign(db, folder, "labor", manifest)
 
 
@@ -131,7 +132,7 @@ def _nan_outputs(db, folder):
     blob = nan_model(n_features)
     (folder / "labor.onnx").write_bytes(blob)
     manifest = manifest_of(folder, "labor")
-    manifest.sha256 = __import__("hashlib").sha256(blob).hexdigest()
+    manifest.sha256 = hashlib.sha256(blob).hexdigest()
     resign(db, folder, "labor", manifest)
 
 
