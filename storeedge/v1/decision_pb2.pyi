@@ -2,10 +2,11 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from storeedge.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -161,18 +162,22 @@ class StaffingDetail(_message.Message):
     def __init__(self, hour: _Optional[int] = ..., forecast_transactions: _Optional[float] = ..., recommended_staff: _Optional[float] = ..., scheduled_staff: _Optional[float] = ...) -> None: ...
 
 class ShelfCheckDetail(_message.Message):
-    __slots__ = ("system_on_hand", "expected_units", "off_shelf_probability", "random_sample", "rank")
+    __slots__ = ("system_on_hand", "expected_units", "off_shelf_probability", "random_sample", "rank", "availability_features", "scored_hour")
     SYSTEM_ON_HAND_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_UNITS_FIELD_NUMBER: _ClassVar[int]
     OFF_SHELF_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     RANDOM_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_FEATURES_FIELD_NUMBER: _ClassVar[int]
+    SCORED_HOUR_FIELD_NUMBER: _ClassVar[int]
     system_on_hand: float
     expected_units: float
     off_shelf_probability: float
     random_sample: bool
     rank: int
-    def __init__(self, system_on_hand: _Optional[float] = ..., expected_units: _Optional[float] = ..., off_shelf_probability: _Optional[float] = ..., random_sample: _Optional[bool] = ..., rank: _Optional[int] = ...) -> None: ...
+    availability_features: _containers.RepeatedScalarFieldContainer[float]
+    scored_hour: int
+    def __init__(self, system_on_hand: _Optional[float] = ..., expected_units: _Optional[float] = ..., off_shelf_probability: _Optional[float] = ..., random_sample: _Optional[bool] = ..., rank: _Optional[int] = ..., availability_features: _Optional[_Iterable[float]] = ..., scored_hour: _Optional[int] = ...) -> None: ...
 
 class DecisionStateChange(_message.Message):
     __slots__ = ("decision_id", "from_state", "to_state", "actor", "reason", "changed_at")
