@@ -375,6 +375,8 @@ def _shelf_check_detail() -> decision_pb2.ShelfCheckDetail:
         off_shelf_probability=0.83,
         random_sample=True,
         rank=2,
+        availability_features=[21.0, 5.0, 6.0, 0.4, 2.5],
+        scored_hour=21,
     )
 
 
