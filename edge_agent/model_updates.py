@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from nats.js.errors import NotFoundError
 from edge_agent import audit, sync
 from edge_agent.config import EdgeSettings
 from edge_agent.cycle import SERVED_MODELS, ModelSet, verify_model
-from edge_agent.errors import ModelRefused
+from edge_agent.errors import EdgeAgentError, ModelRefused
 from edge_agent.mirror.db import Mirror
 from models.runtime import OnnxModel
 from storeedge import signing, subjects
@@ -327,14 +328,18 @@ class ModelUpdater:
                     continue
                 try:
                     report = await self.handle(js, offer, time.monotonic())
-                except NatsError as exc:  # transient (download): the next start tries again
-                    log.warning("model %s %s not fetched: %s", offer.model_name, offer.version,
-                                exc)  # fmt: skip
+                except (NatsError, TimeoutError, OSError) as exc:
+                    # Transient (link, disk): a fresh consumer brings the offer again.
+                    streak.failed(exc)
                     sub = None
                     break
                 if report is not None:
                     self.unsent.append(report)
             await self._send_reports(js)
+            if sub is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff_delay(
+                        streak.failures, self.settings.backoff_max_s))  # fmt: skip
 
     async def _subscribe(self, js: Any) -> Any:
         """This store's consumer on its desired keys, made fresh so every key's last value
@@ -443,7 +448,11 @@ class ModelUpdater:
         if manifest.version != version:
             raise ModelRefused(f"model {name}: offered as {version}, but its signed manifest "
                                f"says {manifest.version}", model=name)  # fmt: skip
-        features = shadow_features(self.mirror, name, self.limits.rows)
+        try:
+            features = shadow_features(self.mirror, name, self.limits.rows)
+        except (sqlite3.Error, ValueError, EdgeAgentError) as exc:
+            raise ModelRefused(f"model {name}: {version}: no shadow run, the store's data "
+                               f"could not be read: {exc}", model=name) from None  # fmt: skip
         current = {"replenishment_protection_p90": serving.protection,
                    "replenishment_daily": serving.daily, "labor": serving.labor}[name]  # fmt: skip
         rows = shadow_check(name, version, model, current, features, self.limits)
