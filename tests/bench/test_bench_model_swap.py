@@ -77,6 +77,7 @@ def _signed_version(root: Path, db: Path) -> Path:
 
 
 def _rollout(root: Path) -> dict:
+    root.mkdir(parents=True)
     settings = HubSettings(db=root / "hub.db", embedded_nats_dir=root / "nats",
                            creds_dir=root / "creds")  # fmt: skip
     stores = [f"S{n:03d}" for n in range(1, STORES + 1)]
