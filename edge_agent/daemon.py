@@ -483,6 +483,8 @@ class Agent:
     def _ensure_models(self, *, locked: bool = False) -> Any:
         """The serving ModelSet, loaded on first use: the configured (or shipped) models,
         then each model received from the hub that is still safe to serve."""
+        if self._models is not None:
+            return self._models  # loaded: no need to wait for a cycle in flight
         if not locked:
             with self.models_lock:
                 return self._ensure_models(locked=True)

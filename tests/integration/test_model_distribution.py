@@ -218,6 +218,9 @@ async def test_a_published_version_is_shadowed_swapped_between_cycles_and_report
         await wait_until(lambda: heartbeat_at_hub(fleet.db, "S001"), "S001's heartbeat", 30)
         assert agent.model_versions[MODEL] == SHIPPED
         folder = fleet.folder("2026.06.29-1")
+        # A cycle in flight holds the models: the new version is fetched, checked and
+        # installed on disk meanwhile, but served only once the cycle is done.
+        await asyncio.to_thread(agent.models_lock.acquire)
         done = await asyncio.to_thread(
             cli, "cloud-hub", "models", "publish", str(folder), "--store", "S001", "--store",
             "S015", "--db", str(fleet.db), "--nats", fleet.url, "--creds", str(fleet.hub_seed),
@@ -227,11 +230,18 @@ async def test_a_published_version_is_shadowed_swapped_between_cycles_and_report
         assert published == [{"model": MODEL, "version": "2026.06.29-1", "offered": ["S001"],
                               "skipped": {"S015": "no heartbeat yet: its agent version and "
                                           "features are unknown"}}]  # fmt: skip
+        try:
+            await wait_until(lambda: agent.shelf.current(MODEL) == "2026.06.29-1", "on disk", 30)
+            await asyncio.sleep(1.0)
+            assert agent.model_versions[MODEL] == SHIPPED
+            assert report_of(fleet.db, "S001", "2026.06.29-1") is None
+        finally:
+            agent.models_lock.release()
         await wait_until(lambda: report_of(fleet.db, "S001", "2026.06.29-1"), "the report", 30)
         report = report_of(fleet.db, "S001", "2026.06.29-1")
         assert report["outcome"] == "applied" and report["reason"] == ""
         assert report["previous_version"] == SHIPPED and report["shadow_rows"] == 20
-        assert 0 < report["swap_seconds"] < 10
+        assert 1.0 < report["swap_seconds"] < 20  # it waited for the "cycle"
         assert agent.model_versions[MODEL] == "2026.06.29-1"
         # Heartbeat and status show what the store serves now.
         await wait_until(lambda: agent.heartbeat().model_versions[MODEL] == "2026.06.29-1")
