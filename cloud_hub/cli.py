@@ -118,6 +118,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         stores = storage.store_status(gap_timeout_s=settings.chain_gap_timeout_s)
     finally:
         storage.close()
+    from cloud_hub.distribution import swap_reports
+
+    for report in swap_reports(_hub_db(settings, existing=True)):  # each store's latest answer
+        if report["store_id"] in stores:
+            swaps = stores[report["store_id"]].setdefault("model_swaps", {})
+            swaps[report.pop("model")] = report
     doc = {"stores": stores}
 
     def text() -> str:

@@ -261,10 +261,12 @@ def record_swap_report(db: Path | sqlite3.Connection, report: model_pb2.ModelSwa
 
 def swap_reports(db: Path) -> list[dict[str, Any]]:
     """Every store's latest report per model, by store and model."""
-    conn = _connect(db)
+    conn = hubdb.connect(db)
     try:
         cursor = conn.execute("SELECT * FROM model_swaps ORDER BY store_id, model")
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except sqlite3.OperationalError:  # no report yet: no table
+        return []
     finally:
         conn.close()

@@ -243,6 +243,10 @@ async def test_a_published_version_is_shadowed_swapped_between_cycles_and_report
         assert report["previous_version"] == SHIPPED and report["shadow_rows"] == 20
         assert 1.0 < report["swap_seconds"] < 20  # it waited for the "cycle"
         assert agent.model_versions[MODEL] == "2026.06.29-1"
+        hub_status = await asyncio.to_thread(cli, "cloud-hub", "status", "--db", str(fleet.db),
+                                             "--json")  # fmt: skip
+        swap = json.loads(hub_status.stdout)["stores"]["S001"]["model_swaps"][MODEL]
+        assert (swap["version"], swap["outcome"]) == ("2026.06.29-1", "applied")
         # Heartbeat and status show what the store serves now.
         await wait_until(lambda: agent.heartbeat().model_versions[MODEL] == "2026.06.29-1")
         status = await asyncio.to_thread(cli, "edge-agent", "status", "--db",
