@@ -402,14 +402,19 @@ def cmd_models_sign(args: argparse.Namespace) -> int:
 
 def cmd_models_publish(args: argparse.Namespace) -> int:
     import asyncio
+    import tempfile
 
     from cloud_hub import distribution
-    from storeedge import link
+    from storeedge import link, signing
 
     settings = _settings(args)
     db = _hub_db(settings, existing=True)
     options = _hub_link(args, settings)
-    artifacts = distribution.read_signed_folder(args.folder)
+    with _signing_keys(settings) as keys, tempfile.TemporaryDirectory() as scratch:
+        published = Path(scratch) / "hub-keys.pub"  # what stores trust (active, previous)
+        published.write_text(keys.trust_text())
+        trusted = signing.load_trust([published])
+    artifacts = distribution.read_signed_folder(args.folder, trusted)
     targets = distribution.target_stores(db, ring=args.ring, store_ids=args.store or ())
     actor = args.by or getpass.getuser()
 

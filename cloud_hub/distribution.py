@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ from nats.js.errors import NotFoundError
 
 from cloud_hub import hubdb
 from cloud_hub.errors import HubConfigError, HubError
-from storeedge import subjects
+from storeedge import signing, subjects
 from storeedge.v1 import heartbeat_pb2, model_pb2
 
 __all__ = [
@@ -97,9 +97,13 @@ def _manifest(signed: bytes, what: str) -> model_pb2.ModelManifest:
         raise HubConfigError(f"{what}: not a signed manifest", hint=hint) from None
 
 
-def read_signed_folder(folder: Path) -> list[tuple[bytes, bytes, model_pb2.ModelManifest]]:
+def read_signed_folder(
+    folder: Path, trusted: Mapping[str, signing.TrustedKey] | None = None
+) -> list[tuple[bytes, bytes, model_pb2.ModelManifest]]:
     """(ONNX bytes, signed manifest bytes, manifest) of each ``<name>.signed.binpb`` in a
-    folder signed by ``cloud-hub models sign``."""
+    folder signed by ``cloud-hub models sign``; with ``trusted`` (the keys the hub
+    publishes to stores), each signature is checked too, so the hub never sends out what
+    every store would refuse."""
     import hashlib
 
     found = []
@@ -113,6 +117,12 @@ def read_signed_folder(folder: Path) -> list[tuple[bytes, bytes, model_pb2.Model
             raise HubConfigError(f"{folder}: cannot read model {name}: {exc.strerror}",
                                  hint=hint) from None  # fmt: skip
         manifest = _manifest(signed, str(signed_path))
+        if trusted is not None:
+            try:
+                signing.verify_manifest(signed, trusted, what=str(signed_path))
+            except signing.SignatureError as exc:
+                raise HubConfigError(exc.message, hint="sign the folder with the hub's "
+                                     "active key: `cloud-hub models sign`") from None  # fmt: skip
         if manifest.name != name or hashlib.sha256(blob).hexdigest() != manifest.sha256:
             raise HubConfigError(f"{signed_path}: the manifest does not match {onnx_path.name} "
                                  "(name or sha256)", hint="sign the folder again")  # fmt: skip

@@ -436,3 +436,15 @@ async def test_a_store_reads_only_its_own_desired_keys_and_cannot_write_models(f
     assert any("permissions violation" in e and "s010" in e for e in events), events
     await a.close()
     await hub.close()
+
+
+def test_the_hub_refuses_to_publish_what_its_stores_would_refuse(fleet):
+    other = fleet.root / "other-hub" / "hub.db"
+    if not other.exists():
+        assert hub_cli(["keys", "generate", "--db", str(other)]) == 0
+    folder = fleet.folder("foreign-1", signed_by=other)
+    done = cli("cloud-hub", "models", "publish", str(folder), "--store", "S011", "--db",
+               str(fleet.db), "--nats", fleet.url, "--creds", str(fleet.hub_seed))  # fmt: skip
+    assert done.returncode == 2
+    assert f"{MODEL}.signed.binpb" in done.stderr and "does not trust" in done.stderr
+    assert "cloud-hub models sign" in done.stderr
