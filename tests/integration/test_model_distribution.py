@@ -54,7 +54,8 @@ class Fleet:
         return HubSettings(db=self.db, nats_url=self.url, nats_creds=self.hub_seed)
 
     def folder(self, version: str, *, model: str = MODEL, onnx_bytes: bytes | None = None,
-               feature_spec: str | None = None, signed_by: Path | None = None) -> Path:  # fmt: skip
+               feature_spec: str | None = None, signed_by: Path | None = None,
+               min_agent: str | None = None) -> Path:  # fmt: skip
         """A copy of the shipped models with ``model`` at ``version`` (other bytes or
         feature spec if given), signed by the hub (or by the hub database ``signed_by``)."""
         folder = self.root / "versions" / f"{model}-{version}-{signed_by is not None}"
@@ -72,6 +73,8 @@ class Fleet:
             manifest.sha256 = hashlib.sha256(onnx_bytes).hexdigest()
         if feature_spec is not None:
             manifest.feature_spec_hash = feature_spec
+        if min_agent is not None:
+            manifest.min_agent_version = min_agent
         path.write_text(json_format.MessageToJson(manifest))
         assert hub_cli(["models", "sign", str(folder), "--db", str(signed_by or self.db)]) == 0
         return folder
@@ -286,6 +289,11 @@ async def test_a_store_offline_at_publish_gets_the_version_on_reconnect(fleet):
         await wait_until(lambda: heartbeat_at_hub(fleet.db, "S002"), "S002's heartbeat", 30)
         await run.stop(agent)
         client, js = await run.hub_js()
+        # A version its agent is too old for is not offered to it, by its heartbeat.
+        newer = distribution.read_signed_folder(fleet.folder("2026.07.01-0", min_agent="9.0"))
+        skipped = await distribution.offer(js, fleet.db, ["S002"], newer[0][2], actor="test")
+        assert skipped.offered == [] and skipped.skipped == {
+            "S002": "agent 0.1.0 is older than the model's minimum 9.0"}  # fmt: skip
         for blob, signed, manifest in distribution.read_signed_folder(fleet.folder("2026.07.01-1")):
             await distribution.publish(js, manifest.name, manifest.version, blob, signed)
             offered = await distribution.offer(js, fleet.db, ["S002"], manifest, actor="test")
