@@ -35,7 +35,7 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
 
-from cloud_hub import distribution, identity
+from cloud_hub import distribution, hubdb, identity, outcomes
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import HubConfigError, HubError
 from cloud_hub.ingest import consume, ensure_streams
@@ -146,7 +146,8 @@ class Hub:
         """Ingest and heartbeats together; when one fails the other is cancelled, so the
         retry in ``_serve`` never leaves a second ingest loop running beside a new one."""
         tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats()),
-                 asyncio.create_task(self._model_reports())]  # fmt: skip
+                 asyncio.create_task(self._model_reports()),
+                 asyncio.create_task(self._join_outcomes())]  # fmt: skip
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -173,6 +174,29 @@ class Hub:
             stats.duplicates,
             stats.quarantined,
         )
+
+    async def _join_outcomes(self) -> None:
+        """Join what ingest stored to the decisions (cloud_hub/outcomes.py), in batches on a
+        connection of its own in a worker thread: ingest's transactions stay short."""
+        assert self.settings.db is not None
+        conn = hubdb.connect(self.settings.db, check_same_thread=False)
+        try:
+            with hubdb.immediate(conn):
+                queued = outcomes.backfill(conn)
+            if queued:
+                log.info("outcome join: %d records from before the join queued", queued)
+            while not self.stop.is_set():
+                report = await asyncio.to_thread(outcomes.update, conn)
+                if report.joined:
+                    log.debug("outcome join: %d records, %d decisions joined",
+                              report.records, report.joined)  # fmt: skip
+                if not report.more:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self.stop.wait(), timeout=self.settings.outcome_join_interval_s
+                        )
+        finally:
+            conn.close()
 
     async def _send_chain_acks(self, store_ids: list[str]) -> None:
         heads = self.storage.chain_heads(store_ids)
