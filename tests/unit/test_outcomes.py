@@ -67,7 +67,8 @@ def result(seq: int, decision_seq: int, status: int) -> Incoming:
 
 
 def day(seq: int, when: str, skus: dict[str, tuple[float, float]], *, revision: int = 0,
-        hours: dict[int, int] | None = None, part: int = 1, parts: int = 1) -> Incoming:  # fmt: skip
+        hours: dict[int, int] | None = None, part: int = 1,
+        parts: int = 1) -> Incoming:  # fmt: skip
     """A DailyOutcome: skus maps SKU -> (units sold, on hand at end of day)."""
     message = outcome_pb2.DailyOutcome(
         id=_id(common_pb2.RECORD_TYPE_OUTCOME, seq), business_date=when, revision=revision,
@@ -171,9 +172,12 @@ def test_staffing_gap_hours_and_forecast_accuracy(hub):
 def test_shelf_check_hit_rates_ranked_and_random_apart(hub):
     hub(*(shelf(i, random_sample=i > 4) for i in range(1, 8)))
     # Ranked 1-4: missing, missing, found, not checked. Random 5-7: found, missing, (none).
-    statuses = [shelf_check_pb2.SHELF_CHECK_STATUS_MISSING, shelf_check_pb2.SHELF_CHECK_STATUS_MISSING,
-                shelf_check_pb2.SHELF_CHECK_STATUS_FOUND, shelf_check_pb2.SHELF_CHECK_STATUS_NOT_CHECKED,
-                shelf_check_pb2.SHELF_CHECK_STATUS_FOUND, shelf_check_pb2.SHELF_CHECK_STATUS_MISSING]  # fmt: skip
+    found, missing = (
+        shelf_check_pb2.SHELF_CHECK_STATUS_FOUND,
+        shelf_check_pb2.SHELF_CHECK_STATUS_MISSING,
+    )
+    statuses = [missing, missing, found, shelf_check_pb2.SHELF_CHECK_STATUS_NOT_CHECKED, found,
+                missing]  # fmt: skip
     hub(*(result(i, i, status) for i, status in enumerate(statuses, start=1)))
     assert joined(hub, 3)["shelf_check"]["status"] == "found"
     assert joined(hub, 7)["status"] == "partial"
@@ -221,8 +225,8 @@ def test_inventory_metrics_add_up_over_orders_and_groups_apart(hub):
 
 def test_review_path_names_how_a_decision_was_handled():
     assert outcomes.review_path(S.DECISION_STATE_AUTO, [S.DECISION_STATE_SUBMITTED]) == "auto"
-    assert outcomes.review_path(S.DECISION_STATE_PENDING, [S.DECISION_STATE_APPROVED,
-                                                          S.DECISION_STATE_SUBMITTED]) == "approved"  # fmt: skip
+    approved = [S.DECISION_STATE_APPROVED, S.DECISION_STATE_SUBMITTED]
+    assert outcomes.review_path(S.DECISION_STATE_PENDING, approved) == "approved"
     assert outcomes.review_path(S.DECISION_STATE_PENDING, [S.DECISION_STATE_OVERRIDDEN]) == (
         "overridden"
     )
