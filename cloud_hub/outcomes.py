@@ -47,6 +47,7 @@ __all__ = [
     "decision_outcome",
     "enqueue",
     "ensure_schema",
+    "is_week",
     "metrics",
     "order_outcome",
     "review_path",
@@ -78,7 +79,7 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS outcome_sku_days (
   store_id TEXT NOT NULL, sku TEXT NOT NULL, date TEXT NOT NULL, revision INTEGER NOT NULL,
   listed INTEGER NOT NULL, units_sold REAL NOT NULL, returns REAL NOT NULL,
-  on_hand REAL NOT NULL, receipts REAL NOT NULL, waste REAL NOT NULL, price REAL NOT NULL,
+  on_hand REAL, receipts REAL NOT NULL, waste REAL NOT NULL, price REAL NOT NULL,
   stockout_hours REAL NOT NULL,
   PRIMARY KEY (store_id, sku, date)
 ) WITHOUT ROWID""",
@@ -246,7 +247,8 @@ def _read_outcome(
         "price = excluded.price, stockout_hours = excluded.stockout_hours "
         "WHERE excluded.revision >= outcome_sku_days.revision",
         [(store_id, s.sku, day, max(message.revision, s.revision), int(s.listed), s.units_sold,
-          s.returns, s.on_hand, s.receipts, s.waste, s.price, s.stockout_hours)
+          s.returns, None if math.isnan(s.on_hand) else s.on_hand, s.receipts, s.waste,
+          s.price, s.stockout_hours)
          for s in message.skus],
     )  # fmt: skip
     conn.executemany(
@@ -300,7 +302,8 @@ class SkuDay:
     """One synced SKU-day as the join sees it."""
 
     units_sold: float
-    on_hand: float
+    #: None when the store did not know it (no stock count that day).
+    on_hand: float | None
     receipts: float = 0.0
     waste: float = 0.0
     price: float = 0.0
@@ -321,15 +324,19 @@ def order_outcome(
     sales = {d: facts[d].units_sold if d in facts else 0.0 for d in open_days}
 
     def out_of_stock(d: date) -> bool:
-        return d in facts and (facts[d].on_hand <= 0 or facts[d].stockout_hours > 0)
+        if d not in facts:
+            return False
+        on_hand = facts[d].on_hand
+        return (on_hand is not None and on_hand <= 0) or facts[d].stockout_hours > 0
 
     stocked = [d for d in protection if d in synced and not synced[d] and d in facts
                and not out_of_stock(d)]  # fmt: skip
     rate = sum(facts[d].units_sold for d in stocked) / len(stocked) if stocked else 0.0
     stockouts = [d for d in open_days if out_of_stock(d)]
     lost = {d: max(0.0, rate - sales[d]) for d in stockouts}
-    last = max((d for d in open_days if d in facts), default=None)
-    end_on_hand = max(facts[last].on_hand, 0.0) if last is not None else 0.0
+    counted = {d: max(v, 0.0) for d in open_days if d in facts
+               and (v := facts[d].on_hand) is not None}  # fmt: skip
+    end_on_hand = counted[max(counted)] if counted else 0.0
     protection_sales = sum(facts[d].units_sold for d in protection if d in synced and d in facts)
     coverage_sales = sum(sales.values())
     received = facts[delivery].receipts if delivery in facts else 0.0
@@ -348,7 +355,7 @@ def order_outcome(
         "p90_covered": protection_sales <= forecast_p90,
         "coverage_days": len(open_days),
         "sales_units": coverage_sales,
-        "onhand_unit_days": sum(max(facts[d].on_hand, 0.0) for d in open_days if d in facts),
+        "onhand_unit_days": sum(counted.values()),
         "end_on_hand": end_on_hand,
         "stockout_days": len(stockouts),
         "lost_units": sum(lost.values()),
@@ -594,7 +601,7 @@ def metrics(
     """Metric rows per (ISO week, store, category, model version), in that order, filtered
     (weeks as ``2026-W27``; ``category=""`` is the store-level group, e.g. staffing)."""
     for name, value in (("week_from", week_from), ("week_to", week_to)):
-        if value and not _is_week(value):
+        if value and not is_week(value):
             raise HubStorageError(f"{name}: {value!r} is not an ISO week like 2026-W27",
                                   hint="weeks are YYYY-Www, e.g. 2026-W27")  # fmt: skip
     if not _has_table(conn, "outcome_joins"):
@@ -622,7 +629,7 @@ def metrics(
     return [_finish(dict(zip(names, row, strict=True))) for row in rows]
 
 
-def _is_week(text: str) -> bool:
+def is_week(text: str) -> bool:
     try:
         datetime.strptime(text + "-1", "%G-W%V-%u")
     except ValueError:
