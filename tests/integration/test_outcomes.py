@@ -92,7 +92,7 @@ def _expected_order(mirror, decision_id: str) -> dict:
         "coverage_days": len(open_days),
         "stockout_days": sum(
             1 for d in open_days if d in rows and rows[d][1] is not None and rows[d][1] <= 0
-        ),  # fmt: skip
+        ),
         "onhand_unit_days": sum(max(v, 0.0) for v in counted),
         "end_on_hand": max(counted[-1], 0.0) if counted else 0.0,
         "p90_covered": sum(u for u, _ in rows.values()) <= order.protection_quantile,
