@@ -6,6 +6,8 @@ The stores sync decisions, their state changes, shelf-check results and daily ou
 - ``outcome_queue``: ids of records ingest stored and the join has not read yet.
   :func:`enqueue` runs inside ingest's transaction (one small insert per batch); the
   join itself (:func:`update`) runs later, in batches, off ingest's hot path;
+- ``outcome_dirty``: decisions to join again (their window got new facts), worked off a
+  few hundred per transaction so that ingest's write lock never waits long;
 - ``outcome_sku_days`` / ``outcome_hours``: the newest revision of each (store, day, SKU)
   and (store, day, hour), kept as outcomes arrive (a late correction replaces an older
   revision; a redelivered one changes nothing);
@@ -27,7 +29,8 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -76,6 +79,7 @@ _SHELF_STATUS = {
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outcome_queue (record_id TEXT PRIMARY KEY) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS outcome_dirty (decision_id TEXT PRIMARY KEY) WITHOUT ROWID",
     """CREATE TABLE IF NOT EXISTS outcome_sku_days (
   store_id TEXT NOT NULL, sku TEXT NOT NULL, date TEXT NOT NULL, revision INTEGER NOT NULL,
   listed INTEGER NOT NULL, units_sold REAL NOT NULL, returns REAL NOT NULL,
@@ -158,17 +162,17 @@ class UpdateReport:
     more: bool = False
 
 
-def update(conn: sqlite3.Connection, *, batch: int = 20_000) -> UpdateReport:
-    """Read up to ``batch`` queued records and join again every decision they touch, in
-    one write transaction (``conn`` in autocommit mode, as :mod:`cloud_hub.hubdb` opens
-    it). Safe to repeat: the facts keep the newest revision, the joins are recomputed."""
+def update(conn: sqlite3.Connection, *, batch: int = 5_000, joins: int = 200) -> UpdateReport:
+    """One step of the join (``conn`` in autocommit mode, as :mod:`cloud_hub.hubdb` opens
+    it): read up to ``batch`` queued records into the facts and mark the decisions they
+    touch (one write transaction), then join up to ``joins`` marked decisions (another).
+    Short transactions: ingest gets the write lock in between. Call again while
+    ``more``. Safe to repeat: the facts keep the newest revision, joins are recomputed."""
     report = UpdateReport()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         ensure_schema(conn)
         ids = [row[0] for row in conn.execute(
             "SELECT record_id FROM outcome_queue LIMIT ?", (batch,))]  # fmt: skip
-        report.more = len(ids) == batch
         dirty: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -186,14 +190,29 @@ def update(conn: sqlite3.Connection, *, batch: int = 20_000) -> UpdateReport:
             dirty.update(row[0] for row in conn.execute(
                 "SELECT decision_id FROM outcome_joins WHERE store_id = ? AND window_end >= ? "
                 "AND window_start <= ?", (store_id, day, day)))  # fmt: skip
+        conn.executemany("INSERT OR IGNORE INTO outcome_dirty(decision_id) VALUES (?)",
+                         [(d,) for d in dirty])  # fmt: skip
+    with _immediate(conn):
+        marked = [row[0] for row in conn.execute(
+            "SELECT decision_id FROM outcome_dirty LIMIT ?", (joins,))]  # fmt: skip
         now = datetime.now(UTC).isoformat()
-        for decision_id in sorted(dirty):
+        for decision_id in marked:
             report.joined += _join(conn, decision_id, now)
-        conn.execute("COMMIT")
+        conn.executemany("DELETE FROM outcome_dirty WHERE decision_id = ?",
+                         [(d,) for d in marked])  # fmt: skip
+    report.more = len(ids) == batch or len(marked) == joins
+    return report
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return report
+    conn.execute("COMMIT")
 
 
 # -- reading records -----------------------------------------------------------------------

@@ -190,11 +190,10 @@ class Hub:
                 if report.joined:
                     log.debug("outcome join: %d records, %d decisions joined",
                               report.records, report.joined)  # fmt: skip
-                if not report.more:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self.stop.wait(), timeout=self.settings.outcome_join_interval_s
-                        )
+                # More to do: let ingest take the write lock first; else wait for new records.
+                pause = 0.05 if report.more else self.settings.outcome_join_interval_s
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=pause)
         finally:
             conn.close()
 

@@ -121,7 +121,10 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
                 return False
             conn = sqlite3.connect(hub_db, timeout=30)
             try:
-                queued = conn.execute("SELECT COUNT(*) FROM outcome_queue").fetchone()[0]
+                queued = conn.execute(
+                    "SELECT (SELECT COUNT(*) FROM outcome_queue) + "
+                    "(SELECT COUNT(*) FROM outcome_dirty)"
+                ).fetchone()[0]
                 rows = conn.execute("SELECT COUNT(*) FROM outcome_joins").fetchone()[0]
             except sqlite3.OperationalError:
                 return False
