@@ -158,6 +158,8 @@ class UpdateReport:
     records: int = 0
     joined: int = 0
     store_days: set[tuple[str, str]] = field(default_factory=set)
+    #: Records or decisions that could not be read (kept in ``records`` as received).
+    skipped: int = 0
     #: True when the batch was full: the queue may hold more.
     more: bool = False
 
@@ -197,7 +199,10 @@ def update(conn: sqlite3.Connection, *, batch: int = 5_000, joins: int = 200) ->
             "SELECT decision_id FROM outcome_dirty LIMIT ?", (joins,))]  # fmt: skip
         now = datetime.now(UTC).isoformat()
         for decision_id in marked:
-            report.joined += _join(conn, decision_id, now)
+            try:
+                report.joined += _join(conn, decision_id, now)
+            except (DecodeError, ValueError):
+                report.skipped += 1  # e.g. a date that is no date: the record stays as sent
         conn.executemany("DELETE FROM outcome_dirty WHERE decision_id = ?",
                          [(d,) for d in marked])  # fmt: skip
     report.more = len(ids) == batch or len(marked) == joins
@@ -240,8 +245,8 @@ def _read(
             dirty.add(result.decision_id)
         elif record_type == "outcome":
             _read_outcome(conn, store_id, outcome_pb2.DailyOutcome.FromString(payload), report)
-    except DecodeError:
-        return  # kept in records as received; nothing to join
+    except (DecodeError, ValueError):
+        report.skipped += 1  # kept in records as received; nothing to join
 
 
 def _read_outcome(

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,11 @@ class Hub:
             if queued:
                 log.info("outcome join: %d records from before the join queued", queued)
             while not self.stop.is_set():
-                report = await asyncio.to_thread(outcomes.update, conn)
+                try:
+                    report = await asyncio.to_thread(outcomes.update, conn)
+                except sqlite3.Error as exc:  # ingest goes on; the join catches up later
+                    log.warning("outcome join: %s; retrying", exc)
+                    report = outcomes.UpdateReport()
                 if report.joined:
                     log.debug("outcome join: %d records, %d decisions joined",
                               report.records, report.joined)  # fmt: skip

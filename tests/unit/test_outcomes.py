@@ -239,3 +239,16 @@ def test_order_outcome_counts_closed_days_out_of_the_coverage():
     out = outcomes.order_outcome(date(2026, 7, 6), 1, 3, 5.0, 0.0, synced, facts)
     # Coverage 07-07 .. 07-08; the store was closed on 07-08: one open day, a stock-out.
     assert (out["coverage_days"], out["stockout_days"], out["complete"]) == (1, 1, True)
+
+
+def test_unreadable_records_are_skipped_and_the_rest_still_joins(hub):
+    no_decision = S.DecisionStateChange(to_state=S.DECISION_STATE_APPROVED)  # empty id
+    bad = Incoming("S001", "decision_state", "S001:decision:9@3", no_decision.SerializeToString())
+    garbage = Incoming("S001", "outcome", "S001:outcome:9", b"\xff\xff not a message")
+    hub(bad, garbage, order(1, p90=3.0, day="2026-13-40"), order(2, p90=3.0))
+    assert outcomes.decision_outcome(hub.conn, "S001:decision:1") is None
+    assert joined(hub, 2)["status"] == "partial"
+    queued = hub.conn.execute(
+        "SELECT (SELECT COUNT(*) FROM outcome_queue) + (SELECT COUNT(*) FROM outcome_dirty)"
+    ).fetchone()[0]
+    assert queued == 0
