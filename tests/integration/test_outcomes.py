@@ -197,6 +197,21 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
             rate = sum(o["stockout_days"] for o in done_orders) / days
             assert row["stockout_rate"] == pytest.approx(rate)
             checked["stockout_rate"] += 1
+            covered = sum(o["p90_covered"] for o in done_orders) / len(done_orders)
+            assert row["p90_coverage"] == pytest.approx(covered)
+            for name in ("lost_units", "excess_units", "aged_units", "sales_units"):
+                assert row[name] == pytest.approx(sum(o[name] for o in done_orders)), name
+            onhand = sum(o["onhand_unit_days"] for o in done_orders)
+            sold = sum(o["sales_units"] for o in done_orders)
+            if sold:
+                assert row["inventory_turns"] == pytest.approx(365 * sold / onhand)
+        checks = [d["shelf_check"] for d in group if d.get("shelf_check", {}).get("status")]
+        ranked = [c["status"] for c in checks if not c["random_sample"]
+                  and c["status"] in ("found", "missing")]  # fmt: skip
+        if ranked:
+            assert row["hit_rate_ranked"] == pytest.approx(ranked.count("missing") / len(ranked))
+        else:
+            assert row["hit_rate_ranked"] is None
         hours = [d["staffing"] for d in group if "staffing" in d]
         actual = sum(h["transactions"] for h in hours)
         if actual:

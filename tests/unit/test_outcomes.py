@@ -252,3 +252,14 @@ def test_unreadable_records_are_skipped_and_the_rest_still_joins(hub):
         "SELECT (SELECT COUNT(*) FROM outcome_queue) + (SELECT COUNT(*) FROM outcome_dirty)"
     ).fetchone()[0]
     assert queued == 0
+
+
+def test_on_hand_the_store_did_not_know_is_neither_stock_nor_a_stock_out(hub):
+    hub(order(1, p90=10.0))
+    nan = float("nan")
+    hub(day(1, "2026-07-06", {"A": (1, 3)}), day(2, "2026-07-07", {"A": (1, 2)}),
+        day(3, "2026-07-08", {"A": (1, nan)}), day(4, "2026-07-09", {"A": (1, 4)}))  # fmt: skip
+    o = joined(hub, 1)["order"]
+    # Coverage 07-08 .. 07-09: only 07-09's on-hand (4) is known.
+    assert (o["stockout_days"], o["onhand_unit_days"], o["end_on_hand"]) == (0, 4, 4)
+    assert o["sales_units"] == 2
