@@ -14,9 +14,11 @@ The stores sync decisions, their state changes, shelf-check results and daily ou
 - ``outcome_parts``: which parts of which revision of a store-day arrived, so that a
   day counts as *synced* only once every part of one revision is in;
 - ``outcome_shelf_results``: the store's recorded shelf-check result per decision;
+- ``outcome_metrics``: the sums behind the metrics per (week, store, category, model
+  version), added up again for the groups of the decisions each transaction joined;
 - ``outcome_joins``: one row per decision: its window, whether the window is fully
-  synced (``complete``) or not yet (``partial``), what followed (``doc``, JSON) and the
-  numbers the metrics add up.
+  synced (``complete``) or not yet (``partial``) and the numbers the metrics add up;
+  ``outcome_docs``: what followed, per decision, as a JSON document.
 
 When an outcome arrives, every decision whose window holds that store-day is joined
 again, so the rows follow late and revised outcomes. The definitions and formulas are
@@ -114,9 +116,11 @@ _SCHEMA = (
   coverage_days INTEGER, sales_units REAL, onhand_unit_days REAL, stockout_days INTEGER,
   lost_units REAL, lost_value REAL, excess_units REAL, aged_units REAL,
   over_hours REAL, under_hours REAL, shelf_status TEXT, random_sample INTEGER,
-  doc TEXT NOT NULL,
   updated_at TEXT NOT NULL
 ) WITHOUT ROWID""",
+    # The per-decision document apart, so the metrics' scans read only the narrow rows.
+    "CREATE TABLE IF NOT EXISTS outcome_docs (decision_id TEXT PRIMARY KEY, doc TEXT NOT NULL) "
+    "WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS outcome_joins_window "
     "ON outcome_joins(store_id, window_end, window_start)",
     "CREATE INDEX IF NOT EXISTS outcome_joins_group "
@@ -164,7 +168,9 @@ class UpdateReport:
     more: bool = False
 
 
-def update(conn: sqlite3.Connection, *, batch: int = 5_000, joins: int = 200) -> UpdateReport:
+def update(
+    conn: sqlite3.Connection, *, batch: int = 5_000, joins: int = 200, groups: int = 100
+) -> UpdateReport:
     """One step of the join (``conn`` in autocommit mode, as :mod:`cloud_hub.hubdb` opens
     it): read up to ``batch`` queued records into the facts and mark the decisions they
     touch (one write transaction), then join up to ``joins`` marked decisions (another).
@@ -205,7 +211,12 @@ def update(conn: sqlite3.Connection, *, batch: int = 5_000, joins: int = 200) ->
                 report.skipped += 1  # e.g. a date that is no date: the record stays as sent
         conn.executemany("DELETE FROM outcome_dirty WHERE decision_id = ?",
                          [(d,) for d in marked])  # fmt: skip
-    report.more = len(ids) == batch or len(marked) == joins
+        _mark_groups(conn, marked)
+    summed = groups
+    if len(marked) < joins:  # the joins caught up: add up the groups they changed, once
+        with _immediate(conn):
+            summed = _sum_groups(conn, groups)
+    report.more = len(ids) == batch or len(marked) == joins or summed == groups
     return report
 
 
@@ -519,8 +530,7 @@ def _join(conn: sqlite3.Connection, decision_id: str, now: str) -> int:
         "category": d.category, "model_version": d.model_version,
         "week": f"{year}-W{week:02d}", "business_date": d.business_date,
         "window_start": first, "window_end": last, "status": status, "review": review,
-        "review_seconds": review_seconds, **columns, "doc": json.dumps(doc, sort_keys=True),
-        "updated_at": now,
+        "review_seconds": review_seconds, **columns, "updated_at": now,
     }  # fmt: skip
     names = list(values)
     conn.execute(
@@ -528,6 +538,8 @@ def _join(conn: sqlite3.Connection, decision_id: str, now: str) -> int:
         f"VALUES ({', '.join('?' * len(names))})",
         [values[n] for n in names],
     )
+    conn.execute("INSERT OR REPLACE INTO outcome_docs(decision_id, doc) VALUES (?, ?)",
+                 (decision_id, json.dumps(doc, sort_keys=True)))  # fmt: skip
     return 1
 
 
@@ -545,9 +557,9 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 def decision_outcome(conn: sqlite3.Connection, decision_id: str) -> dict[str, Any] | None:
     """The joined outcome of one decision, or None when the decision is not joined (yet)."""
-    if not _has_table(conn, "outcome_joins"):
+    if not _has_table(conn, "outcome_docs"):
         return None
-    row = conn.execute("SELECT doc FROM outcome_joins WHERE decision_id = ?",
+    row = conn.execute("SELECT doc FROM outcome_docs WHERE decision_id = ?",
                        (decision_id,)).fetchone()  # fmt: skip
     return None if row is None else json.loads(row[0])
 
@@ -590,6 +602,21 @@ _SUMS = (
     ("review_seconds_max", "MAX(review_seconds)"),
 )
 _KEYS = ("week", "store_id", "category", "model_version")
+_KEY_COLUMNS = ", ".join(f"{k} TEXT NOT NULL" for k in _KEYS)
+_METRICS_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS outcome_metrics ({_KEY_COLUMNS}, "
+    f"{', '.join(name for name, _ in _SUMS)}, PRIMARY KEY ({', '.join(_KEYS)})) WITHOUT ROWID"
+)
+_DIRTY_GROUPS_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS outcome_dirty_groups ({_KEY_COLUMNS}, "
+    f"PRIMARY KEY ({', '.join(_KEYS)})) WITHOUT ROWID"
+)
+#: The columns the sums read (never ``doc``: the JSON would be read for every row).
+_COLUMNS = ", ".join((*_KEYS, "kind", "status", "review", "review_seconds", "forecast_point",
+                      "actual_point", "forecast_p90", "p90_actual", "coverage_days",
+                      "sales_units", "onhand_unit_days", "stockout_days", "lost_units",
+                      "lost_value", "excess_units", "aged_units", "over_hours", "under_hours",
+                      "shelf_status", "random_sample"))  # fmt: skip
 
 
 def _ratio(top: float | None, bottom: float | None, scale: float = 1.0) -> float | None:
@@ -628,7 +655,7 @@ def metrics(
         if value and not is_week(value):
             raise HubStorageError(f"{name}: {value!r} is not an ISO week like 2026-W27",
                                   hint="weeks are YYYY-Www, e.g. 2026-W27")  # fmt: skip
-    if not _has_table(conn, "outcome_joins"):
+    if not _has_table(conn, "outcome_metrics"):
         return []
     where, params = [], []
     for clause, value, given in (
@@ -642,15 +669,46 @@ def metrics(
         if given:
             where.append(clause)
             params.extend(value if isinstance(value, tuple) else [value])
-    sums = ", ".join(f"{sql} AS {name}" for name, sql in _SUMS)
+    names = [*_KEYS, *(n for n, _ in _SUMS)]
     rows = conn.execute(
-        f"SELECT {', '.join(_KEYS)}, {sums} FROM (SELECT *, status = 'complete' AS c "
-        f"FROM outcome_joins WHERE {' AND '.join(where) or '1'}) "
-        f"GROUP BY {', '.join(_KEYS)} ORDER BY {', '.join(_KEYS)} LIMIT ?",
+        f"SELECT {', '.join(names)} FROM outcome_metrics WHERE {' AND '.join(where) or '1'} "
+        f"ORDER BY {', '.join(_KEYS)} LIMIT ?",
         (*params, limit),
     )
-    names = [*_KEYS, *(n for n, _ in _SUMS)]
     return [_finish(dict(zip(names, row, strict=True))) for row in rows]
+
+
+def _mark_groups(conn: sqlite3.Connection, decision_ids: Sequence[str]) -> None:
+    """Note the metric groups of these decisions to add up again (``outcome_dirty_groups``)."""
+    conn.execute(_DIRTY_GROUPS_TABLE)
+    for start in range(0, len(decision_ids), 500):
+        chunk = list(decision_ids[start : start + 500])
+        conn.execute(
+            f"INSERT OR IGNORE INTO outcome_dirty_groups SELECT DISTINCT {', '.join(_KEYS)} "
+            f"FROM outcome_joins WHERE decision_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+
+
+def _sum_groups(conn: sqlite3.Connection, limit: int) -> int:
+    """Add up again up to ``limit`` noted groups (``outcome_metrics``) from their rows in
+    ``outcome_joins``, in the caller's transaction, so that reading metrics is one indexed
+    read whatever the number of decisions; returns how many."""
+    conn.execute(_METRICS_TABLE)
+    conn.execute(_DIRTY_GROUPS_TABLE)
+    groups = conn.execute("SELECT * FROM outcome_dirty_groups LIMIT ?", (limit,)).fetchall()
+    sums = ", ".join(f"{sql} AS {name}" for name, sql in _SUMS)
+    match = " AND ".join(f"{k} = ?" for k in _KEYS)
+    for group in groups:
+        conn.execute(f"DELETE FROM outcome_dirty_groups WHERE {match}", group)
+        conn.execute(f"DELETE FROM outcome_metrics WHERE {match}", group)
+        conn.execute(
+            f"INSERT INTO outcome_metrics SELECT {', '.join(_KEYS)}, {sums} FROM (SELECT "
+            f"{_COLUMNS}, status = 'complete' AS c FROM outcome_joins WHERE {match}) "
+            f"GROUP BY {', '.join(_KEYS)}",
+            group,
+        )
+    return len(groups)
 
 
 def is_week(text: str) -> bool:

@@ -458,7 +458,11 @@ def _all_joined(hub_db: Path) -> bool:
             "SELECT COUNT(*) FROM api_decisions d WHERE NOT EXISTS "
             "(SELECT 1 FROM outcome_joins j WHERE j.decision_id = d.decision_id)"
         ).fetchone()
-        return missing[0] == 0
+        waiting = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM outcome_dirty) + "
+            "(SELECT COUNT(*) FROM outcome_dirty_groups)"
+        ).fetchone()
+        return missing[0] == 0 and waiting[0] == 0
     except sqlite3.OperationalError:
         return False
     finally:

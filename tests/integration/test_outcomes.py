@@ -123,7 +123,8 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
             try:
                 queued = conn.execute(
                     "SELECT (SELECT COUNT(*) FROM outcome_queue) + "
-                    "(SELECT COUNT(*) FROM outcome_dirty)"
+                    "(SELECT COUNT(*) FROM outcome_dirty) + "
+                    "(SELECT COUNT(*) FROM outcome_dirty_groups)"
                 ).fetchone()[0]
                 rows = conn.execute("SELECT COUNT(*) FROM outcome_joins").fetchone()[0]
             except sqlite3.OperationalError:
@@ -155,7 +156,7 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
 
     # Staffing and shelf checks: the hours' traffic and the people's results.
     hub = sqlite3.connect(hub_db)
-    docs = [json.loads(r[0]) for r in hub.execute("SELECT doc FROM outcome_joins")]
+    docs = [json.loads(r[0]) for r in hub.execute("SELECT doc FROM outcome_docs")]
     hub.close()
     staffing = [d for d in docs if d["kind"] == "staffing"]
     assert staffing and all(d["status"] == "complete" for d in staffing)

@@ -249,7 +249,8 @@ def test_unreadable_records_are_skipped_and_the_rest_still_joins(hub):
     assert outcomes.decision_outcome(hub.conn, "S001:decision:1") is None
     assert joined(hub, 2)["status"] == "partial"
     queued = hub.conn.execute(
-        "SELECT (SELECT COUNT(*) FROM outcome_queue) + (SELECT COUNT(*) FROM outcome_dirty)"
+        "SELECT (SELECT COUNT(*) FROM outcome_queue) + (SELECT COUNT(*) FROM outcome_dirty) "
+        "+ (SELECT COUNT(*) FROM outcome_dirty_groups)"
     ).fetchone()[0]
     assert queued == 0
 
