@@ -176,6 +176,11 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
     assert (results.count("found"), results.count("missing")) == (people["found"],
                                                                   people["missing"])  # fmt: skip
 
+    unknown = cli("cloud-hub", "outcomes", "show", "S001:decision:999999", "--db", str(hub_db))
+    assert unknown.returncode == 2 and "no decision S001:decision:999999" in unknown.stderr
+    table = cli("cloud-hub", "outcomes", "metrics", "--db", str(hub_db)).stdout.splitlines()
+    assert table[1].split()[:5] == ["week", "store", "category", "model", "dec"]
+
     # Metrics: the same figures again from the joined rows.
     done = cli("cloud-hub", "outcomes", "metrics", "--store", "S001", "--db", str(hub_db),
                "--json")  # fmt: skip
