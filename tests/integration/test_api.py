@@ -439,6 +439,114 @@ def test_get_decision_with_its_audit_trail(hub):
     assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("decision_id:")
 
 
+# -- outcomes -------------------------------------------------------------------------------------
+
+
+def _joined_outcome(hub, request, md):
+    try:
+        return hub.api.GetDecisionOutcome(request, metadata=md, timeout=5)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAVAILABLE:  # not joined yet: serve joins shortly
+            return None
+        raise
+
+
+def _all_joined(hub_db: Path) -> bool:
+    conn = sqlite3.connect(hub_db, timeout=30)
+    try:
+        missing = conn.execute(
+            "SELECT COUNT(*) FROM api_decisions d WHERE NOT EXISTS "
+            "(SELECT 1 FROM outcome_joins j WHERE j.decision_id = d.decision_id)"
+        ).fetchone()
+        waiting = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM outcome_dirty) + "
+            "(SELECT COUNT(*) FROM outcome_dirty_groups)"
+        ).fetchone()
+        return missing[0] == 0 and waiting[0] == 0
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def test_decision_outcomes_and_metrics_through_the_api(hub):
+    pb, md = hub.pb, auth(hub, "viewer")
+    wait_for(lambda: _all_joined(hub.hub_db), what="serve joining every decision")
+    decision_id = hub.pending["order"][0]
+    request = pb.GetDecisionOutcomeRequest(decision_id=decision_id)
+    o = wait_for(lambda: _joined_outcome(hub, request, md), what="the outcome").outcome
+    # Ordered the day after the simulated history ends: none of its window is synced yet.
+    day = (SIM_END + timedelta(days=1)).isoformat()
+    assert (o.decision_id, o.store_id, o.kind) == (decision_id, "S001", pb.DECISION_KIND_ORDER)
+    assert (o.status, o.days_synced, o.window_start) == (pb.JOIN_STATUS_PARTIAL, 0, day)
+    assert o.days_expected >= 2 and o.WhichOneof("detail") == "order"
+    assert o.order.coverage_start == o.order.expected_delivery_date > day
+    assert o.order.forecast_p90 > 0 and not o.HasField("review_seconds")
+    staffing = hub.api.GetDecisionOutcome(pb.GetDecisionOutcomeRequest(
+        decision_id=hub.pending["staffing"][0]), metadata=md, timeout=5).outcome  # fmt: skip
+    assert staffing.WhichOneof("detail") == "staffing"
+    assert staffing.status == pb.JOIN_STATUS_PARTIAL
+    assert not staffing.staffing.HasField("transactions")  # unknown until the day is synced
+    code, details = status_of(lambda: hub.api.GetDecisionOutcome(
+        pb.GetDecisionOutcomeRequest(decision_id="S001:decision:999999"), metadata=md,
+        timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.NOT_FOUND and "S001:decision:999999" in details
+    code, details = status_of(lambda: hub.api.GetDecisionOutcome(
+        pb.GetDecisionOutcomeRequest(decision_id="S001"), metadata=md, timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("decision_id:")
+
+    # Metrics: one page equals the pages of two; the counts add up to the store's decisions.
+    whole = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(page_size=500),
+                                       metadata=md, timeout=5)  # fmt: skip
+    assert not whole.next_page_token
+    pages, token = [], ""
+    while True:
+        page = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(
+            page_size=2, page_token=token), metadata=md, timeout=5)  # fmt: skip
+        pages.extend(page.metrics)
+        token = page.next_page_token
+        if not token:
+            break
+    assert list(pages) == list(whole.metrics) and len(pages) > 2
+    conn = sqlite3.connect(hub.hub_db)
+    s1_total = conn.execute("SELECT COUNT(*) FROM api_decisions WHERE store_id = 'S001'").fetchone()
+    s1_in_w27 = conn.execute(
+        "SELECT COUNT(*) FROM api_decisions WHERE store_id = 'S001' AND "
+        "business_date BETWEEN '2026-06-29' AND '2026-07-05'"
+    ).fetchone()
+    conn.close()
+    s1 = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(store_id="S001"), metadata=md,
+                                    timeout=5).metrics  # fmt: skip
+    assert sum(m.decisions for m in s1) == s1_total[0]
+    # Nothing of the days after the history has been synced: no outcome figure, only counts.
+    assert all(m.joins_complete == 0 and not m.HasField("wape") for m in s1)
+    # The cycle's day (2026-06-29) is in ISO week 27; the running store adds its own today's.
+    assert "2026-W27" in {m.week for m in s1}
+    w27 = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(
+        store_id="S001", week_from="2026-W27", week_to="2026-W27"), metadata=md,
+        timeout=5).metrics  # fmt: skip
+    assert {m.week for m in w27} == {"2026-W27"}
+    assert sum(m.decisions for m in w27) == s1_in_w27[0]
+    dairy = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(category="dairy"),
+                                       metadata=md, timeout=5).metrics  # fmt: skip
+    assert dairy and {m.category for m in dairy} == {"dairy"}
+    later = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(week_from="2099-W01"),
+                                       metadata=md, timeout=5)  # fmt: skip
+    assert len(later.metrics) == 0
+    code, details = status_of(lambda: hub.api.ListOutcomeMetrics(
+        pb.ListOutcomeMetricsRequest(week_from="2026-27"), metadata=md, timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("week_from:")
+    first = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(page_size=1), metadata=md,
+                                       timeout=5)  # fmt: skip
+    code, details = status_of(lambda: hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(
+        page_size=1, store_id="S002", page_token=first.next_page_token), metadata=md,
+        timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("page_token:")
+    code, _ = status_of(lambda: hub.api.ListOutcomeMetrics(
+        pb.ListOutcomeMetricsRequest(), metadata=auth(hub, "expired"), timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
 # -- approvals ------------------------------------------------------------------------------------
 
 
