@@ -510,19 +510,7 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
             decision=_decision_message(doc),
             approvals=[_approval_message(a) for a in approvals],
         )
-        for entry in trail:
-            record = entry["record"]
-            event = response.audit_trail.add(
-                record_id=f"{doc['store_id']}:audit:{entry['seq']}",
-                seq=entry["seq"],
-                event_type=_event_name(record.event_type),
-                actor=record.actor,
-                summary=record.summary,
-                hash=entry["hash"],
-                verified=entry["verified"],
-            )
-            if record.HasField("recorded_at"):
-                event.record_time.CopyFrom(record.recorded_at)
+        response.audit_trail.extend(_audit_event(doc["store_id"], entry) for entry in trail)
         return response
 
     @_unary
@@ -702,6 +690,41 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
             )
         return response
 
+    @_unary
+    async def ListAuditRecords(self, request, context):
+        await self._caller(context)
+        store_id = _store_id("store_id", request.store_id, required=True)
+        size = _page_size(request.page_size)
+        to_seq = request.to_seq or None
+        if to_seq is not None and request.from_seq > to_seq:
+            raise invalid("from_seq", f"{request.from_seq} is after to_seq {to_seq}")
+        event_type = None
+        if request.event_type:
+            name = request.event_type.upper().removeprefix("AUDIT_EVENT_TYPE_")
+            try:
+                event_type = audit_pb2.AuditEventType.Value("AUDIT_EVENT_TYPE_" + name)
+            except ValueError:
+                known = ", ".join(_event_name(v) for v in audit_pb2.AuditEventType.values()[1:])
+                raise invalid(
+                    "event_type", f"{request.event_type!r} is not one of {known}"
+                ) from None
+        subject_id = request.subject_id.strip()
+        filters = ("audit", store_id, request.from_seq, to_seq, event_type, subject_id)
+        key = _PageToken.read(request.page_token, filters)
+        if key is not None and not key.isdigit():
+            raise invalid("page_token", "is not a token this server made")
+        from_seq = int(key) if key is not None else request.from_seq
+        await self._store_state(store_id)  # NOT_FOUND for a store the hub does not know
+        found, next_seq = await self._db(lambda conn: api_queries.audit_records(
+            conn, store_id, from_seq=from_seq, to_seq=to_seq, event_type=event_type,
+            subject_id=subject_id, limit=size))  # fmt: skip
+        response = hub_pb2.ListAuditRecordsResponse(
+            records=[_audit_event(store_id, entry) for entry in found]
+        )
+        if next_seq is not None:
+            response.next_page_token = _PageToken.make(str(next_seq), filters)
+        return response
+
     # -- outcomes (cloud_hub/outcomes.py) ---------------------------------------------------
     @_unary
     async def GetDecisionOutcome(self, request, context):
@@ -753,6 +776,23 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
                               last["model_version"]])  # fmt: skip
             response.next_page_token = _PageToken.make(key, filters)
         return response
+
+
+def _audit_event(store_id: str, entry: dict[str, Any]) -> hub_pb2.AuditEvent:
+    record = entry["record"]
+    event = hub_pb2.AuditEvent(
+        record_id=f"{store_id}:audit:{entry['seq']}",
+        seq=entry["seq"],
+        event_type=_event_name(record.event_type),
+        actor=record.actor,
+        summary=record.summary,
+        hash=entry["hash"],
+        verified=entry["verified"],
+        subject_id=record.subject_id,
+    )
+    if record.HasField("recorded_at"):
+        event.record_time.CopyFrom(record.recorded_at)
+    return event
 
 
 def _week(field: str, value: str) -> str:

@@ -293,7 +293,7 @@ class ListDecisionsResponse(_message.Message):
     def __init__(self, decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
-    __slots__ = ("record_id", "seq", "event_type", "record_time", "actor", "summary", "hash", "verified")
+    __slots__ = ("record_id", "seq", "event_type", "record_time", "actor", "summary", "hash", "verified", "subject_id")
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +302,7 @@ class AuditEvent(_message.Message):
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     record_id: str
     seq: int
     event_type: str
@@ -310,7 +311,8 @@ class AuditEvent(_message.Message):
     summary: str
     hash: str
     verified: bool
-    def __init__(self, record_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_type: _Optional[str] = ..., record_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., summary: _Optional[str] = ..., hash: _Optional[str] = ..., verified: _Optional[bool] = ...) -> None: ...
+    subject_id: str
+    def __init__(self, record_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_type: _Optional[str] = ..., record_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., summary: _Optional[str] = ..., hash: _Optional[str] = ..., verified: _Optional[bool] = ..., subject_id: _Optional[str] = ...) -> None: ...
 
 class Approval(_message.Message):
     __slots__ = ("request_id", "action", "quantity", "actor", "reason", "request_time", "status", "result_state", "result_reason", "answer_time")
@@ -421,6 +423,32 @@ class BadRecord(_message.Message):
     seq: int
     reason: str
     def __init__(self, record_id: _Optional[str] = ..., seq: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ListAuditRecordsRequest(_message.Message):
+    __slots__ = ("store_id", "from_seq", "to_seq", "event_type", "subject_id", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TO_SEQ_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    from_seq: int
+    to_seq: int
+    event_type: str
+    subject_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., from_seq: _Optional[int] = ..., to_seq: _Optional[int] = ..., event_type: _Optional[str] = ..., subject_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAuditRecordsResponse(_message.Message):
+    __slots__ = ("records", "next_page_token")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_page_token: str
+    def __init__(self, records: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class VerifyChainRequest(_message.Message):
     __slots__ = ("store_id",)
