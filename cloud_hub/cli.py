@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_hub import __version__
+from cloud_hub.client_cli import add_client_parser
 from cloud_hub.config import HubSettings, load_settings
 from cloud_hub.errors import HubConfigError
 from models import BOOTSTRAP_DIR
@@ -962,6 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=int, default=825, help="validity (default 825)")
     p.set_defaults(func=cmd_tls_generate)
+    add_client_parser(sub, _command)
     p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
     p.set_defaults(func=cmd_version)
     return parser
