@@ -36,6 +36,7 @@ __all__ = [
     "HourlyPanel",
     "SkuHourPanel",
     "availability_features",
+    "availability_features_at",
     "daily_features",
     "hourly_features",
     "protection_features",
@@ -574,3 +575,110 @@ def availability_features(panel: SkuHourPanel) -> np.ndarray:
     return np.stack([np.asarray(c, dtype=float).reshape(-1) for c in columns], axis=1).astype(
         np.float32
     )
+
+
+def availability_features_at(
+    panel: SkuHourPanel, hour: int | None = None, *, chunk: int = 2048
+) -> np.ndarray:
+    """The rows of :func:`availability_features` for one hour of the panel (default: its
+    last), one per SKU: shape (n_sku, len(AVAILABILITY_FEATURES)), the same float32 values.
+
+    What the edge serves: it scores one hour of every SKU, and the full function's
+    per-hour arrays for 15 days of 30,000 SKUs would take gigabytes. The day-level sums
+    are the full function's, over the same arrays, in the same order (so equal to the
+    bit; tests/unit/test_features.py holds the two together); the runs ending at the
+    hour are sequential sums over masked hours instead of a loop over every hour. SKUs
+    are taken ``chunk`` at a time, which bounds the copies."""
+    n_sku, n_hours = panel.sales.shape
+    if n_hours % 24:
+        raise ValueError("SkuHourPanel.sales must hold whole days (a multiple of 24 hours)")
+    t = n_hours - 1 if hour is None else int(hour)
+    if not 0 <= t < n_hours:
+        raise ValueError(f"hour {t} is outside the panel (0..{n_hours - 1})")
+    out = np.empty((n_sku, len(AVAILABILITY_FEATURES)), dtype=np.float32)
+    for a in range(0, n_sku, max(1, chunk)):
+        rows = slice(a, min(n_sku, a + max(1, chunk)))
+        out[rows] = _availability_hour(panel, rows, t)
+    return out
+
+
+def _availability_hour(panel: SkuHourPanel, rows: slice, t: int) -> np.ndarray:
+    """:func:`availability_features_at` for the SKUs in ``rows`` (same formulas)."""
+    # Only hours up to t matter (no feature looks ahead), but the day-level arrays keep the
+    # full function's shapes so that every reduction adds the same numbers in the same order.
+    sales = np.nan_to_num(panel.sales[rows].astype(float), nan=0.0)
+    n_sku, n_hours = sales.shape
+    n_days = n_hours // 24
+    d, h = divmod(t, 24)
+    by_day = sales.reshape(n_sku, n_days, 24)
+    cumulative = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(by_day, axis=1)], axis=1)
+    sold = (by_day > 0).astype(float)
+    cumulative_sold = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(sold, axis=1)], axis=1)
+    days = np.arange(n_days)
+    first = np.maximum(days - 14, 0)
+    span = np.maximum(days - first, 1)[None, :, None]
+    expected_hour = (cumulative[:, days, :] - cumulative[:, first, :]) / span
+    sell_rate_hour = (cumulative_sold[:, days, :] - cumulative_sold[:, first, :]) / span
+    expected_hour = np.where((days == 0)[None, :, None], 0.0, expected_hour)
+    expected_flat = expected_hour.reshape(n_sku, n_hours)[:, : t + 1]
+    log_quiet = np.log(1.0 - np.minimum(sell_rate_hour, 0.95)).reshape(n_sku, n_hours)[:, : t + 1]
+    # The zero-sales run ending at t: the hours after the last sale up to t. Its sums add
+    # the run's hours one by one from 0.0, as the full function's loop does (cumsum is
+    # sequential; the masked hours before the run add exact zeros).
+    selling = sales[:, : t + 1] > 0
+    any_sale = selling.any(axis=1)
+    last_sale_hour = np.where(any_sale, t - np.argmax(selling[:, ::-1], axis=1), -1)
+    in_run = np.arange(t + 1)[None, :] > last_sale_hour[:, None]
+    run = (t - last_sale_hour).astype(float)
+    expected_run = np.cumsum(np.where(in_run, expected_flat, 0.0), axis=1)[:, -1]
+    log_p_run = np.cumsum(np.where(in_run, log_quiet, 0.0), axis=1)[:, -1]
+    expected_day = expected_hour.sum(axis=2, keepdims=True)
+    expected_cum = np.cumsum(expected_hour, axis=2)
+    rest_share = (expected_day - expected_cum) / (expected_day + _EPS)
+    sold_today = np.cumsum(by_day, axis=2)[:, d, h]
+    expected_today = expected_cum[:, d, h]
+    daily = by_day.sum(axis=2)
+    daily_cum = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(daily, axis=1)], axis=1)
+    first7 = np.maximum(days - 7, 0)
+    level_7 = (daily_cum[:, days] - daily_cum[:, first7]) / np.maximum(days - first7, 1)
+    running = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(sales, axis=1)], axis=1)
+    end = t + 1
+    sold_hours = by_day > 0
+    last_sale = np.where(sold_hours.any(axis=2), 23 - np.argmax(sold_hours[:, :, ::-1], axis=2), -1)
+    before = last_sale[:, d - 1] if d > 0 else np.full(n_sku, -1)
+    sold_before = daily[:, d - 1] if d > 0 else np.zeros(n_sku)
+    last_sale_cum = np.concatenate([np.zeros((n_sku, 1)), np.cumsum(last_sale, axis=1)], axis=1)
+    usual_last = (last_sale_cum[:, days] - last_sale_cum[:, first7]) / np.maximum(days - first7, 1)
+    usual_last = usual_last[:, d]
+    stopped = (last_sale[:, :, None] < np.arange(24)[None, None, :]).astype(float)
+    stopped_cum = np.concatenate([np.zeros((n_sku, 1, 24)), np.cumsum(stopped, axis=1)], axis=1)
+    stopped_share = (stopped_cum[:, days, :] - stopped_cum[:, first7, :]) / np.maximum(
+        days - first7, 1
+    )[None, :, None]
+    hour_of_day = np.arange(24)[h]
+    columns = [
+        np.full(n_sku, hour_of_day),
+        np.full(n_sku, _weekday(panel.start, d)),
+        run,
+        expected_flat[:, t],
+        expected_run,
+        np.exp(-expected_run),
+        sold_today,
+        expected_today,
+        (sold_today + _EPS) / (expected_today + _EPS),
+        level_7[:, d],
+        1.0 - sell_rate_hour[:, d, h],
+        np.nan_to_num(panel.promo[rows, t], nan=0.0),
+        np.nan_to_num(panel.price_ratio[rows, t], nan=1.0),
+        running[:, end] - running[:, max(end - 3, 0)],
+        running[:, end] - running[:, max(end - 6, 0)],
+        before,
+        sold_before,
+        usual_last,
+        usual_last - hour_of_day,
+        log_p_run,
+        expected_run / (expected_day[:, d, 0] + _EPS),
+        rest_share[:, d, h],
+        stopped_share[:, d, h],
+    ]
+    return np.stack([np.asarray(c, dtype=float) for c in columns], axis=1).astype(np.float32)
