@@ -276,13 +276,14 @@ def run_cycle(
     failpoints.hit("cycle.after_commit")
     # What shelf checks need of the daily panel; the panel (three 400-day SKU x day
     # arrays) is freed before the hourly window is read, which bounds the peak.
-    shelf = _ShelfInputs.of(panel, origin)
+    source, reason, scored_day = _shelf_source(mirror, models, panel.day(origin))
+    shelf = _ShelfInputs.of(panel, origin, panel.index(scored_day))
     del panel
     with mirror.transaction():
         result.decisions += _staffing(mirror, models, policy, start, as_of)
     failpoints.hit("cycle.after_commit")
-    source, reason = _shelf_source(mirror, models, as_of - timedelta(days=1))
-    result.shelf_checks = {"model": source, **({"fallback": reason} if reason else {})}
+    result.shelf_checks = {"model": source, "scored_day": scored_day.isoformat(),
+                           **({"fallback": reason} if reason else {})}  # fmt: skip
     with mirror.transaction():
         if source == "availability":
             result.decisions += _shelf_checks(mirror, models, policy, shelf, as_of, products,
@@ -422,39 +423,48 @@ class _ShelfInputs:
     """What the shelf checks need of the daily panel, kept once the panel is freed."""
 
     skus: list[str]
-    origin_day: date
-    promo: np.ndarray  # (n_sku,) the origin day's promotion flag
-    price_ratio: np.ndarray  # (n_sku,) the origin day's price / the usual (median) price
+    scored_day: date
+    promo: np.ndarray  # (n_sku,) the scored day's promotion flag
+    price_ratio: np.ndarray  # (n_sku,) the scored day's price / the usual (median) price
     rate: np.ndarray  # (n_sku,) mean daily units over 56 days (the fallback rule)
     days_quiet: np.ndarray  # (n_sku,) days since the last sale (-1: never sold)
 
     @classmethod
-    def of(cls, panel: F.DailyPanel, origin: int) -> _ShelfInputs:
-        prices = F._window(panel.price, origin, _PRICE_DAYS)
+    def of(cls, panel: F.DailyPanel, origin: int, scored: int) -> _ShelfInputs:
+        prices = F._window(panel.price, scored, _PRICE_DAYS)
         with warnings.catch_warnings():  # a SKU without any price: ratio 1 (regular)
             warnings.simplefilter("ignore", RuntimeWarning)
             usual = np.nanmedian(prices, axis=1)
-        ratio = panel.price[:, origin] / usual
+        ratio = panel.price[:, scored] / usual
         sold = panel.sales[:, : origin + 1] > 0  # NaN (not observed) is no sale
         quiet = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), -1)
         return cls(
             skus=list(panel.skus),
-            origin_day=panel.day(origin),
-            promo=np.nan_to_num(panel.promo[:, origin], nan=0.0),
+            scored_day=panel.day(scored),
+            promo=np.nan_to_num(panel.promo[:, scored], nan=0.0),
             price_ratio=np.where(np.isfinite(ratio) & (usual > 0), ratio, 1.0),
             rate=F._nanmean(F._window(panel.sales, origin, 56)),
             days_quiet=quiet,
         )
 
 
-def _shelf_source(mirror: Mirror, models: ModelSet, day: date) -> tuple[str, str]:
-    """("availability", "") when the model can score ``day``; else the rule and why."""
+def _shelf_source(mirror: Mirror, models: ModelSet, origin: date) -> tuple[str, str, date]:
+    """(model, why the rule, the day scored): the origin day, or after closed days the
+    last trading day before them; the availability model when that day has sales lines."""
+    day = origin
+    for _ in range(7):  # a closed day sells nothing: the shelf stands as the day before left it
+        closed = mirror.conn.execute(
+            "SELECT 1 FROM store_calendar WHERE date = ? AND status = 'closed'", (day.isoformat(),)
+        ).fetchone()
+        if closed is None:
+            break
+        day -= timedelta(days=1)
     if models.availability is None:
-        return "zero_sales_gap", "no availability model is loaded"
+        return "zero_sales_gap", "no availability model is loaded", day
     if not hour_windows.has_lines(mirror, day):
         return "zero_sales_gap", (f"no sales lines for {day.isoformat()}: hourly sales are "
-                                  "unknown (the store sends daily exports only)")  # fmt: skip
-    return "availability", ""
+                                  "unknown (the store sends daily exports only)"), day  # fmt: skip
+    return "availability", "", day
 
 
 def _last_trading_hour(mirror: Mirror, day: date) -> int:
@@ -483,8 +493,8 @@ def _shelf_checks(mirror, models, policy, shelf, as_of, products, seed, on_hand)
     if not rows or cap <= 0:
         return []
     skus = [shelf.skus[i] for i in rows]
-    hour = _last_trading_hour(mirror, shelf.origin_day)
-    first = shelf.origin_day - timedelta(days=_AVAILABILITY_DAYS - 1)
+    hour = _last_trading_hour(mirror, shelf.scored_day)
+    first = shelf.scored_day - timedelta(days=_AVAILABILITY_DAYS - 1)
     sales = hour_windows.hourly_sales(mirror, first, _AVAILABILITY_DAYS,
                                       {sku: k for k, sku in enumerate(skus)})  # fmt: skip
     # Promotion and price are the scored day's (the features read them at the scored hour
