@@ -567,13 +567,13 @@ def _shelf_check(as_of, sku, product, probability, expected, on_hand, rank, rand
                                            off_shelf_probability=probability,
                                            random_sample=random_sample, rank=rank)  # fmt: skip
     inputs = {"random_sample": str(random_sample).lower(),
-              "off_shelf_probability": f"{probability:.6f}"}  # fmt: skip
+              "off_shelf_probability": repr(float(probability))}  # fmt: skip
     digest = ""
     if features is not None:
         detail.availability_features.extend(features.tolist())
         detail.scored_hour = hour or 0
         digest = hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()[:16]
-        inputs |= {"scored_hour": str(hour), "decision_threshold": f"{threshold:.6f}"}
+        inputs |= {"scored_hour": str(hour), "decision_threshold": repr(float(threshold))}
     if fallback:
         inputs["fallback"] = fallback
     # A random check is not the model's call: certain by design, so the policy never holds
