@@ -449,16 +449,13 @@ class _ShelfInputs:
 
 
 def _shelf_source(mirror: Mirror, models: ModelSet, origin: date) -> tuple[str, str, date]:
-    """(model, why the rule, the day scored): the origin day, or after closed days the
-    last trading day before them; the availability model when that day has sales lines."""
-    day = origin
-    for _ in range(7):  # a closed day sells nothing: the shelf stands as the day before left it
-        closed = mirror.conn.execute(
-            "SELECT 1 FROM store_calendar WHERE date = ? AND status = 'closed'", (day.isoformat(),)
-        ).fetchone()
-        if closed is None:
-            break
-        day -= timedelta(days=1)
+    """(model, why the rule, the day scored): the last sales day up to the origin (after
+    closed days, or when the newest exports are late, the shelf stands as that day left
+    it); the availability model when that day has sales lines."""
+    last = mirror.conn.execute(
+        "SELECT MAX(date) FROM daily_sales WHERE date <= ?", (origin.isoformat(),)
+    ).fetchone()[0]
+    day = date.fromisoformat(last) if last else origin
     if models.availability is None:
         return "zero_sales_gap", "no availability model is loaded", day
     if not hour_windows.has_lines(mirror, day):
