@@ -62,7 +62,7 @@ _LOOKAHEAD_DAYS = 28
 _FEATURE_CHUNK = 4096  # SKUs whose features are computed together (bounds the copies)
 # The availability features read 14 days of expectation before the scored day.
 _AVAILABILITY_DAYS = 15
-_AVAILABILITY_CHUNK = 512  # SKUs per availability feature chunk (~25 MB of copies)
+_AVAILABILITY_CHUNK = 1024  # SKUs per availability feature chunk (~25 MB of copies)
 _PRICE_DAYS = 56  # the SKU's usual price (the median), as the hub's ratio uses
 TRANSACTIONS_PER_STAFF_HOUR = 20.0
 
@@ -460,7 +460,7 @@ def _shelf_source(mirror: Mirror, models: ModelSet, origin: date) -> tuple[str, 
         return "zero_sales_gap", "no availability model is loaded", day
     if not hour_windows.has_lines(mirror, day):
         return "zero_sales_gap", (f"no sales lines for {day.isoformat()}: hourly sales are "
-                                  "unknown (the store sends daily exports only)"), day  # fmt: skip
+                                  "unknown (a store sending daily exports only has none)"), day  # fmt: skip
     return "availability", "", day
 
 
