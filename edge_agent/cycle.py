@@ -459,8 +459,9 @@ def _shelf_source(mirror: Mirror, models: ModelSet, origin: date) -> tuple[str, 
     if models.availability is None:
         return "zero_sales_gap", "no availability model is loaded", day
     if not hour_windows.has_lines(mirror, day):
-        return "zero_sales_gap", (f"no sales lines for {day.isoformat()}: hourly sales are "
-                                  "unknown (a store sending daily exports only has none)"), day  # fmt: skip
+        why = (f"no sales lines for {day.isoformat()}: its hourly sales are unknown "
+               "(a store sending daily exports only has none)")  # fmt: skip
+        return "zero_sales_gap", why, day
     return "availability", "", day
 
 
