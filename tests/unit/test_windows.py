@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge_agent.clock import FixedClock
-from edge_agent.mirror import Ingestor, open_mirror
+from edge_agent.mirror import Ingestor, hours, open_mirror
 from edge_agent.mirror import windows as W
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, daily_panel_from_rows, latest_on_hand
@@ -158,6 +158,18 @@ def test_migrating_an_existing_mirror_builds_the_windows(tmp_path: Path):
     try:
         assert mirror.schema_version() == SCHEMA_VERSION
         assert mirror.conn.execute("SELECT COUNT(*) FROM sales_blocks").fetchone()[0] > 0
+        # Schema 5 builds the hourly blocks from the lines already in the file.
+        lines = mirror.conn.execute(
+            "SELECT business_date, local_hour, SUM(qty) FROM sales_lines WHERE sku = "
+            "(SELECT MIN(sku) FROM sales_lines) GROUP BY business_date, local_hour"
+        ).fetchall()
+        assert lines
+        sku = mirror.conn.execute("SELECT MIN(sku) FROM sales_lines").fetchone()[0]
+        first = date.fromisoformat(min(day for day, _, _ in lines))
+        hourly = hours.hourly_sales(mirror, first, (END - first).days + 1, {sku: 0})[0]
+        for day, hour, qty in lines:
+            assert hourly[(date.fromisoformat(day) - first).days * 24 + hour] == pytest.approx(qty)
+        assert hourly.sum() == pytest.approx(sum(q for _, _, q in lines))
         _same_panels(mirror, END - timedelta(days=89), END + timedelta(days=28))
     finally:
         mirror.close()
