@@ -375,6 +375,8 @@ def _shelf_check_detail() -> decision_pb2.ShelfCheckDetail:
         off_shelf_probability=0.83,
         random_sample=True,
         rank=2,
+        availability_features=[21.0, 2.0, 15.0, 0.5, 7.25, 0.0007],
+        scored_hour=21,
     )
 
 
