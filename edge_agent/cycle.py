@@ -277,7 +277,7 @@ def run_cycle(
     # What shelf checks need of the daily panel; the panel (three 400-day SKU x day
     # arrays) is freed before the hourly window is read, which bounds the peak.
     source, reason, scored_day = _shelf_source(mirror, models, panel.day(origin))
-    shelf = _ShelfInputs.of(panel, origin, panel.index(scored_day))
+    shelf = _ShelfInputs.of(panel, origin, panel.index(scored_day), source != "availability")
     del panel
     with mirror.transaction():
         result.decisions += _staffing(mirror, models, policy, start, as_of)
@@ -426,26 +426,32 @@ class _ShelfInputs:
     scored_day: date
     promo: np.ndarray  # (n_sku,) the scored day's promotion flag
     price_ratio: np.ndarray  # (n_sku,) the scored day's price / the usual (median) price
-    rate: np.ndarray  # (n_sku,) mean daily units over 56 days (the fallback rule)
-    days_quiet: np.ndarray  # (n_sku,) days since the last sale (-1: never sold)
+    # The fallback rule's: mean daily units over 56 days, days since the last sale (-1:
+    # never sold); computed only when the rule serves.
+    rate: np.ndarray | None = None
+    days_quiet: np.ndarray | None = None
 
     @classmethod
-    def of(cls, panel: F.DailyPanel, origin: int, scored: int) -> _ShelfInputs:
+    def of(cls, panel: F.DailyPanel, origin: int, scored: int, rule: bool) -> _ShelfInputs:
         prices = F._window(panel.price, scored, _PRICE_DAYS)
+        gaps = np.isnan(prices).any(axis=1)
+        usual = np.empty(len(prices))
+        usual[~gaps] = np.median(prices[~gaps], axis=1)  # nanmedian only where needed (slow)
         with warnings.catch_warnings():  # a SKU without any price: ratio 1 (regular)
             warnings.simplefilter("ignore", RuntimeWarning)
-            usual = np.nanmedian(prices, axis=1)
+            usual[gaps] = np.nanmedian(prices[gaps], axis=1)
         ratio = panel.price[:, scored] / usual
-        sold = panel.sales[:, : origin + 1] > 0  # NaN (not observed) is no sale
-        quiet = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), -1)
-        return cls(
+        inputs = cls(
             skus=list(panel.skus),
             scored_day=panel.day(scored),
             promo=np.nan_to_num(panel.promo[:, scored], nan=0.0),
             price_ratio=np.where(np.isfinite(ratio) & (usual > 0), ratio, 1.0),
-            rate=F._nanmean(F._window(panel.sales, origin, 56)),
-            days_quiet=quiet,
         )
+        if rule:
+            sold = panel.sales[:, : origin + 1] > 0  # NaN (not observed) is no sale
+            inputs.days_quiet = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), -1)
+            inputs.rate = F._nanmean(F._window(panel.sales, origin, 56))
+        return inputs
 
 
 def _shelf_source(mirror: Mirror, models: ModelSet, origin: date) -> tuple[str, str, date]:
@@ -530,6 +536,7 @@ def _shelf_checks_rule(policy, mirror, shelf, as_of, products, seed, on_hand, re
     than the SKU's daily rate makes plausible (P(no sale in the run) < 10 %)."""
     limits = policy.shelf_check
     cap = limits.daily_cap if limits.daily_cap is not None else 40
+    assert shelf.rate is not None and shelf.days_quiet is not None
     candidates = []
     for i, sku in enumerate(shelf.skus):
         run = int(shelf.days_quiet[i])  # days without a sale up to the origin

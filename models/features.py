@@ -587,8 +587,10 @@ def availability_features_at(
     per-hour arrays for 15 days of 30,000 SKUs would take gigabytes. The day-level sums
     are the full function's, over the same arrays, in the same order (so equal to the
     bit; tests/unit/test_features.py holds the two together); the runs ending at the
-    hour are sequential sums over masked hours instead of a loop over every hour. SKUs
-    are taken ``chunk`` at a time, which bounds the copies."""
+    hour are sequential sums over the hours of each run instead of a loop over every
+    hour. SKUs are taken ``chunk`` at a time, which bounds the copies; SKUs without a
+    sale up to the hour (many, in a long tail) share one row but for promotion and price,
+    computed once."""
     n_sku, n_hours = panel.sales.shape
     if n_hours % 24:
         raise ValueError("SkuHourPanel.sales must hold whole days (a multiple of 24 hours)")
@@ -596,9 +598,19 @@ def availability_features_at(
     if not 0 <= t < n_hours:
         raise ValueError(f"hour {t} is outside the panel (0..{n_hours - 1})")
     out = np.empty((n_sku, len(AVAILABILITY_FEATURES)), dtype=np.float32)
-    for a in range(0, n_sku, max(1, chunk)):
-        rows = slice(a, min(n_sku, a + max(1, chunk)))
+    sold = np.flatnonzero((panel.sales[:, : t + 1] > 0).any(axis=1))  # NaN is no sale
+    quiet = np.setdiff1d(np.arange(n_sku), sold, assume_unique=True)
+    size = max(1, chunk)
+    for a in range(0, len(sold), size):
+        rows = sold[a : a + size]
         out[rows] = _availability_hour(panel, rows, t)
+    if quiet.size:
+        zero = np.zeros((1, n_hours), dtype=np.float32)
+        row = _availability_hour(SkuHourPanel(panel.start, zero, zero, zero + 1.0), slice(0, 1), t)
+        out[quiet] = row
+        column = AVAILABILITY_FEATURES.index
+        out[quiet, column("promo")] = np.nan_to_num(panel.promo[quiet, t], nan=0.0)
+        out[quiet, column("price_ratio")] = np.nan_to_num(panel.price_ratio[quiet, t], nan=1.0)
     return out
 
 
@@ -615,7 +627,7 @@ def _running_days(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _availability_hour(panel: SkuHourPanel, rows: slice, t: int) -> np.ndarray:
+def _availability_hour(panel: SkuHourPanel, rows: slice | np.ndarray, t: int) -> np.ndarray:
     """:func:`availability_features_at` for the SKUs in ``rows`` (same formulas; only the
     scored day's or hour's slice of each is computed where the feature reads no more)."""
     sales = np.nan_to_num(panel.sales[rows].astype(float), nan=0.0)
