@@ -630,13 +630,17 @@ def _running_days(values: np.ndarray) -> np.ndarray:
 def _availability_hour(panel: SkuHourPanel, rows: slice | np.ndarray, t: int) -> np.ndarray:
     """:func:`availability_features_at` for the SKUs in ``rows`` (same formulas; only the
     scored day's or hour's slice of each is computed where the feature reads no more)."""
-    sales = np.nan_to_num(panel.sales[rows].astype(float), nan=0.0)
+    sales = panel.sales[rows].astype(float)
+    if not np.isfinite(sales).all():  # the common case needs no second copy
+        sales = np.nan_to_num(sales, nan=0.0)
     n_sku, n_hours = sales.shape
     n_days = n_hours // 24
     d, h = divmod(t, 24)
     by_day = sales.reshape(n_sku, n_days, 24)
+    positive = sales > 0
+    sold_hours = positive.reshape(n_sku, n_days, 24)
     cumulative = _running_days(by_day)  # day-major from here on: (day, sku, hour)
-    cumulative_sold = _running_days((by_day > 0).astype(float))
+    cumulative_sold = _running_days(sold_hours.astype(float))
     # Expected units and the share of days sold, per hour, from the previous 14 days.
     expected_hour = np.empty((d + 1, n_sku, 24))
     sell_rate_hour = np.empty((d + 1, n_sku, 24))
@@ -650,7 +654,7 @@ def _availability_hour(panel: SkuHourPanel, rows: slice | np.ndarray, t: int) ->
     # The zero-sales run ending at t: the hours after the last sale up to t. Its sums add
     # the run's hours one by one from 0.0 in time order, as the full function's loop
     # does; SKUs sorted by the run's start, so each hour adds to those whose run has begun.
-    selling = sales[:, : t + 1] > 0
+    selling = positive[:, : t + 1]
     any_sale = selling.any(axis=1)
     last_sale_hour = np.where(any_sale, t - np.argmax(selling[:, ::-1], axis=1), -1)
     run = (t - last_sale_hour).astype(float)
@@ -680,7 +684,6 @@ def _availability_hour(panel: SkuHourPanel, rows: slice | np.ndarray, t: int) ->
     end = t + 1
     running = np.cumsum(sales[:, :end], axis=1)
     since = [running[:, end - 1 - k] if end - k > 0 else np.zeros(n_sku) for k in (3, 6)]
-    sold_hours = by_day > 0
     last_sale = np.where(sold_hours.any(axis=2), 23 - np.argmax(sold_hours[:, :, ::-1], axis=2), -1)
     before = last_sale[:, d - 1] if d > 0 else np.full(n_sku, -1)
     sold_before = daily[:, d - 1] if d > 0 else np.zeros(n_sku)
