@@ -510,7 +510,7 @@ def _shelf_checks(mirror, models, policy, shelf, as_of, products, seed, on_hand)
     scored = (_AVAILABILITY_DAYS - 1) * 24 + hour
     features = F.availability_features_at(panel, scored, chunk=_AVAILABILITY_CHUNK)
     del panel, sales
-    probability = models.availability.predict(features)
+    probability = _predict_availability(models.availability, features, scored)
     order = np.argsort(-probability, kind="stable")
     above = order[probability[order] >= models.availability_threshold]
     chosen = above[: max(0, cap - n_random)].tolist()
@@ -529,6 +529,19 @@ def _shelf_checks(mirror, models, policy, shelf, as_of, products, seed, on_hand)
         + [(0, k, True) for k in randoms]
     ]  # fmt: skip
     return decisions.record_many(mirror, proposals, policy)
+
+
+def _predict_availability(model: OnnxModel, features: np.ndarray, scored: int) -> np.ndarray:
+    """P(off shelf) per row. SKUs that sold nothing in the window (a long tail) have the
+    same row but for promotion and price: each distinct row is scored once."""
+    quiet = features[:, F.AVAILABILITY_FEATURES.index("zero_run")] > scored  # no sale at all
+    probability = np.empty(len(features))
+    if (~quiet).any():
+        probability[~quiet] = model.predict(features[~quiet])
+    if quiet.any():
+        distinct, where = np.unique(features[quiet], axis=0, return_inverse=True)
+        probability[quiet] = model.predict(distinct)[where.reshape(-1)]
+    return probability
 
 
 def _shelf_checks_rule(policy, mirror, shelf, as_of, products, seed, on_hand, reason) -> list:
