@@ -527,7 +527,7 @@ def _last_trading_hour(mirror: Mirror, day: date) -> int:
     """The local hour of the day's last trading hour (the calendar's hours, else the week's)."""
     row = (
         mirror.conn.execute(
-            "SELECT closes FROM store_calendar WHERE date = ? AND closes IS NOT NULL",
+            "SELECT closes FROM store_calendar WHERE date = ? AND COALESCE(closes, '') != ''",
             (day.isoformat(),),
         ).fetchone()
         or mirror.conn.execute(
