@@ -84,7 +84,10 @@ def _decision(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callabl
     def text() -> str:
         d = got.decision
         lines = [_decision_line(d), f"  rule {d.rule or '-'}; expires {_when(d, 'expire_time')}"]
-        lines += [f"  approval {a.request_id}: {a.action} by {a.actor} ({a.reason}) -> {a.status}"
+        lines += [f"  approval {a.request_id}: "
+                  f"{enum_name(hub_pb2.ApprovalAction, 'APPROVAL_ACTION_', a.action)} by "
+                  f"{a.actor} ({a.reason}) -> "
+                  f"{enum_name(hub_pb2.ApprovalStatus, 'APPROVAL_STATUS_', a.status)}"
                   for a in got.approvals]  # fmt: skip
         lines += [f"  audit #{e.seq:<6} {e.event_type:<18} {e.actor:<16} {e.summary}"
                   + ("" if e.verified else "  (not verified yet)")

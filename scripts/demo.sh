@@ -113,7 +113,7 @@ cp -r "$(python -c 'from models import BOOTSTRAP_DIR; print(BOOTSTRAP_DIR)')" "$
 cloud-hub models sign "$DEMO/models" --db "$DEMO/hub.db" | sed 's/^/  /'
 echo "  stores trust only $DEMO/hub-keys.pub: they run models signed by the hub's key, nothing else"
 HUB_LOG=$DEMO/hub.log
-cloud-hub serve --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" > "$HUB_LOG" 2>&1 &
+cloud-hub serve --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" --grpc 127.0.0.1:0 > "$HUB_LOG" 2>&1 &
 HUB_PID=$!
 AGENTS=()
 cleanup() {
@@ -213,7 +213,29 @@ wait_synced S001 S002 S003
 summary
 cloud-hub status --db "$DEMO/hub.db" > /dev/null && echo "  cloud-hub status: every store's chain verifies"
 
-step "19. S002's box is stolen: revoke its identity; the server drops it, the others stay connected"
+step "19. An approver approves a pending order through the hub's gRPC API; the store applies it"
+cloud-hub api tokens create --name ana --role approver --region '*' --db "$DEMO/hub.db" --json \
+  | python -c 'import json,sys; print(json.load(sys.stdin)["token"])' > "$DEMO/ana.token"
+API=$(grep -o 'gRPC API listening on [0-9.]*:[0-9]*' "$HUB_LOG" | awk '{print $NF}')
+AS_ANA=(--address "$API" --token-file "$DEMO/ana.token")
+echo "  token for ana (approver, every region) in $DEMO/ana.token; API on $API (plaintext: loopback only)"
+VIA_API=$(cloud-hub client decisions --store S001 --state pending --kind order --limit 1 --json "${AS_ANA[@]}" \
+  | python -c "import json,sys; d=json.load(sys.stdin)['decisions']; print(d[0]['decision_id'] if d else '')")
+if [ -n "$VIA_API" ]; then
+  cloud-hub client approve "$VIA_API" --reason "promo next week" "${AS_ANA[@]}" | sed 's/^/  /'
+  for _ in $(seq 100); do
+    cloud-hub client decision "$VIA_API" --json "${AS_ANA[@]}" | python -c "
+import json, sys
+approvals = json.load(sys.stdin).get('approvals', [])
+sys.exit(0 if approvals and approvals[-1].get('status') == 'APPROVAL_STATUS_APPLIED' else 1)" && break
+    sleep 0.3
+  done
+  cloud-hub client decision "$VIA_API" "${AS_ANA[@]}" | sed 's/^/  /'
+else
+  echo "  (no pending order at S001 to approve)"
+fi
+
+step "20. S002's box is stolen: revoke its identity; the server drops it, the others stay connected"
 cloud-hub stores revoke S002 --reason "box stolen" --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" | sed 's/^/  /'
 for _ in $(seq 100); do grep -q "NATS refused" "$DEMO/agent-S002.log" && break; sleep 0.1; done
 grep -m1 -o "NATS refused: .*Authorization Violation'" "$DEMO/agent-S002.log" | sed 's/^/  S002 agent: /'
@@ -222,7 +244,7 @@ for STORE in S001 S003; do
 done
 echo "  S001 and S003: still connected (no refusal in their logs)"
 
-step "20. A model changed after signing is refused, naming why; the hub's own audit log verifies"
+step "21. A model changed after signing is refused, naming why; the hub's own audit log verifies"
 cp -r "$DEMO/models" "$DEMO/models-tampered"
 python - "$DEMO/models-tampered/labor.onnx" <<'PY'
 import sys
