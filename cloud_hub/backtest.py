@@ -311,16 +311,18 @@ def train_replenishment(
     last_history: int,
     horizon: int,
     protection_days: int | None = None,
+    origins: int = 60,
 ) -> tuple[Trained, Trained, Trained]:
     """The three replenishment models trained on days up to ``last_history``: daily mean,
     daily P90 (horizons 1..horizon) and protection-interval P90. With ``protection_days``
-    None the interval varies per SKU and origin (2..14 days), as lead times do."""
+    None the interval varies per SKU and origin (2..14 days), as lead times do. ``origins``:
+    how many weekly forecast origins (newest first) give training rows."""
     horizons = list(range(1, horizon + 1))
     x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
-        for origin in _training_origins(last_history, horizon):
+        for origin in _training_origins(last_history, horizon, origins):
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
             weights = _rmsse_weights(history_only.sales[:, : origin + 1])
