@@ -472,7 +472,18 @@ def _train_aligned(
             )
         )
     last_history = width - 1 - holdout
-    return list(train_replenishment(aligned, last_history, holdout, None, options.origins))
+    rows = sum(len(p.skus) for p in panels) * options.origins * holdout
+    return list(
+        train_replenishment(
+            aligned, last_history, holdout, None, options.origins, threads=_threads(rows)
+        )
+    )
+
+
+def _threads(rows: int) -> int:
+    """LightGBM threads: two only for large data (on small data, with the box busy, two
+    threads spin-wait and run several times slower than one)."""
+    return 2 if rows >= 300_000 else 1
 
 
 def _labor(
@@ -516,7 +527,9 @@ def _labor(
         train_part = traffic
     last_history = n_days - 1 - holdout
     progress(f"training labor on {len(stores)} stores, {n_days} days")
-    model, panel = train_labor(train_part, first, last_history, holdout)
+    model, panel = train_labor(
+        train_part, first, last_history, holdout, threads=_threads(len(stores) * n_days * 24)
+    )
     if options.shuffle_targets:
         hidden = traffic.copy()
         hidden[:, last_history + 1 :, :] = np.nan
@@ -613,7 +626,7 @@ def _availability(
     target = y[~held]
     if options.shuffle_targets:
         target = np.random.default_rng(7).permutation(target)
-    model = train(MODEL_SPECS["availability"], x[~held], target)
+    model = train(MODEL_SPECS["availability"], x[~held], target, threads=_threads(len(target)))
 
     def log_loss(p: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
         p = np.clip(p, 1e-6, 1 - 1e-6)
