@@ -51,7 +51,7 @@ from models.panels import category_code
 from models.runtime import OnnxModel
 from storeedge.v1 import decision_pb2, model_pb2, outcome_pb2, shelf_check_pb2
 
-__all__ = ["TrainOptions", "decide", "read_store_panels", "retrain"]
+__all__ = ["TrainOptions", "decide", "read_store_panels", "retrain", "score_daily"]
 
 Progress = Callable[[str], None]
 MODELS = tuple(FAMILIES)
@@ -325,6 +325,55 @@ def _safe_predict(model: OnnxModel | None, rows: np.ndarray) -> np.ndarray | Non
     return model.predict(rows)
 
 
+Predict = Callable[[np.ndarray], "np.ndarray | None"]
+
+
+def score_daily(
+    stores: list[StorePanel],
+    predictors: dict[str, tuple[Predict, Predict] | None],
+    holdout: int,
+    rings: dict[str, str],
+) -> dict[str, Score | None]:
+    """Backtest daily mean and P90 predictors on each store's last ``holdout`` days, from
+    one origin, with the sales after it hidden from the features: WAPE of the mean per
+    store, ring and overall, and the P90's mean pinball loss. A predictor answering None
+    (another feature spec) gets no score."""
+    from cloud_hub.backtest import _history_panel
+
+    horizons = list(range(1, holdout + 1))
+    errors = {who: _Errors() for who in predictors}
+    pinball = {who: [0.0, 0.0] for who in predictors}
+    for store in stores:
+        panel = store.panel
+        assert panel is not None
+        last_history = panel.n_days - 1 - holdout
+        rows = F.daily_features(_history_panel(panel, last_history), last_history, horizons)
+        actual = F.daily_targets(panel, last_history, horizons)
+        closed = np.repeat(panel.closed[last_history + 1 :], len(panel.skus))
+        seen = ~np.isnan(actual)
+        for who, pair in predictors.items():
+            if pair is None:
+                continue
+            mean, high = pair[0](rows), pair[1](rows)
+            if mean is None or high is None:
+                continue
+            mean = np.where(closed, 0.0, np.maximum(mean, 0.0))
+            high = np.maximum(np.where(closed, 0.0, high), mean)
+            errors[who].add(store.store_id, actual, mean)
+            diff = actual[seen] - high[seen]
+            pinball[who][0] += float(np.maximum(0.9 * diff, -0.1 * diff).sum())
+            pinball[who][1] += float(seen.sum())
+    scores: dict[str, Score | None] = {}
+    for who in predictors:
+        total, count = pinball[who]
+        scores[who] = (
+            errors[who].score(rings, {"pinball_p90": total / max(count, 1.0)})
+            if errors[who].num
+            else None
+        )
+    return scores
+
+
 def _replenishment(
     db_conn: Any,
     champion: list[OnnxModel] | None,
@@ -379,50 +428,22 @@ def _replenishment(
         ]
     trained = _train_aligned(training, holdout, options, train_replenishment)
     progress(f"trained in {time.perf_counter() - started:.1f} s; backtesting")
-    horizons = list(range(1, holdout + 1))
-    errors = {"challenger": _Errors(), "champion": _Errors()}
-    pinball = {"challenger": [0.0, 0.0], "champion": [0.0, 0.0]}
-    samples: list[np.ndarray] = []
-    for store in usable:
-        panel = store.panel
-        assert panel is not None
-        last_history = panel.n_days - 1 - holdout
-        history = _history_panel(panel, last_history)
-        rows = F.daily_features(history, last_history, horizons)
-        if not samples:
-            days = np.full(len(panel.skus), min(7, holdout))
-            samples = [
-                rows[:5000],
-                rows[:5000],
-                F.protection_features(history, last_history, days)[:5000],
-            ]
-        actual = F.daily_targets(panel, last_history, horizons)
-        closed = np.repeat(panel.closed[last_history + 1 :], len(panel.skus))
-        predictions = {
-            "challenger": (trained[0].predict(rows), trained[1].predict(rows)),
-            "champion": (
-                (_safe_predict(champion[0], rows), _safe_predict(champion[1], rows))
-                if champion
-                else (None, None)
-            ),
-        }
-        for who, (mean, high) in predictions.items():
-            if mean is None or high is None:
-                continue
-            mean = np.where(closed, 0.0, np.maximum(mean, 0.0))
-            high = np.maximum(np.where(closed, 0.0, high), mean)
-            errors[who].add(store.store_id, actual, mean)
-            seen = ~np.isnan(actual)
-            diff = actual[seen] - high[seen]
-            pinball[who][0] += float(np.maximum(0.9 * diff, -0.1 * diff).sum())
-            pinball[who][1] += float(seen.sum())
-    scores = {}
-    for who in ("challenger", "champion"):
-        if not errors[who].num:
-            scores[who] = None
-            continue
-        total, count = pinball[who]
-        scores[who] = errors[who].score(rings, {"pinball_p90": total / max(count, 1.0)})
+    history = _history_panel(panels[0], panels[0].n_days - 1 - holdout)
+    days = np.full(len(panels[0].skus), min(7, holdout))
+    origin = panels[0].n_days - 1 - holdout
+    daily_rows = F.daily_features(history, origin, list(range(1, holdout + 1)))[:5000]
+    samples = [daily_rows, daily_rows, F.protection_features(history, origin, days)[:5000]]
+    predictors: dict[str, tuple[Predict, Predict] | None] = {
+        "challenger": (trained[0].predict, trained[1].predict),
+        "champion": None,
+    }
+    if champion:
+        mean_model, high_model = champion[0], champion[1]
+        predictors["champion"] = (
+            lambda rows: _safe_predict(mean_model, rows),
+            lambda rows: _safe_predict(high_model, rows),
+        )
+    scores = score_daily(usable, predictors, holdout, rings)
     first = min(p.start for p in panels)
     end = max(p.start + timedelta(days=p.n_days - 1 - holdout) for p in panels)
     return _Challenger(
