@@ -65,7 +65,8 @@ def _days(n: int, rng: np.random.Generator) -> list[StoreDay]:
         for i in range(7):
             listed = not (i == 3 and d < 4)  # K3 is listed from day 4 on
             skus.append(SkuDay(f"K{i}", f"cat{i % 3}", listed, float(rng.integers(0, 9)), 0.0,
-                               0.0 if i == 5 else 1.5 + i, bool(rng.random() < 0.2), 4.0))  # fmt: skip
+                               0.0 if i == 5 else 1.5 + i, bool(rng.random() < 0.2),
+                               4.0))  # fmt: skip
         hours = {h: int(rng.integers(1, 30)) for h in range(8, 20)}
         days.append(StoreDay(start + timedelta(days=d), d == 6, "Easter" if d == 9 else "",
                              "", skus, hours))  # fmt: skip
