@@ -313,19 +313,23 @@ def train_replenishment(
     protection_days: int | None = None,
     origins: int = 60,
     threads: int = 2,
+    horizon_stride: int = 1,
 ) -> tuple[Trained, Trained, Trained]:
     """The three replenishment models trained on days up to ``last_history``: daily mean,
     daily P90 (horizons 1..horizon) and protection-interval P90. With ``protection_days``
     None the interval varies per SKU and origin (2..14 days), as lead times do. ``origins``:
     how many weekly forecast origins (newest first) give training rows; ``threads``:
     LightGBM's (1 for small data: two threads on a busy 2-core box run several times
-    slower)."""
-    horizons = list(range(1, horizon + 1))
+    slower); ``horizon_stride`` k: each origin gives rows for every k-th horizon only, the
+    offset turning with the origin, so every horizon is still learnt from k times fewer
+    (and less redundant) rows."""
+    all_horizons = list(range(1, horizon + 1))
     x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
-        for origin in _training_origins(last_history, horizon, origins):
+        for k, origin in enumerate(_training_origins(last_history, horizon, origins)):
+            horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
             weights = _rmsse_weights(history_only.sales[:, : origin + 1])

@@ -440,12 +440,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = load_settings(
         args.config, db=args.db, train_margin=args.margin, train_ring_tolerance=args.tolerance,
         train_holdout_days=args.holdout_days, train_sample_skus=args.sample_skus,
-        train_origins=args.origins, log_level=args.log_level,
+        train_origins=args.origins, train_horizon_stride=args.horizon_stride,
+        train_threads=args.threads,
+        log_level=args.log_level,
     )  # fmt: skip
     options = TrainOptions(
         margin=settings.train_margin, tolerance=settings.train_ring_tolerance,
         holdout_days=settings.train_holdout_days, sample_skus=settings.train_sample_skus,
-        origins=settings.train_origins, actor=args.by or getpass.getuser(),
+        origins=settings.train_origins, horizon_stride=settings.train_horizon_stride,
+        threads=settings.train_threads,
+        actor=args.by or getpass.getuser(),
     )  # fmt: skip
 
     def progress(line: str) -> None:
@@ -659,7 +663,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allowed worsening on any ring's stores, share (default 0.05)")  # fmt: skip
     p.add_argument("--sample-skus", type=int,
                    help="SKUs per store, by category; 0 = all (default 500)")  # fmt: skip
-    p.add_argument("--origins", type=int, help="weekly training origins per store (default 12)")
+    p.add_argument("--origins", type=int, help="weekly training origins per store (default 16)")
+    p.add_argument("--threads", type=int, help="LightGBM threads (default 1)")
+    p.add_argument("--horizon-stride", type=int,
+                   help="rows for every k-th horizon per origin (default 4)")  # fmt: skip
     p.add_argument("--by", help="who runs it, for the audit log (default: the OS user)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_train)

@@ -122,7 +122,22 @@ class HubSettings(kit_settings.TomlSettings):
         "backtests on; 0: all.",
     )
     train_origins: int = Field(
-        default=12, ge=1, le=60, description="Weekly forecast origins per store in training."
+        default=16, ge=1, le=60, description="Weekly forecast origins per store in training."
+    )
+    train_horizon_stride: int = Field(
+        default=4,
+        ge=1,
+        le=28,
+        description="Each training origin gives rows for every k-th horizon (offset turning "
+        "with the origin): k times fewer, less redundant rows.",
+    )
+
+    train_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="LightGBM threads for retraining (1 keeps a core for ingest; on a busy "
+        "2-core box two threads ran several times slower than one).",
     )
 
     def authorization_file(self) -> Path | None:

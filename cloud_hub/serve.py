@@ -139,7 +139,10 @@ class Hub:
                    "--tolerance", str(settings.train_ring_tolerance),
                    "--holdout-days", str(settings.train_holdout_days),
                    "--sample-skus", str(settings.train_sample_skus),
-                   "--origins", str(settings.train_origins), "--by", "cloud-hub-schedule",
+                   "--origins", str(settings.train_origins),
+                   "--horizon-stride", str(settings.train_horizon_stride),
+                   "--threads", str(settings.train_threads),
+                   "--by", "cloud-hub-schedule",
                    "--quiet", "--json"]  # fmt: skip
         env = {**os.environ, "STOREEDGE_HUB_SIGNING_DIR": str(settings.signing_folder())}
         child = await asyncio.create_subprocess_exec(

@@ -65,7 +65,11 @@ class TrainOptions:
     tolerance: float = 0.05
     holdout_days: int = 28
     sample_skus: int = 500
-    origins: int = 12
+    origins: int = 16
+    horizon_stride: int = 4
+    #: LightGBM threads. One by default: the hub keeps a core for ingest, and on a busy
+    #: 2-core box two OpenMP threads spin-wait and ran 4-18 x slower than one.
+    threads: int = 1
     actor: str = "cloud-hub"
     #: Tests only: permute the training targets (a challenger that must lose).
     shuffle_targets: bool = False
@@ -493,18 +497,18 @@ def _train_aligned(
             )
         )
     last_history = width - 1 - holdout
-    rows = sum(len(p.skus) for p in panels) * options.origins * holdout
+    stride = options.horizon_stride
     return list(
         train_replenishment(
-            aligned, last_history, holdout, None, options.origins, threads=_threads(rows)
+            aligned,
+            last_history,
+            holdout,
+            None,
+            options.origins,
+            threads=options.threads,
+            horizon_stride=stride,
         )
     )
-
-
-def _threads(rows: int) -> int:
-    """LightGBM threads: two only for large data (on small data, with the box busy, two
-    threads spin-wait and run several times slower than one)."""
-    return 2 if rows >= 300_000 else 1
 
 
 def _labor(
@@ -548,9 +552,7 @@ def _labor(
         train_part = traffic
     last_history = n_days - 1 - holdout
     progress(f"training labor on {len(stores)} stores, {n_days} days")
-    model, panel = train_labor(
-        train_part, first, last_history, holdout, threads=_threads(len(stores) * n_days * 24)
-    )
+    model, panel = train_labor(train_part, first, last_history, holdout, threads=options.threads)
     if options.shuffle_targets:
         hidden = traffic.copy()
         hidden[:, last_history + 1 :, :] = np.nan
@@ -647,7 +649,7 @@ def _availability(
     target = y[~held]
     if options.shuffle_targets:
         target = np.random.default_rng(7).permutation(target)
-    model = train(MODEL_SPECS["availability"], x[~held], target, threads=_threads(len(target)))
+    model = train(MODEL_SPECS["availability"], x[~held], target, threads=options.threads)
 
     def log_loss(p: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
         p = np.clip(p, 1e-6, 1 - 1e-6)
