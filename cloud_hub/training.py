@@ -310,12 +310,18 @@ class _Challenger:
     extra_metrics: dict[str, float] = field(default_factory=dict)
 
 
-def _champion_models(registry: ModelRegistry, model: str) -> tuple[str, list[OnnxModel]] | None:
+def _champion_models(
+    registry: ModelRegistry, model: str
+) -> tuple[str, list[OnnxModel] | None] | None:
+    """The champion's version and its sessions; no sessions when it was built on another
+    feature spec (its inputs would mean other things: it cannot be scored here)."""
     names = FAMILIES[model]
     champions = [registry.champion(n) for n in names]
     if any(c is None for c in champions):
         return None
     version = champions[0].version  # type: ignore[union-attr]
+    if any(c.manifest.get("featureSpecHash") != F.FEATURE_SPEC_HASH for c in champions):  # type: ignore[union-attr]
+        return version, None
     return version, [
         OnnxModel(registry.get(n, c.version)[0])
         for n, c in zip(names, champions, strict=True)  # type: ignore[union-attr]

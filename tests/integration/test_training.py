@@ -289,3 +289,26 @@ def test_serve_retrains_on_its_schedule(hub_db, tmp_path):
                                          "'model.promotion_%'")}  # fmt: skip
     conn.close()
     assert actors == {"cloud-hub-schedule"}
+
+
+def test_a_champion_built_on_other_features_is_not_replaced_automatically(hub_db, capsys):
+    from google.protobuf import json_format
+
+    from models import BOOTSTRAP_DIR
+
+    entries = []
+    for name in ("replenishment_daily", "replenishment_daily_p90",
+                 "replenishment_protection_p90"):  # fmt: skip
+        manifest = json_format.Parse((BOOTSTRAP_DIR / f"{name}.manifest.json").read_text(),
+                                     model_pb2.ModelManifest())  # fmt: skip
+        manifest.version, manifest.feature_spec_hash = "old-features", "0123456789abcdef"
+        entries.append((manifest, (BOOTSTRAP_DIR / f"{name}.onnx").read_bytes()))
+    with ModelRegistry(hub_db, hub_db.parent / "signing") as registry:
+        registry.ensure_bootstrap()
+        registry.register(entries, actor="ana", status="champion")
+    result = hub_json(capsys, "train", "replenishment", "--db", str(hub_db),
+                      "--holdout-days", "7", "--quiet")  # fmt: skip
+    assert result["promoted"] is False and result["metrics"]["champion"] is None
+    assert "promote by hand" in result["reasons"][0]
+    assert result["champion"]["version"] == "old-features"
+    assert result["parent_version"] == "old-features"
