@@ -102,7 +102,8 @@ def test_sampling_accuracy_cost(benchmark, tmp_path: Path) -> None:
     """Two stores of the same data: trained on the 500-SKU sample vs on all 5,000 SKUs,
     both scored on all 10,000 series' held-out days."""
     from cloud_hub.backtest import train_replenishment
-    from cloud_hub.training import TrainOptions, _train_aligned, read_store_panels, score_daily
+    from cloud_hub.synced import read_store_panels
+    from cloud_hub.training import TrainOptions, _train_aligned, score_daily
 
     db = tmp_path / "two.db"
     write_outcomes(db, stores=2, skus=SKUS, days=DAYS)  # = the big hub's first two stores

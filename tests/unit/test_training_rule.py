@@ -10,7 +10,8 @@ import pytest
 
 from cloud_hub import hubdb
 from cloud_hub.storage import Incoming, open_storage
-from cloud_hub.training import Score, _sample, decide, read_store_panels
+from cloud_hub.synced import read_store_panels, stratified_sample
+from cloud_hub.training import Score, decide
 from models.panels import SkuDay, StoreDay, outcome_from_day, panel_from_days
 
 
@@ -49,12 +50,12 @@ def test_an_unscorable_champion_is_not_replaced_automatically():
 def test_the_sample_keeps_each_categorys_share_and_is_deterministic():
     skus = [f"K{i:04d}" for i in range(1000)]
     categories = ["a"] * 700 + ["b"] * 250 + ["c"] * 50
-    chosen = _sample("S001", skus, categories, 100)
+    chosen = stratified_sample("S001", skus, categories, 100)
     by_category = {c: sum(1 for s in chosen if categories[skus.index(s)] == c) for c in "abc"}
     assert by_category == {"a": 70, "b": 25, "c": 5}
-    assert chosen == _sample("S001", skus, categories, 100)
-    assert chosen != _sample("S002", skus, categories, 100)  # another store, other SKUs
-    assert _sample("S001", skus, categories, 0) == sorted(skus)
+    assert chosen == stratified_sample("S001", skus, categories, 100)
+    assert chosen != stratified_sample("S002", skus, categories, 100)  # another store, other SKUs
+    assert stratified_sample("S001", skus, categories, 0) == sorted(skus)
 
 
 def _days(n: int, rng: np.random.Generator) -> list[StoreDay]:
