@@ -312,3 +312,19 @@ def test_a_champion_built_on_other_features_is_not_replaced_automatically(hub_db
     assert "promote by hand" in result["reasons"][0]
     assert result["champion"]["version"] == "old-features"
     assert result["parent_version"] == "old-features"
+
+
+def test_train_labor_on_synced_hourly_transactions(hub_db, capsys):
+    result = hub_json(capsys, "train", "labor", "--db", str(hub_db), "--holdout-days", "7",
+                      "--quiet")  # fmt: skip
+    numbers = result["metrics"]
+    assert numbers["data"]["stores"] == 3 and numbers["data"]["days"] >= 90
+    assert set(numbers["challenger"]["rings"]) == {"canary", "main"}
+    assert 0 < numbers["challenger"]["error"] < 1 and 0 < numbers["champion"]["error"] < 1
+    with ModelRegistry(hub_db, hub_db.parent / "signing") as registry:
+        version = registry.version("labor", result["version"])
+        assert version.parent_version == "bootstrap-2024.05.28"
+        assert version.status == ("champion" if result["promoted"] else "candidate")
+        onnx, _ = registry.get("labor", result["version"])
+    rows = np.ones((4, len(F.HOURLY_FEATURES)), np.float32)
+    assert np.isfinite(OnnxModel(onnx).predict(rows)).all()
