@@ -468,6 +468,7 @@ def _availability(
             labels[result.decision_id] = _LABELS[result.status]
     width = len(F.AVAILABILITY_FEATURES)
     rows, ys, stores, days = [], [], [], []
+    random_checks = 0  # the unbiased share: drawn at random, not ranked by the model
     for store_id, record_id, payload in db_conn.execute(
         "SELECT store_id, record_id, payload FROM records WHERE record_type = 'decision'"
     ):
@@ -481,6 +482,7 @@ def _availability(
         ys.append(labels[record_id])
         stores.append(store_id)
         days.append(date.fromisoformat(decision.business_date))
+        random_checks += decision.shelf_check.random_sample
     progress(
         f"availability: {len(rows)} labelled shelf checks with logged features "
         f"({len(labels)} results)"
@@ -539,7 +541,12 @@ def _availability(
         scores["challenger"],
         scores["champion"],  # type: ignore[arg-type]
         (min(days), max(day_arr[~held])),
-        {"stores": len(set(stores)), "series": len(y), "days": len(set(days))},
+        {
+            "stores": len(set(stores)),
+            "series": len(y),
+            "days": len(set(days)),
+            "random_checks": random_checks,
+        },
         extra_metrics={"decision_threshold": float(best_f1) / 2},
     )
 

@@ -247,6 +247,10 @@ def test_availability_trains_on_logged_features_labelled_by_check_results(hub_db
     numbers = result["metrics"]
     # NOT_CHECKED results are no labels: 900 checks minus every 17th.
     assert numbers["data"]["series"] == 900 - 900 // 17
+    # The random share is trained on like the ranked checks (every 5th, less NOT_CHECKED).
+    assert numbers["data"]["random_checks"] == len(
+        [n for n in range(1, 901) if n % 5 == 0 and n % 17 != 0]
+    )
     assert numbers["challenger"]["error"] < numbers["champion"]["error"]  # it learnt feature 0
     assert result["promoted"] is True
     with ModelRegistry(hub_db, hub_db.parent / "signing") as registry:
