@@ -118,6 +118,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         stores = storage.store_status(gap_timeout_s=settings.chain_gap_timeout_s)
     finally:
         storage.close()
+    from cloud_hub.distribution import swap_reports
+
+    for report in swap_reports(_hub_db(settings, existing=True)):  # each store's latest answer
+        if report["store_id"] in stores:
+            swaps = stores[report["store_id"]].setdefault("model_swaps", {})
+            swaps[report.pop("model")] = report
     doc = {"stores": stores}
 
     def text() -> str:
@@ -460,6 +466,49 @@ def cmd_train(args: argparse.Namespace) -> int:
     _emit(args, result, lambda: f"{args.model} {result['version']}: "
           + ("promoted" if result["promoted"] else "not promoted") + "\n  "
           + "\n  ".join(result["reasons"]))  # fmt: skip
+
+
+def cmd_models_publish(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+
+    from cloud_hub import distribution
+    from storeedge import link, signing
+
+    settings = _settings(args)
+    db = _hub_db(settings, existing=True)
+    options = _hub_link(args, settings)
+    with _signing_keys(settings) as keys, tempfile.TemporaryDirectory() as scratch:
+        published = Path(scratch) / "hub-keys.pub"  # what stores trust (active, previous)
+        published.write_text(keys.trust_text())
+        trusted = signing.load_trust([published])
+    artifacts = distribution.read_signed_folder(args.folder, trusted)
+    targets = distribution.target_stores(db, ring=args.ring, store_ids=args.store or ())
+    actor = args.by or getpass.getuser()
+
+    async def publish() -> list[dict[str, Any]]:
+        client = await link.connect(options)
+        try:
+            js = client.jetstream()
+            results = []
+            for blob, signed, manifest in artifacts:
+                await distribution.publish(js, manifest.name, manifest.version, blob, signed)
+                offered = await distribution.offer(js, db, targets, manifest, actor=actor)
+                results.append(offered.as_dict())
+            return results
+        finally:
+            await client.close()
+
+    results = asyncio.run(publish())
+
+    def text() -> str:
+        lines = []
+        for r in results:
+            lines.append(f"{r['model']} {r['version']}: offered to {len(r['offered'])} stores")
+            lines.extend(f"  skipped {store}: {why}" for store, why in r["skipped"].items())
+        return "\n".join(lines)
+
+    _emit(args, {"published": results, "stores": targets}, text)
     return 0
 
 
@@ -670,6 +719,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="who runs it, for the audit log (default: the OS user)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_train)
+    p = _command(model_commands, "publish",
+                 "Publish a signed model folder to the stores over NATS (object store) and "
+                 "offer it to every compatible store (a store whose agent or features cannot "
+                 "run it is skipped and listed).",
+                 "cloud-hub models publish models/v2 --ring canary --db hub.db --nats "
+                 "nats://127.0.0.1:4222 --creds hub.nk")  # fmt: skip
+    p.add_argument("folder", type=Path, help="folder signed by `cloud-hub models sign`")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--ring", help="offer to the active stores of this ring (default: all)")
+    target.add_argument("--store", action="append", metavar="ID",
+                        help="offer to this store (repeatable)")  # fmt: skip
+    p.add_argument("--by", help="who publishes (default: the OS user)")
+    _link_flags(p)
+    p.set_defaults(func=cmd_models_publish)
     group = sub.add_parser(
         "keys", help="The hub's model-signing keys (ed25519).",
         description="The hub's model-signing keys: stores run only models signed by a key "

@@ -6,6 +6,8 @@ Loops (asyncio tasks):
   after each batch, every store whose verified chain grew gets a ``ChainAck``
   on its down subject;
 - **heartbeats**: the status stream, latest facts per store;
+- **model reports**: each store's answer to a model offer (applied / refused, why, swap
+  latency), the latest per store and model (:mod:`cloud_hub.distribution`);
 - the link: connect with capped backoff and jitter, ensure the streams, and
   re-bind the consumers after a failure; "recovered" is logged once.
 
@@ -41,7 +43,7 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
 
-from cloud_hub import identity
+from cloud_hub import distribution, identity
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import HubConfigError, HubError
 from cloud_hub.ingest import consume, ensure_streams
@@ -52,13 +54,14 @@ from storeedge import link, subjects
 from storeedge.errors import KitError
 from storeedge.natsserver import NatsServer
 from storeedge.retry import Streak, backoff_delay
-from storeedge.v1 import audit_pb2, heartbeat_pb2
+from storeedge.v1 import audit_pb2, heartbeat_pb2, model_pb2
 
 __all__ = ["Hub", "run_hub", "start_embedded_nats"]
 
 log = logging.getLogger("storeedge.hub")
 
 HEARTBEAT_DURABLE = "storeedge-hub-heartbeats"
+MODEL_REPORTS_DURABLE = "storeedge-hub-model-reports"
 
 
 class Hub:
@@ -184,6 +187,7 @@ class Hub:
                     self.nc = await link.connect(options)
                     self.js = self.nc.jetstream()
                 await ensure_streams(self.js, replicas=self.settings.stream_replicas)
+                await distribution.ensure_buckets(self.js, replicas=self.settings.stream_replicas)
                 streak.succeeded()
                 log.info("hub ingesting from %s", ",".join(options.servers))
                 await self._loops()
@@ -197,7 +201,8 @@ class Hub:
     async def _loops(self) -> None:
         """Ingest and heartbeats together; when one fails the other is cancelled, so the
         retry in ``_serve`` never leaves a second ingest loop running beside a new one."""
-        tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats())]
+        tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats()),
+                 asyncio.create_task(self._model_reports())]  # fmt: skip
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -272,6 +277,34 @@ class Hub:
                     await asyncio.to_thread(
                         self.storage.record_heartbeat, store_id, beat.agent_version, msg.data
                     )
+                await msg.ack()
+
+    async def _model_reports(self) -> None:
+        sub = await self.js.pull_subscribe(
+            f"{subjects.PREFIX}.*.status.model",
+            durable=MODEL_REPORTS_DURABLE,
+            stream=subjects.STATUS_STREAM,
+            config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT),
+        )
+        assert self.settings.db is not None
+        while not self.stop.is_set():
+            try:
+                msgs = await sub.fetch(100, timeout=1.0)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            for msg in msgs:
+                try:
+                    report = model_pb2.ModelSwapReport.FromString(msg.data)
+                    # The subject names the store (the server holds it to its own).
+                    report.store_id = subjects.parse_subject(msg.subject)[0]
+                except Exception as exc:  # a bad report is logged, never fatal
+                    log.warning("unreadable model report on %s: %s", msg.subject, exc)
+                else:
+                    await asyncio.to_thread(distribution.record_swap_report, self.settings.db,
+                                            report)  # fmt: skip
+                    log.info("store %s: model %s %s %s%s", report.store_id, report.model_name,
+                             report.version, model_pb2.ModelSwapOutcome.Name(report.outcome),
+                             f" ({report.reason})" if report.reason else "")  # fmt: skip
                 await msg.ack()
 
 

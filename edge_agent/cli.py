@@ -282,11 +282,13 @@ def cmd_audit_show(args: argparse.Namespace, settings: EdgeSettings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
     from edge_agent import sync
+    from edge_agent.model_updates import serving_versions
 
     with _open(args, settings) as mirror:
         doc = mirror_status(mirror)
         doc["sync"] = sync.sync_status(mirror)
         doc["hub_chain_ack"] = sync.hub_chain_ack(mirror)
+        doc["models"] = serving_versions(mirror, settings)
         doc["outbox"]["bytes"] = sync.outbox_bytes(mirror)
         alarm = sync.budget_alarm(doc["outbox"]["bytes"], settings.outbox_budget_mb)
         doc["alarms"] = {"outbox_budget": alarm} if alarm else {}
@@ -303,6 +305,7 @@ def cmd_status(args: argparse.Namespace, settings: EdgeSettings) -> int:
             lines.append(f"    {table:<20} {cov['rows']:>10} rows  {span}")
         q = doc["quarantine"]
         lines.append(f"quarantine {q['open']} open, {q['released']} released")
+        lines.append("models     " + ", ".join(f"{n} {v}" for n, v in doc["models"].items()))
         for alarm in doc["alarms"].values():
             lines.append(f"ALARM      {alarm}")
         lines.append("sync       committed / acked by the hub's stream / pending")

@@ -69,6 +69,32 @@ class EdgeSettings(kit_settings.TomlSettings):
         "them, models from models_dir must be signed by one of these keys; the shipped "
         "bootstrap models come with the release and need no signature.",
     )
+    model_updates_dir: Path | None = Field(
+        default=None,
+        description="Where models received from the hub are kept (<name>/<version>/, a "
+        "'current' link per model, the previous version kept for rollback); default "
+        "<db folder>/<db name>-models.",
+    )
+    shadow_rows: int = Field(
+        default=500, ge=1, le=100_000,
+        description="Rows of recent local data a received model is run on in shadow.",
+    )  # fmt: skip
+    shadow_max_seconds: float = Field(
+        default=5.0, gt=0, description="Latency budget of the shadow run (all rows)."
+    )
+    shadow_min_output: float = Field(
+        default=-1.0, description="Shadow outputs below this are out of bounds (counts)."
+    )
+    shadow_max_output_factor: float = Field(
+        default=10.0, gt=1,
+        description="Shadow outputs above this many times the serving model's largest "
+        "output (at least 1) are out of bounds.",
+    )  # fmt: skip
+    shadow_max_disagreement: float = Field(
+        default=0.5, gt=0,
+        description="Refuse a model whose mean absolute difference from the serving model, "
+        "relative to the serving model's mean absolute output (at least 1), exceeds this.",
+    )  # fmt: skip
 
     # -- link to the hub (edge-agent run, edge-agent sync) ------------------------------------
     nats_url: str | None = Field(

@@ -44,7 +44,15 @@ from models.runtime import OnnxModel
 from storeedge import failpoints, signing
 from storeedge.v1 import decision_pb2
 
-__all__ = ["CycleResult", "ModelSet", "load_models", "run_cycle"]
+__all__ = [
+    "SERVED_MODELS",
+    "CycleResult",
+    "ModelSet",
+    "load_models",
+    "run_cycle",
+    "verify_model",
+    "with_model",
+]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The features read 365 days back from the origin (mean_365; days_since_sale and
@@ -64,15 +72,71 @@ class ModelSet:
     versions: dict[str, str]
 
 
+#: The models the cycle serves (ModelSet's fields, in this order).
+SERVED_MODELS = ("replenishment_protection_p90", "replenishment_daily", "labor")
+_FIELDS = {"replenishment_protection_p90": "protection", "replenishment_daily": "daily",
+           "labor": "labor"}  # fmt: skip
+
+
+def with_model(models: ModelSet, name: str, model: OnnxModel, version: str) -> ModelSet:
+    """A copy of ``models`` serving ``model`` (version ``version``) as ``name``."""
+    from dataclasses import replace
+
+    return replace(models, **{_FIELDS[name]: model}, versions={**models.versions, name: version})
+
+
+def verify_model(
+    name: str,
+    blob: bytes,
+    manifest: Any,
+    trust: Mapping[str, signing.TrustedKey] | None,
+) -> tuple[OnnxModel, Any]:
+    """One model checked as safe to serve: (session, manifest), or :class:`ModelRefused`.
+
+    ``manifest`` is the signed manifest's bytes (checked against ``trust``) or, for the
+    shipped models only (``trust`` None), a parsed ``ModelManifest``. Then: the manifest
+    names this model, its feature spec is this agent's, the ONNX bytes match its
+    sha256, onnxruntime loads the graph, and a probe row gives finite outputs.
+    """
+
+    def refuse(reason: str, hint: str = "") -> ModelRefused:
+        return ModelRefused(f"model {name}: {reason}", hint=hint, model=name)
+
+    if isinstance(manifest, bytes):
+        if trust is None:
+            raise refuse("signed, but this store trusts no hub key",
+                         "give the agent a --trust file (`cloud-hub keys public`)")  # fmt: skip
+        try:
+            manifest = signing.verify_manifest(manifest, trust, what="signature")
+        except signing.SignatureError as exc:
+            raise refuse(exc.message, exc.hint) from None
+    version = manifest.version
+    if manifest.name and manifest.name != name:
+        raise refuse(f"the manifest is for model {manifest.name}, not {name}")
+    if manifest.feature_spec_hash != F.FEATURE_SPEC_HASH:
+        raise refuse(f"{version} was built on features {manifest.feature_spec_hash}, this "
+                     f"agent computes {F.FEATURE_SPEC_HASH}",
+                     "install models built for this agent release")  # fmt: skip
+    if hashlib.sha256(blob).hexdigest() != manifest.sha256:
+        raise refuse(f"{version}: the ONNX file does not match the manifest's sha256 "
+                     "(corrupted or truncated)")  # fmt: skip
+    try:
+        model = OnnxModel(blob)
+        probe = model.predict(np.zeros((1, model.n_features), dtype=np.float32))
+    except Exception as exc:  # onnxruntime raises its own types; any failure refuses
+        raise refuse(f"{version}: onnxruntime cannot run it: {exc}") from None
+    if not np.isfinite(probe).all():
+        raise refuse(f"{version}: its outputs are not finite numbers")
+    return model, manifest
+
+
 def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None = None) -> ModelSet:
     """Load the serving models, refusing any that is not safe to serve.
 
     With ``trust`` (the store's trusted hub keys), each model needs a
     ``<name>.signed.binpb`` signed by one of them, and the manifest inside it is the
-    one that counts. Always: the feature spec must be this agent's, the ONNX bytes
-    must match the manifest's sha256, onnxruntime must load the graph, and a probe row
-    must give finite outputs. A refusal raises :class:`ModelRefused` naming the model
-    and the reason.
+    one that counts. Always the checks of :func:`verify_model`. A refusal raises
+    :class:`ModelRefused` naming the model and the reason.
     """
     from google.protobuf import json_format
 
@@ -80,19 +144,19 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
 
     versions: dict[str, str] = {}
     loaded: dict[str, OnnxModel] = {}
-    for name in ("replenishment_protection_p90", "replenishment_daily", "labor"):
+    for name in SERVED_MODELS:
 
         def refuse(reason: str, hint: str = "", name: str = name) -> ModelRefused:
             return ModelRefused(f"model {name}: {reason}", hint=hint, model=name)
 
+        manifest: Any
         try:
             blob = (directory / f"{name}.onnx").read_bytes()
             if trust is None:
                 text = (directory / f"{name}.manifest.json").read_text()
                 manifest = json_format.Parse(text, model_pb2.ModelManifest())
             else:
-                signed = (directory / f"{name}.signed.binpb").read_bytes()
-                manifest = signing.verify_manifest(signed, trust, what="signature")
+                manifest = (directory / f"{name}.signed.binpb").read_bytes()
         except FileNotFoundError as exc:
             if trust is not None and str(exc.filename).endswith(".signed.binpb"):
                 raise refuse(f"unsigned (no {name}.signed.binpb in {directory})",
@@ -100,25 +164,9 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
             raise refuse(f"missing in {directory}", "point --models at the kit's models") from None
         except OSError as exc:
             raise refuse(f"cannot read it in {directory}: {exc.strerror}") from None
-        except signing.SignatureError as exc:
-            raise refuse(exc.message, exc.hint) from None
-        version = manifest.version
-        if manifest.feature_spec_hash != F.FEATURE_SPEC_HASH:
-            raise refuse(f"{version} was built on features {manifest.feature_spec_hash}, this "
-                         f"agent computes {F.FEATURE_SPEC_HASH}",
-                         "install models built for this agent release")  # fmt: skip
-        if hashlib.sha256(blob).hexdigest() != manifest.sha256:
-            raise refuse(f"{version}: the ONNX file does not match the manifest's sha256 "
-                         "(corrupted or truncated)")  # fmt: skip
-        try:
-            model = OnnxModel(blob)
-            probe = model.predict(np.zeros((1, model.n_features), dtype=np.float32))
-        except Exception as exc:  # onnxruntime raises its own types; any failure refuses
-            raise refuse(f"{version}: onnxruntime cannot run it: {exc}") from None
-        if not np.isfinite(probe).all():
-            raise refuse(f"{version}: its outputs are not finite numbers")
+        model, parsed = verify_model(name, blob, manifest, trust)
         loaded[name] = model
-        versions[name] = version
+        versions[name] = parsed.version
     return ModelSet(loaded["replenishment_protection_p90"], loaded["replenishment_daily"],
                     loaded["labor"], versions)  # fmt: skip
 

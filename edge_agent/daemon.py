@@ -13,6 +13,8 @@ event loop stays responsive):
 - **drain**: the outbox and the audit chain to JetStream, on a tick or as soon
   as a cycle or an ingest committed something;
 - **heartbeat**: agent version, feature-spec hash, model versions, backlog;
+- **models**: the versions the hub offers this store, downloaded, checked, run in
+  shadow and swapped between cycles (:mod:`edge_agent.model_updates`);
 - **http**: ``/healthz`` and ``/metrics`` (Prometheus text) on 127.0.0.1.
 
 Every loop logs a failure streak once and "recovered" once when it ends.
@@ -30,6 +32,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,7 +44,7 @@ from typing import Any
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from edge_agent import __version__, approvals, audit, commands, outcomes, sync
+from edge_agent import __version__, approvals, audit, commands, model_updates, outcomes, sync
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config import EdgeSettings
 from edge_agent.errors import ConfigError, EdgeAgentError, ModelRefused
@@ -135,6 +138,16 @@ class Agent:
         self.sync_mirror = self._open()
         self.inbox_mirror = self._open() if settings.inbox_dir is not None else None
         self.down_mirror = self._open()
+        self.models_mirror = self._open()
+        # Held by a cycle from start to end: a model swap waits for it (between cycles).
+        self.models_lock = threading.Lock()
+        received = settings.model_updates_dir or settings.db.with_name(f"{settings.db.stem}-models")
+        self.shelf = model_updates.ModelShelf(received)
+        self.updater = model_updates.ModelUpdater(
+            store_id=self.store_id, settings=settings, trust=self.trust,
+            mirror=self.models_mirror, shelf=self.shelf, serving=self._ensure_models,
+            swap=self._serve_model,
+        )  # fmt: skip
         # The drain, the heartbeat and the backlog metrics share sync_mirror, one at a time.
         self.sync_lock = asyncio.Lock()
         self.metrics = Metrics()
@@ -170,6 +183,7 @@ class Agent:
             asyncio.create_task(self._guard("drain", self._drain_loop)),
             asyncio.create_task(self._guard("heartbeat", self._heartbeat_loop)),
             asyncio.create_task(self._guard("link", self._link_loop)),
+            asyncio.create_task(self._guard("models", self._models_loop)),
         ]
         if self.settings.inbox_dir is not None:
             tasks.append(asyncio.create_task(self._guard("inbox", self._inbox_loop)))
@@ -199,7 +213,8 @@ class Agent:
 
     def close(self) -> None:
         """Close the mirror connections (``run`` does at its end)."""
-        for mirror in (self.mirror, self.sync_mirror, self.inbox_mirror, self.down_mirror):
+        for mirror in (self.mirror, self.sync_mirror, self.inbox_mirror, self.down_mirror,
+                       self.models_mirror):  # fmt: skip
             if mirror is not None:
                 mirror.close()
 
@@ -423,16 +438,15 @@ class Agent:
             await self._sleep(1.0)
 
     def _run_cycle(self, slot: datetime, on_request: bool = False) -> None:
-        from edge_agent.cycle import load_models, run_cycle
+        from edge_agent.cycle import run_cycle
         from edge_agent.policy import load_policy
-        from models import BOOTSTRAP_DIR
 
-        if self._models is None:
-            self._models = self._load_models(load_models, BOOTSTRAP_DIR)
+        if self._policy is None:
             self._policy = load_policy(self.settings.policy_file)
-            self.model_versions = dict(self._models.versions)
         try:
-            result = run_cycle(self.mirror, self._models, self._policy, slot.date())
+            with self.models_lock:  # no model swap during the cycle
+                result = run_cycle(self.mirror, self._ensure_models(locked=True), self._policy,
+                                   slot.date())  # fmt: skip
             with self.mirror.transaction():
                 if on_request:
                     sync.clear_state(self.mirror, commands.CYCLE_REQUEST_KEY)
@@ -465,6 +479,58 @@ class Agent:
             result.seconds,
         )
 
+    # -- models -----------------------------------------------------------------------------
+    def _ensure_models(self, *, locked: bool = False) -> Any:
+        """The serving ModelSet, loaded on first use: the configured (or shipped) models,
+        then each model received from the hub that is still safe to serve."""
+        if self._models is not None:
+            return self._models  # loaded: no need to wait for a cycle in flight
+        if not locked:
+            with self.models_lock:
+                return self._ensure_models(locked=True)
+        if self._models is not None:
+            return self._models
+        from edge_agent.cycle import SERVED_MODELS, load_models, with_model
+        from models import BOOTSTRAP_DIR
+
+        models = self._load_models(load_models, BOOTSTRAP_DIR)
+        for name in SERVED_MODELS:
+            version = self.shelf.current(name)
+            if version is None:
+                continue
+            try:
+                model, _ = self.shelf.load(name, version, self.trust)
+            except ModelRefused as exc:
+                log.error("ALARM: %s; serving %s", exc, models.versions[name])
+                self.alarms["model_refused"] = str(exc)
+                change = audit_pb2.ModelChange(model_name=name, to_version=version,
+                                               outcome="refused", reason=exc.message)  # fmt: skip
+                model_updates.audit_model_change(self.models_mirror, change)
+                continue
+            models = with_model(models, name, model, version)
+        self._models = models
+        self.model_versions = dict(models.versions)
+        with self.models_mirror.transaction():
+            sync.write_state(self.models_mirror, model_updates.SERVING_STATE_KEY,
+                             json.dumps(self.model_versions, sort_keys=True))  # fmt: skip
+        return models
+
+    def _serve_model(self, name: str, model: Any, version: str) -> dict[str, str]:
+        """Serve ``model`` as ``name`` from the next cycle on (waits for one in flight)."""
+        from edge_agent.cycle import with_model
+
+        with self.models_lock:
+            self._models = with_model(self._ensure_models(locked=True), name, model, version)
+            self.model_versions = dict(self._models.versions)
+            self.metrics.inc("storeedge_model_swaps_total")
+            return dict(self.model_versions)
+
+    async def _models_loop(self) -> None:
+        await asyncio.to_thread(self._ensure_models)
+        await self._until(self.connected)
+        if not self.stop.is_set():
+            await self.updater.run(self.js, self.stop)
+
     def _load_models(self, load_models: Callable[..., Any], bootstrap: Path) -> Any:
         """The configured models; if they are refused (unsigned, untrusted, corrupt, other
         features, unrunnable), the refusal is audited and alarmed and the store decides
@@ -479,8 +545,8 @@ class Agent:
             self.alarms["model_refused"] = str(exc)
             change = audit_pb2.ModelChange(model_name=exc.model, outcome="refused",
                                            reason=exc.message)  # fmt: skip
-            with self.mirror.transaction():
-                audit.append(self.mirror, audit_pb2.AUDIT_EVENT_TYPE_MODEL_CHANGED,
+            with self.models_mirror.transaction():
+                audit.append(self.models_mirror, audit_pb2.AUDIT_EVENT_TYPE_MODEL_CHANGED,
                              subject_id=exc.model, summary=f"refused: {exc.message}",
                              model_change=change)  # fmt: skip
             return load_models(bootstrap)

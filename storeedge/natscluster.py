@@ -55,7 +55,7 @@ from nats.errors import Error as NatsError
 from storeedge.errors import NatsServerError
 from storeedge.natsserver import _accepts, end_process, find_nats_server
 
-__all__ = ["ClusterNode", "NatsCluster"]
+__all__ = ["ClusterNode", "NatsCluster", "free_ports"]
 
 _START_TIMEOUT_S = 15.0
 _READY_TIMEOUT_S = 30.0
@@ -282,7 +282,7 @@ class NatsCluster:
                 hint="start the others with start_node(index), or stop() the cluster first",
             )
         for attempt in range(1, self.attempts + 1):
-            route_ports = _pick_ports(self.host, len(self.nodes))
+            route_ports = free_ports(self.host, len(self.nodes))
             for node, port in zip(self.nodes, route_ports, strict=True):
                 node.route_port = port
                 node.write_config(self.name, route_ports)
@@ -426,7 +426,7 @@ class NatsCluster:
         self.stop()
 
 
-def _pick_ports(host: str, count: int) -> list[int]:
+def free_ports(host: str, count: int) -> list[int]:
     """``count`` distinct ports that are free now, below the ephemeral range when possible."""
     low = _ephemeral_low()
     chosen: list[int] = []

@@ -18,17 +18,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "DESIRED_BUCKET",
     "DOWN_STREAM",
+    "MODELS_BUCKET",
     "OFFLINE_PROMISE_DAYS",
     "RECORD_TYPES",
     "STATUS_KEYS",
     "STATUS_STREAM",
     "UP_STREAM",
     "StreamSpec",
+    "desired_consumer",
+    "desired_filter",
+    "desired_key",
     "down_durable",
     "down_filter",
     "down_subject",
     "heartbeat_subject",
+    "model_object",
+    "model_status_subject",
     "parse_subject",
     "store_inbox_prefix",
     "store_permissions",
@@ -58,6 +65,12 @@ STATUS_KEYS = tuple(RECORD_TYPES.values())
 
 #: Hub -> store message types.
 DOWN_TYPES = ("approval", "chain_ack", "command")
+
+#: Model distribution (docs/ARCHITECTURE.md, "Model distribution"): artifacts in a
+#: JetStream object store, fleet-wide; the version each store should serve in a KV
+#: bucket, one key per store and model, so a store reads only its own.
+MODELS_BUCKET = "storeedge-models"
+DESIRED_BUCKET = "storeedge-desired"
 
 UP_STREAM = "STOREEDGE_UP"
 STATUS_STREAM = "STOREEDGE_STATUS"
@@ -90,6 +103,42 @@ def down_subject(store_id: str, message_type: str) -> str:
     return f"{PREFIX}.{store_id}.down.{message_type}"
 
 
+def model_status_subject(store_id: str) -> str:
+    """A store's model swap reports (applied / refused): ``storeedge.<store>.status.model``."""
+    _check_token("store id", store_id)
+    return f"{PREFIX}.{store_id}.status.model"
+
+
+def desired_key(store_id: str, model: str) -> str:
+    """The KV key (bucket ``DESIRED_BUCKET``) holding the version ``store_id`` should serve."""
+    _check_token("store id", store_id)
+    _check_token("model name", model)
+    return f"{store_id}.{model}"
+
+
+def desired_filter(store_id: str) -> str:
+    """Every desired key of one store, as the KV stream's subject filter."""
+    _check_token("store id", store_id)
+    return f"$KV.{DESIRED_BUCKET}.{store_id}.>"
+
+
+def desired_consumer(store_id: str) -> str:
+    """The store's own consumer on the desired-versions bucket."""
+    _check_token("store id", store_id)
+    return f"models-{store_id}"
+
+
+def model_object(model: str, version: str, part: str) -> str:
+    """Object name of a model artifact: ``<name>/<version>/model.onnx`` or
+    ``<name>/<version>/manifest.signed.binpb``."""
+    _check_token("model name", model)
+    if not version or "/" in version or any(ch.isspace() for ch in version):
+        raise ValueError(f"model version {version!r} cannot be part of an object name")
+    if part not in ("model.onnx", "manifest.signed.binpb"):
+        raise ValueError(f"unknown model artifact part {part!r}")
+    return f"{model}/{version}/{part}"
+
+
 def down_filter(store_id: str) -> str:
     """Every hub -> store subject of one store: ``storeedge.<store>.down.*``."""
     _check_token("store id", store_id)
@@ -115,10 +164,15 @@ def store_permissions(store_id: str) -> dict[str, list[str]]:
     A store publishes its own records and heartbeats, and reads its own hub->store
     messages through its own durable consumer: it may create that consumer only with
     its own filter (the server checks the filter in the create subject against the
-    request), ask for its next messages and acknowledge them. It cannot create other
-    consumers, read streams, keys or objects, or use anyone else's subjects.
+    request), ask for its next messages and acknowledge them. The same holds for its
+    desired model versions (its own keys of ``DESIRED_BUCKET``). It may read (never
+    write) the fleet-wide model artifacts in ``MODELS_BUCKET``. It cannot create other
+    consumers, read other streams, keys or objects, or use anyone else's subjects.
     """
     durable = down_durable(store_id)
+    desired = f"KV_{DESIRED_BUCKET}"
+    watcher = desired_consumer(store_id)
+    models = f"OBJ_{MODELS_BUCKET}"
     return {
         "publish": [
             f"{PREFIX}.{store_id}.up.*",
@@ -127,6 +181,24 @@ def store_permissions(store_id: str) -> dict[str, list[str]]:
             f"$JS.API.CONSUMER.INFO.{DOWN_STREAM}.{durable}",
             f"$JS.API.CONSUMER.MSG.NEXT.{DOWN_STREAM}.{durable}",
             f"$JS.ACK.{DOWN_STREAM}.{durable}.>",
+            # Its own desired-version keys only, through its own consumer whose filter the
+            # server checks against the create subject (as on the down stream).
+            f"$JS.API.CONSUMER.CREATE.{desired}.{watcher}.{desired_filter(store_id)}",
+            f"$JS.API.CONSUMER.DELETE.{desired}.{watcher}",
+            f"$JS.API.CONSUMER.INFO.{desired}.{watcher}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{desired}.{watcher}",
+            # Model artifacts are fleet-wide (not secret): read the object store's stream,
+            # through ephemeral ordered consumers (obs.get); writing it is not allowed.
+            # obs.get finds the chunks' stream by subject: stream names only, no data.
+            "$JS.API.STREAM.NAMES",
+            f"$JS.API.STREAM.INFO.{models}",
+            f"$JS.API.STREAM.MSG.GET.{models}",
+            f"$JS.API.DIRECT.GET.{models}.>",
+            f"$JS.API.CONSUMER.CREATE.{models}",
+            f"$JS.API.CONSUMER.CREATE.{models}.>",
+            f"$JS.API.CONSUMER.INFO.{models}.*",
+            f"$JS.API.CONSUMER.DELETE.{models}.*",
+            f"$JS.FC.{models}.>",
         ],
         "subscribe": [f"{store_inbox_prefix(store_id)}.>"],
     }

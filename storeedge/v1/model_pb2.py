@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18storeedge/v1/model.proto\x12\x0cstoreedge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n\rModelManifest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x19\n\x11\x66\x65\x61ture_spec_hash\x18\x04 \x01(\t\x12\x1d\n\x15training_window_start\x18\x05 \x01(\t\x12\x1b\n\x13training_window_end\x18\x06 \x01(\t\x12\x15\n\rtraining_rows\x18\x07 \x01(\x04\x12\x39\n\x07metrics\x18\x08 \x03(\x0b\x32(.storeedge.v1.ModelManifest.MetricsEntry\x12\x16\n\x0eparent_version\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05opset\x18\x0b \x01(\r\x12\x19\n\x11min_agent_version\x18\x0c \x01(\t\x12\x0e\n\x06inputs\x18\r \x03(\t\x12\x0f\n\x07outputs\x18\x0e \x03(\t\x12\x12\n\nprovenance\x18\x0f \x01(\t\x12\x15\n\rfeature_names\x18\x10 \x03(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"E\n\x0eSignedManifest\x12\x10\n\x08manifest\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18storeedge/v1/model.proto\x12\x0cstoreedge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n\rModelManifest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x19\n\x11\x66\x65\x61ture_spec_hash\x18\x04 \x01(\t\x12\x1d\n\x15training_window_start\x18\x05 \x01(\t\x12\x1b\n\x13training_window_end\x18\x06 \x01(\t\x12\x15\n\rtraining_rows\x18\x07 \x01(\x04\x12\x39\n\x07metrics\x18\x08 \x03(\x0b\x32(.storeedge.v1.ModelManifest.MetricsEntry\x12\x16\n\x0eparent_version\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05opset\x18\x0b \x01(\r\x12\x19\n\x11min_agent_version\x18\x0c \x01(\t\x12\x0e\n\x06inputs\x18\r \x03(\t\x12\x0f\n\x07outputs\x18\x0e \x03(\t\x12\x12\n\nprovenance\x18\x0f \x01(\t\x12\x15\n\rfeature_names\x18\x10 \x03(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"E\n\x0eSignedManifest\x12\x10\n\x08manifest\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\x90\x01\n\nModelOffer\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12.\n\noffered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xff\x01\n\x0fModelSwapReport\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12/\n\x07outcome\x18\x04 \x01(\x0e\x32\x1e.storeedge.v1.ModelSwapOutcome\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x18\n\x10previous_version\x18\x06 \x01(\t\x12\x14\n\x0cswap_seconds\x18\x07 \x01(\x01\x12\x13\n\x0bshadow_rows\x18\x08 \x01(\r\x12/\n\x0breported_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp*v\n\x10ModelSwapOutcome\x12\"\n\x1eMODEL_SWAP_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMODEL_SWAP_OUTCOME_APPLIED\x10\x01\x12\x1e\n\x1aMODEL_SWAP_OUTCOME_REFUSED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELMANIFEST_METRICSENTRY']._loaded_options = None
   _globals['_MODELMANIFEST_METRICSENTRY']._serialized_options = b'8\001'
+  _globals['_MODELSWAPOUTCOME']._serialized_start=1023
+  _globals['_MODELSWAPOUTCOME']._serialized_end=1141
   _globals['_MODELMANIFEST']._serialized_start=76
   _globals['_MODELMANIFEST']._serialized_end=545
   _globals['_MODELMANIFEST_METRICSENTRY']._serialized_start=499
   _globals['_MODELMANIFEST_METRICSENTRY']._serialized_end=545
   _globals['_SIGNEDMANIFEST']._serialized_start=547
   _globals['_SIGNEDMANIFEST']._serialized_end=616
+  _globals['_MODELOFFER']._serialized_start=619
+  _globals['_MODELOFFER']._serialized_end=763
+  _globals['_MODELSWAPREPORT']._serialized_start=766
+  _globals['_MODELSWAPREPORT']._serialized_end=1021
 # @@protoc_insertion_point(module_scope)

@@ -2,12 +2,22 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ModelSwapOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_SWAP_OUTCOME_UNSPECIFIED: _ClassVar[ModelSwapOutcome]
+    MODEL_SWAP_OUTCOME_APPLIED: _ClassVar[ModelSwapOutcome]
+    MODEL_SWAP_OUTCOME_REFUSED: _ClassVar[ModelSwapOutcome]
+MODEL_SWAP_OUTCOME_UNSPECIFIED: ModelSwapOutcome
+MODEL_SWAP_OUTCOME_APPLIED: ModelSwapOutcome
+MODEL_SWAP_OUTCOME_REFUSED: ModelSwapOutcome
 
 class ModelManifest(_message.Message):
     __slots__ = ("name", "version", "sha256", "feature_spec_hash", "training_window_start", "training_window_end", "training_rows", "metrics", "parent_version", "created_at", "opset", "min_agent_version", "inputs", "outputs", "provenance", "feature_names")
@@ -61,3 +71,41 @@ class SignedManifest(_message.Message):
     signature: bytes
     key_id: str
     def __init__(self, manifest: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ...) -> None: ...
+
+class ModelOffer(_message.Message):
+    __slots__ = ("model_name", "version", "sha256", "actor", "reason", "offered_at")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OFFERED_AT_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    version: str
+    sha256: str
+    actor: str
+    reason: str
+    offered_at: _timestamp_pb2.Timestamp
+    def __init__(self, model_name: _Optional[str] = ..., version: _Optional[str] = ..., sha256: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., offered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ModelSwapReport(_message.Message):
+    __slots__ = ("store_id", "model_name", "version", "outcome", "reason", "previous_version", "swap_seconds", "shadow_rows", "reported_at")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SWAP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_ROWS_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    model_name: str
+    version: str
+    outcome: ModelSwapOutcome
+    reason: str
+    previous_version: str
+    swap_seconds: float
+    shadow_rows: int
+    reported_at: _timestamp_pb2.Timestamp
+    def __init__(self, store_id: _Optional[str] = ..., model_name: _Optional[str] = ..., version: _Optional[str] = ..., outcome: _Optional[_Union[ModelSwapOutcome, str]] = ..., reason: _Optional[str] = ..., previous_version: _Optional[str] = ..., swap_seconds: _Optional[float] = ..., shadow_rows: _Optional[int] = ..., reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

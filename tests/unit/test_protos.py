@@ -375,6 +375,8 @@ def _shelf_check_detail() -> decision_pb2.ShelfCheckDetail:
         off_shelf_probability=0.83,
         random_sample=True,
         rank=2,
+        availability_features=[21.0, 5.0, 6.0, 0.4, 2.5],
+        scored_hour=21,
     )
 
 
@@ -619,6 +621,29 @@ SAMPLES: dict[str, list[Message]] = {
             manifest=_model_manifest().SerializeToString(),
             signature=b"\x5a" * 64,
             key_id="hub-2026-01",
+        )
+    ],
+    "ModelOffer": [
+        model_pb2.ModelOffer(
+            model_name="labor",
+            version="2026.11.27-1",
+            sha256="ab" * 32,
+            actor="ana",
+            reason="publish",
+            offered_at=_ts("2026-11-27T01:00:00+00:00"),
+        )
+    ],
+    "ModelSwapReport": [
+        model_pb2.ModelSwapReport(
+            store_id="S001",
+            model_name="labor",
+            version="2026.11.27-1",
+            outcome=model_pb2.MODEL_SWAP_OUTCOME_REFUSED,
+            reason="failed its shadow run",
+            previous_version="2026.11.20-1",
+            swap_seconds=1.25,
+            shadow_rows=500,
+            reported_at=_ts("2026-11-27T01:00:03+00:00"),
         )
     ],
 }

@@ -1,0 +1,458 @@
+"""Model distribution over NATS with a real nats-server enforcing per-store permissions,
+real signing and real onnxruntime: the hub publishes a signed version, each store
+downloads it, checks it, runs it in shadow, swaps between cycles and reports; bad
+artifacts are refused with the reason at the hub and in the store's audit log, and the
+store keeps serving what it served."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import onnx
+import pytest
+from google.protobuf import json_format
+from nats.errors import Error as NatsError
+from onnx import TensorProto, helper
+
+from cloud_hub import distribution
+from cloud_hub.cli import main as hub_cli
+from cloud_hub.config import HubSettings
+from cloud_hub.identity import write_seed
+from cloud_hub.registry import Registry
+from cloud_hub.serve import Hub, start_embedded_nats
+from edge_agent import audit
+from edge_agent.clock import FixedClock
+from edge_agent.config import EdgeSettings
+from edge_agent.daemon import Agent
+from models import BOOTSTRAP_DIR
+from storeedge import link, subjects
+from storeedge.v1 import model_pb2
+from tests.helpers import cli, simulated_store, wait_until
+
+STORES = [f"S{n:03d}" for n in range(1, 16)]
+MODEL = "replenishment_daily"
+SHIPPED = json.loads((BOOTSTRAP_DIR / f"{MODEL}.manifest.json").read_text())["version"]
+
+
+@dataclass
+class Fleet:
+    root: Path
+    db: Path
+    url: str
+    hub_seed: Path
+    creds: dict[str, Path]
+    trust: Path
+
+    def hub_settings(self) -> HubSettings:
+        return HubSettings(db=self.db, nats_url=self.url, nats_creds=self.hub_seed)
+
+    def folder(self, version: str, *, model: str = MODEL, onnx_bytes: bytes | None = None,
+               feature_spec: str | None = None, signed_by: Path | None = None,
+               min_agent: str | None = None) -> Path:  # fmt: skip
+        """A copy of the shipped models with ``model`` at ``version`` (other bytes or
+        feature spec if given), signed by the hub (or by the hub database ``signed_by``)."""
+        folder = self.root / "versions" / f"{model}-{version}-{signed_by is not None}"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(BOOTSTRAP_DIR, folder)
+        for other in folder.glob("*.manifest.json"):
+            if other.name != f"{model}.manifest.json":
+                other.unlink()
+        path = folder / f"{model}.manifest.json"
+        manifest = json_format.Parse(path.read_text(), model_pb2.ModelManifest())
+        manifest.version = version
+        manifest.parent_version = SHIPPED
+        if onnx_bytes is not None:
+            (folder / f"{model}.onnx").write_bytes(onnx_bytes)
+            manifest.sha256 = hashlib.sha256(onnx_bytes).hexdigest()
+        if feature_spec is not None:
+            manifest.feature_spec_hash = feature_spec
+        if min_agent is not None:
+            manifest.min_agent_version = min_agent
+        path.write_text(json_format.MessageToJson(manifest))
+        assert hub_cli(["models", "sign", str(folder), "--db", str(signed_by or self.db)]) == 0
+        return folder
+
+    def agent(self, store_id: str, clock: FixedClock) -> Agent:
+        db = self.root / f"{store_id}.db"
+        if not db.exists():
+            simulated_store(db, store_id, seed=int(store_id[1:]), skus=20, days=40,
+                            cycles=0).close()  # fmt: skip
+        settings = EdgeSettings(
+            db=db, nats_url=self.url, nats_creds=self.creds[store_id], trust=[self.trust],
+            heartbeat_interval_s=0.3, cycle_times=["06:00"], reconnect_jitter_s=0.0,
+            backoff_max_s=0.5, sync_interval_s=0.5,
+        )  # fmt: skip
+        return Agent(settings, clock=clock)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    root = tmp_path_factory.mktemp("distribution")
+    settings = HubSettings(db=root / "hub.db", embedded_nats_dir=root / "nats")
+    creds = {}
+    with Registry(settings.db) as registry:
+        for store in STORES:
+            _, seed = registry.add_store(store, ring="canary" if store == "S001" else "main")
+            creds[store] = settings.store_creds_dir() / f"{store}.nk"
+            write_seed(creds[store], seed)
+    server = start_embedded_nats(settings)
+    assert hub_cli(["keys", "generate", "--db", str(settings.db)]) == 0
+    trust = root / "hub-keys.pub"
+    assert hub_cli(["keys", "public", "--db", str(settings.db), "--out", str(trust)]) == 0
+    yield Fleet(root, settings.db, server.url, settings.hub_seed_file(), creds, trust)
+    server.stop()
+
+
+def morning(day: int = 29) -> FixedClock:
+    """05:00 at the simulated store (UTC-5), the day after its history ends: the 06:00
+    cycle is not due yet (the previous day's catch-up cycle runs at start)."""
+    return FixedClock(datetime(2026, 6, day, 10, 0, tzinfo=UTC))
+
+
+def heartbeat_at_hub(db: Path, store_id: str) -> bool:
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        query = "SELECT heartbeat FROM stores WHERE store_id = ?"
+        row = conn.execute(query, (store_id,)).fetchone()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+    return bool(row and row[0])
+
+
+def report_of(db: Path, store_id: str, version: str) -> dict | None:
+    for row in distribution.swap_reports(db):
+        if row["store_id"] == store_id and row["model"] == MODEL and row["version"] == version:
+            return row
+    return None
+
+
+class Running:
+    """A hub (in this event loop) and agents, stopped at the end."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.hub = Hub(fleet.hub_settings())
+        self.tasks = [asyncio.create_task(self.hub.run())]
+        self.agents: list[Agent] = []
+
+    def start(self, agent: Agent) -> Agent:
+        self.agents.append(agent)
+        self.tasks.append(asyncio.create_task(agent.run()))
+        return agent
+
+    async def stop(self, agent: Agent) -> None:
+        agent.stop.set()
+        index = self.agents.index(agent)
+        await asyncio.wait_for(self.tasks.pop(index + 1), 30)
+        self.agents.pop(index)
+
+    async def close(self) -> None:
+        for agent in list(self.agents):
+            await self.stop(agent)
+        self.hub.stop.set()
+        await asyncio.wait_for(self.tasks[0], 30)
+
+    async def hub_js(self):
+        client = await link.connect(link.LinkOptions((self.fleet.url,), "test-hub",
+                                                     creds=self.fleet.hub_seed))  # fmt: skip
+        return client, client.jetstream()
+
+
+def model_changes(agent: Agent) -> list:
+    return [r.model_change for _, r in audit.iter_records(agent.models_mirror)
+            if audit.event_name(r.event_type) == "MODEL_CHANGED"]  # fmt: skip
+
+
+def nan_on_local_data(n_features: int) -> bytes:
+    """Finite on the all-zero probe row, NaN on any row with a positive feature."""
+    graph = helper.make_graph(
+        [helper.make_node("Neg", ["input"], ["negated"]),
+         helper.make_node("Sqrt", ["negated"], ["roots"]),
+         helper.make_node("ReduceSum", ["roots", "axes"], ["variable"], keepdims=1)],
+        "nan_on_data",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, n_features])],
+        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
+        [helper.make_tensor("axes", TensorProto.INT64, [1], [1])],
+    )  # fmt: skip
+    return _model(graph)
+
+
+def constant(n_features: int, value: float) -> bytes:
+    """Predicts ``value`` for every row: runs fine, far from any real forecast."""
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["input", "zero"], ["zeroed"]),
+         helper.make_node("ReduceSum", ["zeroed", "axes"], ["summed"], keepdims=1),
+         helper.make_node("Add", ["summed", "value"], ["variable"])],
+        "constant", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, n_features])],
+        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
+        [helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0]),
+         helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+         helper.make_tensor("value", TensorProto.FLOAT, [1], [value])],
+    )  # fmt: skip
+    return _model(graph)
+
+
+def _model(graph) -> bytes:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def n_features() -> int:
+    shipped = onnx.load_from_string((BOOTSTRAP_DIR / f"{MODEL}.onnx").read_bytes())
+    return shipped.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+
+
+async def test_a_published_version_is_shadowed_swapped_between_cycles_and_reported(fleet):
+    run = Running(fleet)
+    clock = morning()
+    try:
+        agent = run.start(fleet.agent("S001", clock))
+        await wait_until(lambda: agent.last_cycle is not None, "the catch-up cycle", 30)
+        await wait_until(lambda: heartbeat_at_hub(fleet.db, "S001"), "S001's heartbeat", 30)
+        assert agent.model_versions[MODEL] == SHIPPED
+        folder = fleet.folder("2026.06.29-1")
+        # A cycle in flight holds the models: the new version is fetched, checked and
+        # installed on disk meanwhile, but served only once the cycle is done.
+        await asyncio.to_thread(agent.models_lock.acquire)
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "models", "publish", str(folder), "--store", "S001", "--store",
+            "S015", "--db", str(fleet.db), "--nats", fleet.url, "--creds", str(fleet.hub_seed),
+            "--json")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        published = json.loads(done.stdout)["published"]
+        assert published == [{"model": MODEL, "version": "2026.06.29-1", "offered": ["S001"],
+                              "skipped": {"S015": "no heartbeat yet: its agent version and "
+                                          "features are unknown"}}]  # fmt: skip
+        try:
+            await wait_until(lambda: agent.shelf.current(MODEL) == "2026.06.29-1", "on disk", 30)
+            await asyncio.sleep(1.0)
+            assert agent.model_versions[MODEL] == SHIPPED
+            assert report_of(fleet.db, "S001", "2026.06.29-1") is None
+        finally:
+            agent.models_lock.release()
+        await wait_until(lambda: report_of(fleet.db, "S001", "2026.06.29-1"), "the report", 30)
+        report = report_of(fleet.db, "S001", "2026.06.29-1")
+        assert report["outcome"] == "applied" and report["reason"] == ""
+        assert report["previous_version"] == SHIPPED and report["shadow_rows"] == 20
+        assert 1.0 < report["swap_seconds"] < 20  # it waited for the "cycle"
+        assert agent.model_versions[MODEL] == "2026.06.29-1"
+        hub_status = await asyncio.to_thread(cli, "cloud-hub", "status", "--db", str(fleet.db),
+                                             "--json")  # fmt: skip
+        swap = json.loads(hub_status.stdout)["stores"]["S001"]["model_swaps"][MODEL]
+        assert (swap["version"], swap["outcome"]) == ("2026.06.29-1", "applied")
+        # Heartbeat and status show what the store serves now.
+        await wait_until(lambda: agent.heartbeat().model_versions[MODEL] == "2026.06.29-1")
+        status = await asyncio.to_thread(cli, "edge-agent", "status", "--db",
+                                         str(agent.settings.db), "--json")  # fmt: skip
+        assert json.loads(status.stdout)["models"][MODEL] == "2026.06.29-1"
+        change = model_changes(agent)[-1]
+        assert (change.outcome, change.from_version, change.to_version) == (
+            "activated", SHIPPED, "2026.06.29-1")  # fmt: skip
+        assert agent.shelf.current(MODEL) == "2026.06.29-1"
+        # The next cycle decides with it; the cycle before the swap did not.
+        before = agent.last_cycle
+        clock.advance(timedelta(hours=1, minutes=5))
+        await wait_until(lambda: agent.last_cycle is not before, "the 06:00 cycle", 30)
+        assert agent._models.daily is not None and agent._models.versions[MODEL] == "2026.06.29-1"
+        # A second version: the first stays on disk for rollback, the hub can point back.
+        second = fleet.folder("2026.06.30-1")
+        client, js = await run.hub_js()
+        for blob, signed, manifest in distribution.read_signed_folder(second):
+            await distribution.publish(js, manifest.name, manifest.version, blob, signed)
+            await distribution.offer(js, fleet.db, ["S001"], manifest, actor="test")
+        await wait_until(lambda: agent.model_versions[MODEL] == "2026.06.30-1", "v2", 30)
+        assert agent.shelf.has(MODEL, "2026.06.29-1")
+        back = await distribution.rollback(js, fleet.db, ["S001"], MODEL, "2026.06.29-1",
+                                           actor="test")  # fmt: skip
+        assert back.offered == ["S001"]
+        await wait_until(lambda: agent.model_versions[MODEL] == "2026.06.29-1", "rollback", 30)
+        await client.close()
+        assert audit.verify(agent.models_mirror).ok
+    finally:
+        await run.close()
+
+
+async def test_a_store_offline_at_publish_gets_the_version_on_reconnect(fleet):
+    run = Running(fleet)
+    try:
+        agent = run.start(fleet.agent("S002", morning()))
+        await wait_until(lambda: heartbeat_at_hub(fleet.db, "S002"), "S002's heartbeat", 30)
+        await run.stop(agent)
+        client, js = await run.hub_js()
+        # A version its agent is too old for is not offered to it, by its heartbeat.
+        newer = distribution.read_signed_folder(fleet.folder("2026.07.01-0", min_agent="9.0"))
+        skipped = await distribution.offer(js, fleet.db, ["S002"], newer[0][2], actor="test")
+        assert skipped.offered == [] and skipped.skipped == {
+            "S002": "agent 0.1.0 is older than the model's minimum 9.0"}  # fmt: skip
+        for blob, signed, manifest in distribution.read_signed_folder(fleet.folder("2026.07.01-1")):
+            await distribution.publish(js, manifest.name, manifest.version, blob, signed)
+            offered = await distribution.offer(js, fleet.db, ["S002"], manifest, actor="test")
+            assert offered.offered == ["S002"]
+        await client.close()
+        back = run.start(fleet.agent("S002", morning()))
+        await wait_until(lambda: report_of(fleet.db, "S002", "2026.07.01-1"), "the report", 30)
+        assert report_of(fleet.db, "S002", "2026.07.01-1")["outcome"] == "applied"
+        assert back.model_versions[MODEL] == "2026.07.01-1"
+        # Restarted again, it serves the received version from disk, checked again.
+        await run.stop(back)
+        again = fleet.agent("S002", morning())
+        assert again._ensure_models().versions[MODEL] == "2026.07.01-1"
+        again.close()
+    finally:
+        await run.close()
+
+
+def _corrupted(fleet, version):
+    folder = fleet.folder(version)
+    blob = bytearray((folder / f"{MODEL}.onnx").read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    return bytes(blob), folder
+
+
+def _truncated(fleet, version):
+    folder = fleet.folder(version)
+    return (folder / f"{MODEL}.onnx").read_bytes()[:2000], folder
+
+
+def _other_key(fleet, version):
+    other = fleet.root / "other-hub" / "hub.db"
+    if not other.exists():
+        assert hub_cli(["keys", "generate", "--db", str(other)]) == 0
+    folder = fleet.folder(version, signed_by=other)
+    return (folder / f"{MODEL}.onnx").read_bytes(), folder
+
+
+def _other_features(fleet, version):
+    folder = fleet.folder(version, feature_spec="0" * 16)
+    return (folder / f"{MODEL}.onnx").read_bytes(), folder
+
+
+def _nan_on_local_data(fleet, version):
+    folder = fleet.folder(version, onnx_bytes=nan_on_local_data(n_features()))
+    return (folder / f"{MODEL}.onnx").read_bytes(), folder
+
+
+def _far_from_serving(fleet, version):
+    folder = fleet.folder(version, onnx_bytes=constant(n_features(), 8.0))
+    return (folder / f"{MODEL}.onnx").read_bytes(), folder
+
+
+@pytest.mark.parametrize(
+    ("store_id", "make", "reason"),
+    [
+        ("S003", _corrupted, "does not match the manifest's sha256 (corrupted or truncated)"),
+        ("S004", _truncated, "does not match the manifest's sha256 (corrupted or truncated)"),
+        ("S005", _other_key, "which this store does not trust"),
+        ("S006", _other_features, "was built on features 0000000000000000"),
+        ("S007", _nan_on_local_data, "outputs on local data are NaN or infinite"),
+        ("S008", _far_from_serving, "differs from the serving model by"),
+    ],
+    ids=["corrupted", "truncated", "wrong-key", "wrong-features", "nan-in-shadow",
+         "far-from-serving"],
+)  # fmt: skip
+async def test_a_bad_model_over_the_wire_is_refused_reported_and_audited(
+    fleet, store_id, make, reason
+):
+    run = Running(fleet)
+    version = f"bad-{store_id}"
+    try:
+        agent = run.start(fleet.agent(store_id, morning()))
+        await wait_until(lambda: agent.nc is not None and agent.model_versions, "the agent", 30)
+        blob, folder = make(fleet, version)
+        signed = (folder / f"{MODEL}.signed.binpb").read_bytes()
+        client, js = await run.hub_js()
+        obs, kv = await distribution.ensure_buckets(js)
+        # Straight into the buckets, past the hub's own checks: what a broken hub, a
+        # damaged store or an attacker with the hub's NATS identity could leave there.
+        await obs.put(subjects.model_object(MODEL, version, "model.onnx"), blob)
+        await obs.put(subjects.model_object(MODEL, version, "manifest.signed.binpb"), signed)
+        offer = model_pb2.ModelOffer(model_name=MODEL, version=version, actor="test")
+        await kv.put(subjects.desired_key(store_id, MODEL), offer.SerializeToString())
+        await client.close()
+        await wait_until(lambda: report_of(fleet.db, store_id, version), "the refusal", 30)
+        report = report_of(fleet.db, store_id, version)
+        assert report["outcome"] == "refused" and reason in report["reason"]
+        assert report["previous_version"] == SHIPPED
+        change = model_changes(agent)[-1]
+        assert (change.outcome, change.to_version) == ("refused", version)
+        assert reason in change.reason
+        assert agent.model_versions[MODEL] == SHIPPED
+        assert agent.shelf.current(MODEL) is None and not agent.shelf.has(MODEL, version)
+        # It still decides, with what it served before.
+        before = agent.last_cycle
+        agent.clock.advance(timedelta(hours=1, minutes=5))
+        await wait_until(lambda: agent.last_cycle is not before, "the 06:00 cycle", 30)
+        assert agent._models.versions[MODEL] == SHIPPED
+    finally:
+        await run.close()
+
+
+async def test_a_store_reads_only_its_own_desired_keys_and_cannot_write_models(fleet):
+    hub = await link.connect(link.LinkOptions((fleet.url,), "hub", creds=fleet.hub_seed))
+    hub_js = hub.jetstream()
+    obs, kv = await distribution.ensure_buckets(hub_js)
+    await obs.put(subjects.model_object(MODEL, "perm-1", "model.onnx"), b"fleet-wide bytes")
+    for store in ("S009", "S010"):
+        await kv.put(subjects.desired_key(store, MODEL), f"for {store}".encode())
+    events: list[str] = []
+    a = await link.connect(
+        link.LinkOptions((fleet.url,), "edge-agent S009", creds=fleet.creds["S009"],
+                         inbox_prefix=subjects.store_inbox_prefix("S009")),
+        on_event=lambda kind, detail: events.append(f"{kind} {detail}".lower()))  # fmt: skip
+    a_js = a.jetstream(timeout=1.0)
+    from nats.js import api
+
+    stream = f"KV_{subjects.DESIRED_BUCKET}"
+
+    def consumer(name: str, store: str) -> api.ConsumerConfig:
+        return api.ConsumerConfig(name=name, filter_subject=subjects.desired_filter(store),
+                                  deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+                                  ack_policy=api.AckPolicy.NONE, mem_storage=True)  # fmt: skip
+
+    # Its own keys, through its own consumer: yes.
+    own = subjects.desired_consumer("S009")
+    await a_js.add_consumer(stream, consumer(own, "S009"))
+    sub = await a_js.pull_subscribe_bind(consumer=own, stream=stream)
+    assert [m.data for m in await sub.fetch(10, timeout=2)] == [b"for S009"]
+    # S010's keys: not through its own consumer name, not through S010's, not by get.
+    for name in (own, subjects.desired_consumer("S010")):
+        with pytest.raises((NatsError, asyncio.TimeoutError)):
+            await a_js.add_consumer(stream, consumer(name, "S010"))
+    with pytest.raises((NatsError, asyncio.TimeoutError)):
+        await a_js.get_last_msg(stream, f"$KV.{subjects.DESIRED_BUCKET}.S010.{MODEL}")
+    with pytest.raises((NatsError, asyncio.TimeoutError)):
+        await (await a_js.key_value(subjects.DESIRED_BUCKET)).put("S009.labor", b"mine")
+    # Model objects: it reads them, it cannot write them.
+    store_obs = await a_js.object_store(subjects.MODELS_BUCKET)
+    got = await store_obs.get(subjects.model_object(MODEL, "perm-1", "model.onnx"))
+    assert got.data == b"fleet-wide bytes"
+    with pytest.raises((NatsError, asyncio.TimeoutError)):
+        await store_obs.put(subjects.model_object(MODEL, "perm-1", "model.onnx"), b"forged")
+    await asyncio.sleep(0.3)
+    assert (await obs.get(subjects.model_object(MODEL, "perm-1", "model.onnx"))).data == (
+        b"fleet-wide bytes")  # fmt: skip
+    assert any("permissions violation" in e and "s010" in e for e in events), events
+    await a.close()
+    await hub.close()
+
+
+def test_the_hub_refuses_to_publish_what_its_stores_would_refuse(fleet):
+    other = fleet.root / "other-hub" / "hub.db"
+    if not other.exists():
+        assert hub_cli(["keys", "generate", "--db", str(other)]) == 0
+    folder = fleet.folder("foreign-1", signed_by=other)
+    done = cli("cloud-hub", "models", "publish", str(folder), "--store", "S011", "--db",
+               str(fleet.db), "--nats", fleet.url, "--creds", str(fleet.hub_seed))  # fmt: skip
+    assert done.returncode == 2
+    assert f"{MODEL}.signed.binpb" in done.stderr and "does not trust" in done.stderr
+    assert "cloud-hub models sign" in done.stderr
