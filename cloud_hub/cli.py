@@ -466,6 +466,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _emit(args, result, lambda: f"{args.model} {result['version']}: "
           + ("promoted" if result["promoted"] else "not promoted") + "\n  "
           + "\n  ".join(result["reasons"]))  # fmt: skip
+    return 0
 
 
 def cmd_models_publish(args: argparse.Namespace) -> int:
