@@ -430,6 +430,12 @@ def cmd_models_registry(args: argparse.Namespace) -> int:
             _emit(args, version.as_dict(), lambda: _version_line(version) + "\n"
                   + json.dumps(version.manifest, indent=2, sort_keys=True))  # fmt: skip
             return 0
+        if action == "export":
+            names = registry.export(args.model, args.version, args.out)
+            _emit(args, {"exported": names, "version": args.version, "out": str(args.out)},
+                  lambda: f"wrote {len(names)} signed artifacts of {args.model} "
+                  f"{args.version} to {args.out}: " + ", ".join(names))  # fmt: skip
+            return 0
         if action == "promote":
             changed = registry.promote(args.model, args.version, actor=actor, reason=args.reason)
         else:
@@ -693,7 +699,15 @@ def build_parser() -> argparse.ArgumentParser:
                       "cloud-hub models rollback labor --db hub.db --by ana "
                       "--reason 'bad week'")  # fmt: skip
     p_back.add_argument("model", help="replenishment, labor, availability or an artifact")
-    for q in (p, p_show, p_promote, p_back):
+    p_export = _command(model_commands, "export",
+                        "Write a registered version's signed artifacts into a folder (the "
+                        "layout `models publish` sends to stores).",
+                        "cloud-hub models export replenishment 2026.11.27-1 --out models/v2 "
+                        "--db hub.db")  # fmt: skip
+    p_export.add_argument("model", help="replenishment, labor, availability or an artifact")
+    p_export.add_argument("version")
+    p_export.add_argument("--out", type=Path, required=True, help="the folder to write")
+    for q in (p, p_show, p_promote, p_back, p_export):
         q.add_argument("--db", type=Path, help="the hub database (SQLite)")
         q.set_defaults(func=cmd_models_registry)
     for q in (p_promote, p_back):

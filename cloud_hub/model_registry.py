@@ -185,6 +185,28 @@ class ModelRegistry:
             n += 1
         return f"{prefix}-{n}"
 
+    def export(self, model: str, version: str, folder: Path) -> list[str]:
+        """Write ``<name>.onnx``, ``<name>.signed.binpb`` and ``<name>.manifest.json`` of
+        every artifact of ``model`` at ``version`` into ``folder`` (each file atomically):
+        the signed-folder layout `cloud-hub models publish` sends to stores."""
+        folder.mkdir(parents=True, exist_ok=True)
+        names = artifacts_of(model)
+        for name in names:
+            onnx, signed = self.get(name, version)
+            manifest = self.version(name, version).manifest
+            files = {
+                f"{name}.onnx": onnx,
+                f"{name}.signed.binpb": signed,
+                f"{name}.manifest.json": (
+                    json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+                ).encode(),
+            }
+            for file_name, blob in files.items():
+                temporary = folder / f".{file_name}.tmp"
+                temporary.write_bytes(blob)
+                temporary.replace(folder / file_name)
+        return list(names)
+
     # -- changes ----------------------------------------------------------------------------
     def ensure_bootstrap(
         self, folder: Path = BOOTSTRAP_DIR, *, actor: str = "cloud-hub"

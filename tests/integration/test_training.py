@@ -122,6 +122,17 @@ def test_train_replenishment_registers_a_signed_version_and_follows_the_rule(hub
             assert manifest.training_rows > 1000 and manifest.training_window_end
             width = len(F.PROTECTION_FEATURES if "protection" in name else F.DAILY_FEATURES)
             assert np.isfinite(OnnxModel(onnx).predict(np.zeros((3, width), np.float32))).all()
+    # Exported in the signed-folder layout that `models publish` reads (and verifies).
+    out = hub_db.parent / "export"
+    exported = hub_json(capsys, "models", "export", "replenishment", version, "--out", str(out),
+                        "--db", str(hub_db))  # fmt: skip
+    assert len(exported["exported"]) == 3
+    from cloud_hub.distribution import read_signed_folder
+
+    found = read_signed_folder(out, trusted)
+    assert {(m.name, m.version) for _, _, m in found} == {
+        (n, version) for n in exported["exported"]
+    }
     listed = hub_json(capsys, "models", "list", "replenishment", "--db", str(hub_db))
     assert {(v["name"], v["version"]) for v in listed["versions"]} >= {
         ("replenishment_daily", version),
