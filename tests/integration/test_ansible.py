@@ -425,13 +425,15 @@ def test_no_upgrade_outside_the_store_maintenance_window(fleet: Fleet) -> None:
     assert run.rc == 0, explain(fleet)
     assert "outside the maintenance window" in run.output
     assert fleet.release("S001") == "0.1.0"
-    # an emergency overrides the window
-    run = fleet.play(
-        "rollout.yml", "-l", "S001", extra={**upgrade, "edge_agent_ignore_maintenance_window": True}
-    )
+    # an emergency overrides the window; keeping two releases prunes the broken 0.3.0
+    emergency = {**upgrade, "edge_agent_ignore_maintenance_window": True,
+                 "edge_agent_keep_releases": 2}  # fmt: skip
+    run = fleet.play("rollout.yml", "-l", "S001", extra=emergency)
     assert run.rc == 0, explain(fleet)
     assert fleet.release("S001") == "0.2.0"
     assert fleet.health("S001")["agent_version"] == "0.2.0"
+    releases = sorted(p.name for p in (fleet.base("S001") / "releases").iterdir())
+    assert releases == ["0.1.0", "0.2.0"], releases
 
 
 def test_hub_and_nats_run_with_the_registry_authorization(fleet: Fleet) -> None:
