@@ -311,16 +311,25 @@ def train_replenishment(
     last_history: int,
     horizon: int,
     protection_days: int | None = None,
+    origins: int = 60,
+    threads: int = 2,
+    horizon_stride: int = 1,
 ) -> tuple[Trained, Trained, Trained]:
     """The three replenishment models trained on days up to ``last_history``: daily mean,
     daily P90 (horizons 1..horizon) and protection-interval P90. With ``protection_days``
-    None the interval varies per SKU and origin (2..14 days), as lead times do."""
-    horizons = list(range(1, horizon + 1))
+    None the interval varies per SKU and origin (2..14 days), as lead times do. ``origins``:
+    how many weekly forecast origins (newest first) give training rows; ``threads``:
+    LightGBM's (1 for small data: two threads on a busy 2-core box run several times
+    slower); ``horizon_stride`` k: each origin gives rows for every k-th horizon only, the
+    offset turning with the origin, so every horizon is still learnt from k times fewer
+    (and less redundant) rows."""
+    all_horizons = list(range(1, horizon + 1))
     x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
-        for origin in _training_origins(last_history, horizon):
+        for k, origin in enumerate(_training_origins(last_history, horizon, origins)):
+            horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
             weights = _rmsse_weights(history_only.sales[:, : origin + 1])
@@ -334,10 +343,13 @@ def train_replenishment(
     features, target, weight = np.vstack(x_daily), np.concatenate(y_daily), np.concatenate(w_daily)
     weight = weight / np.nanmean(weight)
     return (
-        train(MODEL_SPECS["replenishment_daily"], features, target, weight),
-        train(MODEL_SPECS["replenishment_daily_p90"], features, target),
+        train(MODEL_SPECS["replenishment_daily"], features, target, weight, threads=threads),
+        train(MODEL_SPECS["replenishment_daily_p90"], features, target, threads=threads),
         train(
-            MODEL_SPECS["replenishment_protection_p90"], np.vstack(x_prot), np.concatenate(y_prot)
+            MODEL_SPECS["replenishment_protection_p90"],
+            np.vstack(x_prot),
+            np.concatenate(y_prot),
+            threads=threads,
         ),
     )
 
@@ -402,7 +414,7 @@ def read_transactions(path: Path) -> tuple[list[str], np.ndarray, date]:
 
 
 def train_labor(
-    traffic: np.ndarray, first: date, last_history: int, horizon: int
+    traffic: np.ndarray, first: date, last_history: int, horizon: int, threads: int = 2
 ) -> tuple[Trained, F.HourlyPanel]:
     """The labor model on days up to ``last_history``; also the panel with later days hidden.
 
@@ -424,7 +436,7 @@ def train_labor(
     rounds = spec.rounds
     check = last_history - horizon  # its targets are the last training days
     if check - horizon > 27:
-        twin = train(spec, *rows(check - horizon))
+        twin = train(spec, *rows(check - horizon), threads=threads)
         x_check = F.hourly_features(panel, check, horizons)
         y_check = F.hourly_targets(panel, check, horizons)
         seen = ~np.isnan(y_check)
@@ -433,7 +445,7 @@ def train_labor(
             for r in range(1, spec.rounds + 1)
         ]
         rounds = 1 + int(np.argmin(errors))
-    return train(spec, *rows(last_history - horizon), rounds=rounds), panel
+    return train(spec, *rows(last_history - horizon), rounds=rounds, threads=threads), panel
 
 
 def backtest_labor(

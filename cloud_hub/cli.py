@@ -472,6 +472,81 @@ def cmd_models_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_registry(settings: HubSettings):
+    from cloud_hub.model_registry import ModelRegistry
+
+    registry = ModelRegistry(_hub_db(settings, existing=False), settings.signing_folder())
+    registry.ensure_bootstrap()  # the shipped models are the first champions
+    return registry
+
+
+def _version_line(v: Any) -> str:
+    error = v.manifest.get("metrics", {}).get("backtest.challenger.error")
+    score = f"  backtest error {error:.4f}" if error is not None else ""
+    return (f"  {v.name:<30} {v.version:<22} {v.status:<11} parent {v.parent_version or '-':<22}"
+            f" key {v.key_id}{score}")  # fmt: skip
+
+
+def cmd_models_registry(args: argparse.Namespace) -> int:
+    action = args.models_command
+    actor = getattr(args, "by", None) or getpass.getuser()
+    with _model_registry(_settings(args)) as registry:
+        if action == "list":
+            versions = registry.list(args.model)
+            _emit(args, {"versions": [v.as_dict() for v in versions]},
+                  lambda: "\n".join([f"{len(versions)} model versions",
+                                     *map(_version_line, versions)]))  # fmt: skip
+            return 0
+        if action == "show":
+            version = registry.version(args.name, args.version)
+            _emit(args, version.as_dict(), lambda: _version_line(version) + "\n"
+                  + json.dumps(version.manifest, indent=2, sort_keys=True))  # fmt: skip
+            return 0
+        if action == "export":
+            names = registry.export(args.model, args.version, args.out)
+            _emit(args, {"exported": names, "version": args.version, "out": str(args.out)},
+                  lambda: f"wrote {len(names)} signed artifacts of {args.model} "
+                  f"{args.version} to {args.out}: " + ", ".join(names))  # fmt: skip
+            return 0
+        if action == "promote":
+            changed = registry.promote(args.model, args.version, actor=actor, reason=args.reason)
+        else:
+            changed = registry.rollback(args.model, actor=actor, reason=args.reason)
+    doc = {"champions": [v.as_dict() for v in changed]}
+    lines = [f"{action}: champions now", *map(_version_line, changed)]
+    _emit(args, doc, lambda: "\n".join(lines))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cloud_hub.training import TrainOptions, retrain  # LightGBM: only when asked
+
+    settings = load_settings(
+        args.config, db=args.db, train_margin=args.margin, train_ring_tolerance=args.tolerance,
+        train_holdout_days=args.holdout_days, train_sample_skus=args.sample_skus,
+        train_origins=args.origins, train_horizon_stride=args.horizon_stride,
+        train_threads=args.threads,
+        log_level=args.log_level,
+    )  # fmt: skip
+    options = TrainOptions(
+        margin=settings.train_margin, tolerance=settings.train_ring_tolerance,
+        holdout_days=settings.train_holdout_days, sample_skus=settings.train_sample_skus,
+        origins=settings.train_origins, horizon_stride=settings.train_horizon_stride,
+        threads=settings.train_threads,
+        actor=args.by or getpass.getuser(),
+    )  # fmt: skip
+
+    def progress(line: str) -> None:
+        print(f"train {args.model}: {line}", file=sys.stderr, flush=True)
+
+    result = retrain(_hub_db(settings, existing=True), settings.signing_folder(), args.model,
+                     options, progress=None if args.quiet else progress)  # fmt: skip
+    _emit(args, result, lambda: f"{args.model} {result['version']}: "
+          + ("promoted" if result["promoted"] else "not promoted") + "\n  "
+          + "\n  ".join(result["reasons"]))  # fmt: skip
+    return 0
+
+
 def cmd_models_publish(args: argparse.Namespace) -> int:
     import asyncio
     import tempfile
@@ -653,7 +728,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-days", type=int, required=True)
     p.set_defaults(func=cmd_backtest)
     group = sub.add_parser(
-        "models", help="Model artifacts.", description="Model artifacts.",
+        "models", help="Model artifacts and the model registry.",
+        description="Model artifacts and the model registry (versions, champions).",
         epilog="example:\n  cloud-hub models build-bootstrap --data ../shared/data",
         formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     model_commands = group.add_subparsers(dest="models_command", required=True, metavar="ACTION")
@@ -674,6 +750,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path, help="folder of <name>.onnx + <name>.manifest.json")
     p.add_argument("--db", type=Path, help="the hub database (SQLite)")
     p.set_defaults(func=cmd_models_sign)
+    p = _command(model_commands, "list",
+                 "Every registered model version: status, parent, signing key, backtest error.",
+                 "cloud-hub models list replenishment --db hub.db --json")  # fmt: skip
+    p.add_argument("model", nargs="?", help="a model (replenishment, labor, availability) or "
+                   "an artifact name; default all")  # fmt: skip
+    p_show = _command(model_commands, "show", "One model version's manifest and status.",
+                      "cloud-hub models show labor 2026.11.27-1 --db hub.db")  # fmt: skip
+    p_show.add_argument("name", help="artifact name, e.g. labor or replenishment_daily")
+    p_show.add_argument("version")
+    p_promote = _command(model_commands, "promote",
+                         "Make a version the champion (every artifact of the model); audited.",
+                         "cloud-hub models promote replenishment 2026.11.27-1 --db hub.db "
+                         "--by ana --reason 'reviewed'")  # fmt: skip
+    p_promote.add_argument("model", help="replenishment, labor, availability or an artifact")
+    p_promote.add_argument("version")
+    p_back = _command(model_commands, "rollback",
+                      "Take back the champion: its parent (else the last former champion) "
+                      "serves again; audited.",
+                      "cloud-hub models rollback labor --db hub.db --by ana "
+                      "--reason 'bad week'")  # fmt: skip
+    p_back.add_argument("model", help="replenishment, labor, availability or an artifact")
+    p_export = _command(model_commands, "export",
+                        "Write a registered version's signed artifacts into a folder (the "
+                        "layout `models publish` sends to stores).",
+                        "cloud-hub models export replenishment 2026.11.27-1 --out models/v2 "
+                        "--db hub.db")  # fmt: skip
+    p_export.add_argument("model", help="replenishment, labor, availability or an artifact")
+    p_export.add_argument("version")
+    p_export.add_argument("--out", type=Path, required=True, help="the folder to write")
+    for q in (p, p_show, p_promote, p_back, p_export):
+        q.add_argument("--db", type=Path, help="the hub database (SQLite)")
+        q.set_defaults(func=cmd_models_registry)
+    for q in (p_promote, p_back):
+        q.add_argument("--by", help="who makes the change (default: the OS user)")
+        q.add_argument("--reason", default="", help="why (kept in the hub audit log)")
+    p = _command(
+        sub, "train",
+        "Train a challenger on what the stores synced, backtest it against the champion on "
+        "the same held-out days per store, register it signed, promote it if it wins.",
+        "cloud-hub train replenishment --db hub.db --json",
+    )  # fmt: skip
+    p.add_argument("model", choices=["replenishment", "labor", "availability"])
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.add_argument("--holdout-days", type=int, help="recent days held out per store (default 28)")
+    p.add_argument("--margin", type=float, help="required improvement, share (default 0.02)")
+    p.add_argument("--tolerance", type=float,
+                   help="allowed worsening on any ring's stores, share (default 0.05)")  # fmt: skip
+    p.add_argument("--sample-skus", type=int,
+                   help="SKUs per store, by category; 0 = all (default 500)")  # fmt: skip
+    p.add_argument("--origins", type=int, help="weekly training origins per store (default 16)")
+    p.add_argument("--threads", type=int, help="LightGBM threads (default 1)")
+    p.add_argument("--horizon-stride", type=int,
+                   help="rows for every k-th horizon per origin (default 4)")  # fmt: skip
+    p.add_argument("--by", help="who runs it, for the audit log (default: the OS user)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=cmd_train)
     p = _command(model_commands, "publish",
                  "Publish a signed model folder to the stores over NATS (object store) and "
                  "offer it to every compatible store (a store whose agent or features cannot "

@@ -98,6 +98,52 @@ class HubSettings(kit_settings.TomlSettings):
         description="An audit-chain gap still open after this long flags the store.",
     )
 
+    train_interval_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="`cloud-hub serve` retrains every model this often (0: never).",
+    )
+    train_margin: float = Field(
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="A challenger is promoted only if its backtest error is at least this "
+        "share below the champion's (0.02: 2 % better).",
+    )
+    train_ring_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        description="...and if on no ring's stores its error exceeds the champion's by more "
+        "than this share.",
+    )
+    train_holdout_days: int = Field(
+        default=28, ge=1, le=90, description="Recent days held out per store for the backtest."
+    )
+    train_sample_skus: int = Field(
+        default=500,
+        ge=0,
+        description="SKUs per store (stratified by category) replenishment trains and "
+        "backtests on; 0: all.",
+    )
+    train_origins: int = Field(
+        default=16, ge=1, le=60, description="Weekly forecast origins per store in training."
+    )
+    train_horizon_stride: int = Field(
+        default=4,
+        ge=1,
+        le=28,
+        description="Each training origin gives rows for every k-th horizon (offset turning "
+        "with the origin): k times fewer, less redundant rows.",
+    )
+
+    train_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="LightGBM threads for retraining (1 keeps a core for ingest; on a busy "
+        "2-core box two threads ran several times slower than one).",
+    )
+
     def authorization_file(self) -> Path | None:
         if self.nats_auth_file is not None:
             return self.nats_auth_file

@@ -10,7 +10,9 @@ Tree::
     ├── BacktestError        a backtest input cannot be used (file, column, size)
     ├── HubStorageError      the hub database cannot be opened or written
     ├── RegistryError        a store registry change cannot be made (unknown, duplicate, revoked)
-    └── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
+    ├── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
+    ├── ModelRegistryError   a model version is unknown or a registry change cannot be made
+    └── TrainingError        retraining cannot run (too little synced data, no champion)
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ __all__ = [
     "HubError",
     "HubStorageError",
     "IngestLinkError",
+    "ModelRegistryError",
     "RegistryError",
+    "TrainingError",
 ]
 
 
@@ -49,3 +53,11 @@ class IngestLinkError(HubError):
 
 class HubConfigError(HubError):
     """A setting is missing or invalid; the message names the field."""
+
+
+class ModelRegistryError(HubError):
+    """A model version is unknown, or a promotion or rollback cannot be made."""
+
+
+class TrainingError(HubError):
+    """Retraining cannot run: the message names the model and what data is missing."""

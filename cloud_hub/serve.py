@@ -16,6 +16,11 @@ JetStream on 127.0.0.1 (``make demo``, trials), with the authorization of the
 store registry (the hub's own key and each registered store's); production
 points ``nats_url`` at a server or cluster. SIGTERM finishes the batch in hand and exits 0.
 
+With ``train_interval_hours`` > 0 the hub retrains every model on that schedule
+(:mod:`cloud_hub.training`): each run is a ``cloud-hub train`` child process, so
+LightGBM and decoding never hold ingest's event loop or GIL; a run that fails (too
+little data yet) is logged and tried again at the next interval.
+
 With ``grpc_address`` the hub's gRPC API (:mod:`cloud_hub.api`) runs in the same event
 loop; it starts before the link to NATS (reads need only the database) and stops
 gracefully before the link closes.
@@ -25,9 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import signal
 import sqlite3
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,10 +106,16 @@ class Hub:
                 loop.add_signal_handler(signum, self.stop.set)
         self._ensure_signing_key()
         options = self._link_options()
+        retraining = None
+        if self.settings.train_interval_hours > 0:
+            retraining = asyncio.create_task(self._retrain_on_schedule())
         try:
             await self._start_api()
             await self._serve(options)
         finally:
+            if retraining is not None:
+                retraining.cancel()
+                await asyncio.gather(retraining, return_exceptions=True)
             await self._stop_api()
             if self.nc is not None and not self.nc.is_closed:
                 await self.nc.close()
@@ -109,6 +123,48 @@ class Hub:
             if self.embedded is not None:
                 self.embedded.stop()
             log.info("stopped")
+
+    # -- retraining on a schedule (cloud_hub/training.py) ------------------------------------
+    async def _retrain_on_schedule(self) -> None:
+        interval_s = self.settings.train_interval_hours * 3600
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=interval_s)
+                return
+            for model in ("replenishment", "labor", "availability"):
+                if self.stop.is_set():
+                    return
+                await self._train_child(model)
+
+    async def _train_child(self, model: str) -> None:
+        settings = self.settings
+        command = [sys.executable, "-m", "cloud_hub.cli", "train", model, "--db", str(settings.db),
+                   "--margin", str(settings.train_margin),
+                   "--tolerance", str(settings.train_ring_tolerance),
+                   "--holdout-days", str(settings.train_holdout_days),
+                   "--sample-skus", str(settings.train_sample_skus),
+                   "--origins", str(settings.train_origins),
+                   "--horizon-stride", str(settings.train_horizon_stride),
+                   "--threads", str(settings.train_threads),
+                   "--by", "cloud-hub-schedule",
+                   "--quiet", "--json"]  # fmt: skip
+        env = {**os.environ, "STOREEDGE_HUB_SIGNING_DIR": str(settings.signing_folder())}
+        child = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        try:
+            out, err = await child.communicate()
+        except asyncio.CancelledError:
+            child.kill()
+            await child.wait()
+            raise
+        if child.returncode == 0:
+            document = json.loads(out)
+            log.info("retrained %s: version %s %s", model, document["version"],
+                     "promoted" if document["promoted"] else "not promoted")  # fmt: skip
+        else:
+            last = err.decode(errors="replace").strip().splitlines()[-2:]
+            log.warning("scheduled retraining of %s failed: %s", model, " ".join(last))
 
     # -- the gRPC API beside ingest (cloud_hub/api.py) --------------------------------------
     async def _start_api(self) -> None:
