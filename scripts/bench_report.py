@@ -47,6 +47,9 @@ ORDER = (
     "test_agent_idle_rss",
     "test_reconnect_storm",
     "test_reconnect_storm_raw",
+    "test_model_rollout_to_100_stores",
+    "test_train_replenishment",
+    "test_sampling_accuracy_cost",
 )
 # Benchmarks whose raw limit runs after them (and so cannot record the ratio itself).
 RAW_AFTER = {"test_cycle_big": "test_cycle_bare_limit"}
