@@ -146,7 +146,8 @@ class Hub:
         """Ingest and heartbeats together; when one fails the other is cancelled, so the
         retry in ``_serve`` never leaves a second ingest loop running beside a new one."""
         tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats()),
-                 asyncio.create_task(self._model_reports())]  # fmt: skip
+                 asyncio.create_task(self._model_reports()),
+                 asyncio.create_task(self._rollouts())]  # fmt: skip
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -250,6 +251,19 @@ class Hub:
                              report.version, model_pb2.ModelSwapOutcome.Name(report.outcome),
                              f" ({report.reason})" if report.reason else "")  # fmt: skip
                 await msg.ack()
+
+    async def _rollouts(self) -> None:
+        from cloud_hub import rollouts
+
+        assert self.settings.db is not None
+        while not self.stop.is_set():
+            try:
+                for change in await rollouts.advance(self.js, self.settings.db, self.settings):
+                    log.info("rollout %s", change)
+            except (HubError, KitError) as exc:  # a bad rollout is logged, ingest goes on
+                log.warning("rollout pass failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=self.settings.rollout_tick_s)
 
 
 def start_embedded_nats(settings: HubSettings) -> NatsServer:
