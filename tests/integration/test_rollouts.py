@@ -252,3 +252,56 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
         print(f"live error candidate/champion: {ratio:.2f} ({accuracy})")
     finally:
         await run.close()
+
+
+async def test_pause_survives_a_hub_restart_and_an_operator_rolls_back(fleet):
+    third = "2026.06.30-1"
+    folder = fleet.folder(third, model=MODEL, onnx_bytes=scaled(1.05))
+    # No hub running: the rollout is recorded, paused, and waits in the database.
+    started = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, third, "--from",
+                                      str(folder), "--force", "--json",
+                                      *hub_link(fleet))  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout)["rollout"]["state"] == "running"
+    again = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, third, "--force",
+                                    *hub_link(fleet))  # fmt: skip
+    assert again.returncode == 2 and "is running" in again.stderr
+    paused = await asyncio.to_thread(cli, "cloud-hub", "rollout", "pause", MODEL, "--by", "bob",
+                                     *hub_link(fleet))  # fmt: skip
+    assert paused.returncode == 0, paused.stderr
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=1)
+    try:
+        agents = await start_agents(run, fleet, {s: morning(30) for s in RINGS})
+        await asyncio.sleep(1.5)
+        row = rollout_row(fleet.db, third)
+        assert (row["state"], row["ring_offered_at"]) == ("paused", None)
+        assert agents["S001"].model_versions[MODEL] == GOOD
+        resumed = await asyncio.to_thread(cli, "cloud-hub", "rollout", "resume", MODEL,
+                                          *hub_link(fleet))  # fmt: skip
+        assert resumed.returncode == 0, resumed.stderr
+        await wait_until(lambda: agents["S001"].model_versions[MODEL] == third, "canary", 30)
+        # Waiting at the canary's gate (outcomes), across a restart of the hub.
+        await run.close()
+        run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=1)
+        agents = await start_agents(run, fleet, {s: morning(30) for s in RINGS})
+        await asyncio.sleep(1.0)
+        row = rollout_row(fleet.db, third)
+        assert (row["state"], row["ring"]) == ("running", "canary")
+        back = await asyncio.to_thread(cli, "cloud-hub", "rollout", "rollback", MODEL, "--by",
+                                       "bob", "--json", *hub_link(fleet))  # fmt: skip
+        assert back.returncode == 1, back.stderr  # it ended rolled back
+        assert json.loads(back.stdout)["rollout"]["state"] == "rolled_back"
+        await wait_until(lambda: agents["S001"].model_versions[MODEL] == GOOD, "rollback", 30)
+        assert agents["S002"].model_versions[MODEL] == GOOD
+        conn = sqlite3.connect(fleet.db)
+        log = [
+            (r["actor"], r["action"]) for r in hub_audit.records(conn, subject=f"{MODEL}@{third}")
+        ]
+        conn.close()
+        assert log[0] == ("bob", "rollout.rolled_back")
+        assert ("bob", "rollout.paused") in log and (
+            "cloud-hub serve",
+            "rollout.ring_offered",
+        ) in log
+    finally:
+        await run.close()
