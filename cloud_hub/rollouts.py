@@ -310,8 +310,11 @@ async def _roll_back(js: Any, db: Path, rollout: Mapping[str, Any], *, actor: st
                 conn.executemany("UPDATE rollout_stores SET status = 'rolled_back', at = ? "
                                  "WHERE rollout_id = ? AND store_id = ?",
                                  [(now, rollout["id"], s) for s in stores])  # fmt: skip
-            conn.execute("UPDATE rollouts SET state = 'rolled_back', reason = ?, updated_at = ? "
-                         "WHERE id = ?", (reason, now, rollout["id"]))  # fmt: skip
+            cursor = conn.execute("UPDATE rollouts SET state = 'rolled_back', reason = ?, "
+                                  "updated_at = ? WHERE id = ? AND state IN ('running', "
+                                  "'paused')", (reason, now, rollout["id"]))  # fmt: skip
+            if cursor.rowcount == 0:  # rolled back meanwhile (the offers above are idempotent)
+                return
             hub_audit.append(conn, actor=actor, action="rollout.rolled_back",
                              subject=f"{rollout['model']}@{rollout['version']}",
                              detail={"rollout": rollout["id"], "ring": rollout["ring"],
@@ -338,7 +341,10 @@ async def advance(js: Any, db: Path, settings: HubSettings, *,
     for rollout in running:
         assert rollout is not None
         if rollout["ring_offered_at"] is None:
-            changes.append(await _offer_ring(js, db, rollout, actor=actor))
+            try:
+                changes.append(await _offer_ring(js, db, rollout, actor=actor))
+            except HubError as exc:  # e.g. its artifacts are gone from the object store
+                changes.append(_fail(db, rollout, exc.message, actor=actor))
             continue
         gate = evaluate_gate(db, rollout, settings)
         if gate.verdict == "fail":
@@ -356,7 +362,12 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
     model, version, ring = rollout["model"], rollout["version"], rollout["ring"]
     stores = ring_stores(db, ring)
     obs, _ = await distribution.ensure_buckets(js)
-    signed = (await obs.get(subjects.model_object(model, version, "manifest.signed.binpb"))).data
+    try:
+        signed = (await obs.get(subjects.model_object(model, version,
+                                                      "manifest.signed.binpb"))).data  # fmt: skip
+    except NotFoundError:
+        raise HubError(f"model {model} {version} is no longer in the object store",
+                       hint="start the rollout again with --from DIR") from None  # fmt: skip
     manifest = distribution._manifest(signed, f"model {model} {version}")
     conn = _connect(db)
     try:
@@ -390,8 +401,13 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
                 "INSERT OR REPLACE INTO rollout_stores VALUES (?, ?, ?, 'skipped', '', ?, ?)",
                 [(rollout["id"], s, ring, why, now) for s, why in result.skipped.items()],
             )
-            conn.execute("UPDATE rollouts SET ring_offered_at = ?, updated_at = ? WHERE id = ? "
-                         "AND state = 'running'", (now, now, rollout["id"]))  # fmt: skip
+            cursor = conn.execute(
+                "UPDATE rollouts SET ring_offered_at = ?, updated_at = ? WHERE "
+                "id = ? AND state = 'running'",
+                (now, now, rollout["id"]),
+            )
+            if cursor.rowcount == 0:  # paused or rolled back meanwhile: roll_back sees these
+                return {"rollout": rollout["id"], "state": "changed meanwhile"}
             hub_audit.append(conn, actor=actor, action="rollout.ring_offered",
                              subject=f"{model}@{version}",
                              detail={"rollout": rollout["id"], "ring": ring,
@@ -403,6 +419,22 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
             "offered": result.offered, "skipped": result.skipped}  # fmt: skip
 
 
+def _fail(db: Path, rollout: Mapping[str, Any], reason: str, *, actor: str) -> dict[str, Any]:
+    """Stop a rollout that cannot go on (nothing offered in its current ring)."""
+    conn = _connect(db)
+    try:
+        with hubdb.immediate(conn):
+            conn.execute("UPDATE rollouts SET state = 'failed', reason = ?, updated_at = ? "
+                         "WHERE id = ?", (reason, _now(), rollout["id"]))  # fmt: skip
+            hub_audit.append(conn, actor=actor, action="rollout.failed",
+                             subject=f"{rollout['model']}@{rollout['version']}",
+                             detail={"rollout": rollout["id"], "ring": rollout["ring"],
+                                     "reason": reason})  # fmt: skip
+    finally:
+        conn.close()
+    return {"rollout": rollout["id"], "state": "failed", "ring": rollout["ring"], "reason": reason}
+
+
 def _pass_ring(db: Path, rollout: Mapping[str, Any], gate: Gate, *,
                actor: str) -> dict[str, Any]:  # fmt: skip
     index = RINGS.index(rollout["ring"])
@@ -411,13 +443,18 @@ def _pass_ring(db: Path, rollout: Mapping[str, Any], gate: Gate, *,
     try:
         now = _now()
         with hubdb.immediate(conn):
+            # Only if nobody paused or rolled it back while the gate was evaluated.
             if done:
-                conn.execute("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE "
-                             "id = ?", (now, rollout["id"]))  # fmt: skip
+                cursor = conn.execute("UPDATE rollouts SET state = 'completed', updated_at = ? "
+                                      "WHERE id = ? AND state = 'running' AND ring = ?",
+                                      (now, rollout["id"], rollout["ring"]))  # fmt: skip
             else:
-                conn.execute("UPDATE rollouts SET ring = ?, ring_offered_at = NULL, "
-                             "updated_at = ? WHERE id = ?",
-                             (RINGS[index + 1], now, rollout["id"]))  # fmt: skip
+                cursor = conn.execute("UPDATE rollouts SET ring = ?, ring_offered_at = NULL, "
+                                      "updated_at = ? WHERE id = ? AND state = 'running' AND "
+                                      "ring = ?", (RINGS[index + 1], now, rollout["id"],
+                                                   rollout["ring"]))  # fmt: skip
+            if cursor.rowcount == 0:
+                return {"rollout": rollout["id"], "state": "changed meanwhile"}
             hub_audit.append(conn, actor=actor,
                              action="rollout.completed" if done else "rollout.ring_passed",
                              subject=f"{rollout['model']}@{rollout['version']}",
