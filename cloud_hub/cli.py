@@ -701,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the versions stores serve now, for rollback); repeatable")  # fmt: skip
     p.add_argument("--force", action="store_true", help="roll out a version never promoted")
     p.add_argument("--wait", action="store_true", help="block until it completes or rolls "
-                   "back; exit 1 if it rolled back")  # fmt: skip
+                   "back (`cloud-hub serve` advances it); exit 1 if it rolled back")  # fmt: skip
     p.add_argument("--by", help="who starts it (default: the OS user)")
     _link_flags(p)
     p.set_defaults(func=cmd_rollout)

@@ -49,15 +49,16 @@ __all__ = [
     "Gate",
     "SignedFolders",
     "advance",
+    "error_rates",
     "evaluate_gate",
     "live_accuracy",
+    "ring_stores",
     "rollout_status",
     "set_state",
     "start",
 ]
 
 RINGS = ("canary", "early", "all")
-ACTIVE = ("running", "paused")
 #: Decision states that count as errors in the gate's decision error rate.
 ERROR_STATES = (decision_pb2.DECISION_STATE_FAILED, decision_pb2.DECISION_STATE_BLOCKED)
 

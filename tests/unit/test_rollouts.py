@@ -3,11 +3,12 @@ outcomes that followed, as the hub stored them (a real hub database, real ingest
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from cloud_hub.rollouts import live_accuracy
+from cloud_hub.rollouts import error_rates, live_accuracy
 from cloud_hub.storage import Incoming, open_storage
 from storeedge.ids import record_id_text
 from storeedge.v1 import common_pb2, decision_pb2, outcome_pb2
@@ -92,3 +93,19 @@ def test_the_days_before_a_swap_are_the_last_ones_with_scored_decisions(tmp_path
     score = live_accuracy(db, "labor", None, ["S1"], exclude="v2", before="2026-06-27",
                           last_days=1)  # fmt: skip
     assert score.days == ["2026-06-26"] and score.error == pytest.approx(4 / 6)
+
+
+def test_the_error_rate_counts_failed_and_blocked_decisions_after_and_before_a_time(tmp_path):
+    def decided(state: int):
+        decision = staffing("S1", "2026-06-29", 9, 10.0)
+        decision.state = state
+        return decision
+
+    ok, failed = decision_pb2.DECISION_STATE_AUTO, decision_pb2.DECISION_STATE_FAILED
+    db = hub(tmp_path, decided(ok), decided(ok), decided(ok), decided(failed))
+    since = datetime.now(UTC).isoformat(timespec="microseconds")
+    db = hub(tmp_path, decided(decision_pb2.DECISION_STATE_BLOCKED), decided(ok))
+    after, before = error_rates(db, ["S1"], since)
+    assert after == {"decisions": 2, "errors": 1, "rate": 0.5}
+    assert before == {"decisions": 4, "errors": 1, "rate": 0.25}
+    assert error_rates(db, ["S2"], since)[0] == {"decisions": 0, "errors": 0, "rate": 0.0}
