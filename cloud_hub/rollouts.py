@@ -402,13 +402,11 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
                 "INSERT OR REPLACE INTO rollout_stores VALUES (?, ?, ?, 'skipped', '', ?, ?)",
                 [(rollout["id"], s, ring, why, now) for s, why in result.skipped.items()],
             )
-            cursor = conn.execute(
-                "UPDATE rollouts SET ring_offered_at = ?, updated_at = ? WHERE "
-                "id = ? AND state = 'running'",
-                (now, now, rollout["id"]),
-            )
-            if cursor.rowcount == 0:  # paused or rolled back meanwhile: roll_back sees these
-                return {"rollout": rollout["id"], "state": "changed meanwhile"}
+            state = conn.execute("SELECT state FROM rollouts WHERE id = ?",
+                                 (rollout["id"],)).fetchone()[0]  # fmt: skip
+            if state == "running":  # not paused or rolled back while the offers went out
+                conn.execute("UPDATE rollouts SET ring_offered_at = ?, updated_at = ? WHERE "
+                             "id = ?", (now, now, rollout["id"]))  # fmt: skip
             hub_audit.append(conn, actor=actor, action="rollout.ring_offered",
                              subject=f"{model}@{version}",
                              detail={"rollout": rollout["id"], "ring": ring,
@@ -416,7 +414,10 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
                                      "skipped": result.skipped})  # fmt: skip
     finally:
         conn.close()
-    return {"rollout": rollout["id"], "state": "running", "ring": ring,
+    if state == "rolled_back":  # an operator's rollback read the stores before these
+        await _roll_back(js, db, {**rollout, "state": state}, actor=actor, reason="",
+                         numbers={}, every_ring=True)  # fmt: skip
+    return {"rollout": rollout["id"], "state": state, "ring": ring,
             "offered": result.offered, "skipped": result.skipped}  # fmt: skip
 
 
