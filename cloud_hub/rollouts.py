@@ -26,6 +26,7 @@ plugs in by implementing the same three methods.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -76,6 +77,9 @@ CREATE TABLE IF NOT EXISTS rollouts (
   started_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
+-- One active rollout per model, even with two `cloud-hub rollout` at once.
+CREATE UNIQUE INDEX IF NOT EXISTS rollouts_one_active ON rollouts(model)
+  WHERE state IN ('running', 'paused');
 CREATE TABLE IF NOT EXISTS rollout_stores (
   rollout_id INTEGER NOT NULL,
   store_id TEXT NOT NULL,
@@ -230,7 +234,7 @@ async def start(js: Any, db: Path, source: ArtifactSource, model: str, version: 
     conn = _connect(db)
     try:
         now = _now()
-        with hubdb.immediate(conn):
+        with contextlib.suppress(sqlite3.IntegrityError), hubdb.immediate(conn):
             cursor = conn.execute(
                 "INSERT INTO rollouts(model, version, state, ring, forced, actor, started_at, "
                 "updated_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
@@ -241,7 +245,9 @@ async def start(js: Any, db: Path, source: ArtifactSource, model: str, version: 
                              detail={"rollout": cursor.lastrowid, "promoted": promoted,
                                      "forced": bool(force and not promoted),
                                      "rings": list(RINGS)})  # fmt: skip
-        return _rollout(conn, "id = ?", (cursor.lastrowid,)) or {}
+            return _rollout(conn, "id = ?", (cursor.lastrowid,)) or {}
+        raise HubError(f"model {model}: another rollout started meanwhile",
+                       hint="`cloud-hub rollout status` shows it")  # fmt: skip
     finally:
         conn.close()
 
