@@ -305,3 +305,21 @@ async def test_pause_survives_a_hub_restart_and_an_operator_rolls_back(fleet):
         ) in log
     finally:
         await run.close()
+
+
+async def test_a_canary_that_never_reports_the_swap_fails_the_gate_at_its_deadline(fleet):
+    fourth = "2026.07.01-1"
+    folder = fleet.folder(fourth, model=MODEL, onnx_bytes=scaled(1.01))
+    run = Running(fleet, rollout_tick_s=0.2, rollout_swap_deadline_s=1.5)
+    try:  # no agent runs: the canary was offered by its last heartbeat, and stays silent
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "rollout", MODEL, fourth, "--from", str(folder), "--force",
+            "--wait", "--json", *hub_link(fleet))  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        rollout = json.loads(done.stdout)["rollout"]
+        assert (rollout["state"], rollout["ring"]) == ("rolled_back", "canary")
+        assert rollout["reason"] == "1 of 1 stores did not report the swap within 1.5 s: S001"
+        stores = rollout_row(fleet.db, fourth)["stores"]
+        assert stores == {"S001": {"status": "rolled_back", "detail": ""}}
+    finally:
+        await run.close()
