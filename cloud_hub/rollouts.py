@@ -580,7 +580,7 @@ def evaluate_gate(db: Path, rollout: Mapping[str, Any], settings: HubSettings) -
     if not champion.decisions:
         return Gate("pass", "healthy (no decisions before it to compare with)", numbers)
     if candidate.error > champion.error * (1 + tolerance):
-        return Gate("fail", f"live error {candidate.error:.3f} on {len(days)} days of outcomes "
+        return Gate("fail", f"live error {candidate.error:.3f} on {len(days)} day(s) of outcomes "
                     f"after the swap vs the champion's {champion.error:.3f} (tolerance "
                     f"{tolerance:.0%})", numbers)  # fmt: skip
     return Gate("pass", "healthy", numbers)
