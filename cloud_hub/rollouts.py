@@ -396,6 +396,10 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
     offerable = [s for s in stores if s not in unreturnable]
     result = await distribution.offer(js, db, offerable, manifest, actor=actor, reason="rollout")
     result.skipped.update(unreturnable)
+    if stores and not result.offered:  # a ring never skipped unseen (the canary guards all)
+        raise HubError(f"no store of ring {ring} could be offered {model} {version}: " + "; ".join(
+            f"{s}: {why}" for s, why in sorted(result.skipped.items())),
+            hint="see `cloud-hub rollout status`; start it again once they can")  # fmt: skip
     conn = _connect(db)
     try:
         now = _now()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import onnx
 import pytest
+from nats.js.errors import KeyNotFoundError
 from onnx import TensorProto, helper
 
 from cloud_hub import distribution, hub_audit, rollouts
@@ -35,6 +36,8 @@ MODEL = "labor"
 SHIPPED = shipped_version(MODEL)
 RINGS = {"S001": "canary", "S002": "early", "S003": "main"}
 GOOD, BAD = "2026.06.29-good", "2026.06.29-high"
+#: Each version's outputs relative to the shipped model's.
+SCALE = {SHIPPED: 1.0, GOOD: 1.02, BAD: 1.3}
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +78,11 @@ def serving_at_hub(db: Path, store_id: str) -> str:
 
 
 async def start_agents(run: Running, fleet, clocks: dict) -> dict:
-    agents = {s: run.start(fleet.agent(s, clocks[s])) for s in RINGS}
+    agents = {s: run.start(fleet.agent(s, clocks[s])) for s in clocks}
     for store_id, agent in agents.items():
         await wait_until(lambda a=agent: a.nc is not None and a.model_versions, store_id, 30)
-        await wait_until(lambda s=store_id: heartbeat_at_hub(fleet.db, s), f"{store_id} beat", 30)
+        await wait_until(lambda s=store_id: heartbeat_at_hub(fleet.db, s)
+                         and serving_at_hub(fleet.db, s), store_id, 30)  # fmt: skip
     return agents
 
 
@@ -174,9 +178,12 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
     clocks = {s: morning() for s in RINGS}
     try:
         agents = await start_agents(run, fleet, clocks)
-        for store_id in RINGS:  # what the first test left them serving
-            await wait_until(lambda s=store_id: serving_at_hub(fleet.db, s) == GOOD, store_id, 30)
-        bad = fleet.folder(BAD, model=MODEL, onnx_bytes=scaled(1.3))
+        champion = agents["S001"].model_versions[MODEL]  # GOOD after the first test
+        for store_id in RINGS:
+            await wait_until(lambda s=store_id: serving_at_hub(fleet.db, s) == champion,
+                             store_id, 30)  # fmt: skip
+        bad = fleet.folder(BAD, model=MODEL, onnx_bytes=scaled(SCALE[BAD]))
+        shipped = fleet.folder(SHIPPED, model=MODEL)
         started = await asyncio.to_thread(
             cli,
             "cloud-hub",
@@ -186,6 +193,8 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
             BAD,
             "--from",
             str(bad),
+            "--from",
+            str(shipped),
             "--force",
             *hub_link(fleet),
         )
@@ -207,8 +216,9 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
             await wait_until(lambda a=agent, s=store_id: a.last_cycle is not before[s],
                              f"{store_id}'s 06:00 cycle", 30)  # fmt: skip
         for store_id in RINGS:
+            truth = {champion: 1.0, BAD: SCALE[champion] / SCALE[BAD]}
             await asyncio.to_thread(drive_forward, fleet.root / f"{store_id}.db", "2026-06-29",
-                                    "2026-06-22", {GOOD: 1.0, BAD: 1.02 / 1.3})  # fmt: skip
+                                    "2026-06-22", truth)  # fmt: skip
         for clock in clocks.values():
             clock.instant = datetime(2026, 6, 30, 10, 0, tzinfo=UTC)
         await wait_until(lambda: rollout_row(fleet.db, BAD)["state"] != "running",
@@ -217,15 +227,18 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
         assert (row["state"], row["ring"]) == ("rolled_back", "canary"), row
         assert "live error" in row["reason"]
         # The canary serves the good version again; no other ring ever got the bad one.
-        await wait_until(lambda: canary.model_versions[MODEL] == GOOD, "the rollback", 30)
-        assert agents["S002"].model_versions[MODEL] == GOOD
-        assert agents["S003"].model_versions[MODEL] == GOOD
+        await wait_until(lambda: canary.model_versions[MODEL] == champion, "the rollback", 30)
+        assert agents["S002"].model_versions[MODEL] == champion
+        assert agents["S003"].model_versions[MODEL] == champion
         assert row["stores"] == {"S001": {"status": "rolled_back", "detail": ""}}
         client, js = await run.hub_js()
         _, kv = await distribution.ensure_buckets(js)
-        for store_id in ("S002", "S003"):
-            entry = await kv.get(subjects.desired_key(store_id, MODEL))
-            assert model_pb2.ModelOffer.FromString(entry.value).version == GOOD
+        for store_id in ("S002", "S003"):  # never offered anything since, or not at all
+            try:
+                entry = await kv.get(subjects.desired_key(store_id, MODEL))
+            except KeyNotFoundError:
+                continue
+            assert model_pb2.ModelOffer.FromString(entry.value).version == champion
         await client.close()
         assert all(
             not (r["model"] == MODEL and r["version"] == BAD)
@@ -240,7 +253,7 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
         assert log[0]["action"] == "rollout.rolled_back" and log[0]["actor"] == "cloud-hub serve"
         accuracy = log[0]["detail"]["gate"]["accuracy"]
         assert accuracy["candidate"]["days"] == ["2026-06-29"]
-        assert accuracy["champion_versions"] == [GOOD]
+        assert accuracy["champion_versions"] == [champion]
         assert accuracy["compared_with"] == "control stores, same days"
         assert accuracy["champion"]["days"] == ["2026-06-29"]
         assert accuracy["candidate"]["decisions"] > 5 and accuracy["champion"]["decisions"] > 5
@@ -248,7 +261,7 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
         ratio = accuracy["candidate"]["error"] / accuracy["champion"]["error"]
         assert accuracy["champion"]["error"] < 0.12 and accuracy["candidate"]["error"] > 0.2
         assert ratio > 1.5, accuracy
-        assert log[0]["detail"]["rolled_back"] == {GOOD: ["S001"]}
+        assert log[0]["detail"]["rolled_back"] == {champion: ["S001"]}
         print(f"live error candidate/champion: {ratio:.2f} ({accuracy})")
     finally:
         await run.close()
@@ -257,9 +270,13 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
 async def test_pause_survives_a_hub_restart_and_an_operator_rolls_back(fleet):
     third = "2026.06.30-1"
     folder = fleet.folder(third, model=MODEL, onnx_bytes=scaled(1.05))
+    shipped = fleet.folder(SHIPPED, model=MODEL)
+    run = Running(fleet)  # the hub has heard from every store (run alone, this test needs it)
+    await start_agents(run, fleet, {s: morning(30) for s in RINGS})
+    await run.close()
     # No hub running: the rollout is recorded, paused, and waits in the database.
     started = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, third, "--from",
-                                      str(folder), "--force", "--json",
+                                      str(folder), "--from", str(shipped), "--force", "--json",
                                       *hub_link(fleet))  # fmt: skip
     assert started.returncode == 0, started.stderr
     assert json.loads(started.stdout)["rollout"]["state"] == "running"
@@ -272,10 +289,11 @@ async def test_pause_survives_a_hub_restart_and_an_operator_rolls_back(fleet):
     run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=1)
     try:
         agents = await start_agents(run, fleet, {s: morning(30) for s in RINGS})
+        champion = agents["S001"].model_versions[MODEL]
         await asyncio.sleep(1.5)
         row = rollout_row(fleet.db, third)
         assert (row["state"], row["ring_offered_at"]) == ("paused", None)
-        assert agents["S001"].model_versions[MODEL] == GOOD
+        assert agents["S001"].model_versions[MODEL] == champion
         resumed = await asyncio.to_thread(cli, "cloud-hub", "rollout", "resume", MODEL,
                                           *hub_link(fleet))  # fmt: skip
         assert resumed.returncode == 0, resumed.stderr
@@ -291,8 +309,8 @@ async def test_pause_survives_a_hub_restart_and_an_operator_rolls_back(fleet):
                                        "bob", "--json", *hub_link(fleet))  # fmt: skip
         assert back.returncode == 1, back.stderr  # it ended rolled back
         assert json.loads(back.stdout)["rollout"]["state"] == "rolled_back"
-        await wait_until(lambda: agents["S001"].model_versions[MODEL] == GOOD, "rollback", 30)
-        assert agents["S002"].model_versions[MODEL] == GOOD
+        await wait_until(lambda: agents["S001"].model_versions[MODEL] == champion, "rollback", 30)
+        assert agents["S002"].model_versions[MODEL] == champion
         conn = sqlite3.connect(fleet.db)
         log = [
             (r["actor"], r["action"]) for r in hub_audit.records(conn, subject=f"{MODEL}@{third}")
@@ -310,14 +328,19 @@ async def test_pause_survives_a_hub_restart_and_an_operator_rolls_back(fleet):
 async def test_a_canary_that_never_reports_the_swap_fails_the_gate_at_its_deadline(fleet):
     fourth = "2026.07.01-1"
     folder = fleet.folder(fourth, model=MODEL, onnx_bytes=scaled(1.01))
+    shipped = fleet.folder(SHIPPED, model=MODEL)
     run = Running(fleet, rollout_tick_s=0.2, rollout_swap_deadline_s=1.5)
-    try:  # no agent runs: the canary was offered by its last heartbeat, and stays silent
+    try:  # the canary goes offline: it is offered by its last heartbeat, and stays silent
+        agents = await start_agents(run, fleet, {"S001": morning(30)})
+        await run.stop(agents["S001"])
         done = await asyncio.to_thread(
-            cli, "cloud-hub", "rollout", MODEL, fourth, "--from", str(folder), "--force",
-            "--wait", "--json", *hub_link(fleet))  # fmt: skip
+            cli, "cloud-hub", "rollout", MODEL, fourth, "--from", str(folder), "--from",
+            str(shipped), "--force", "--wait", "--json", *hub_link(fleet))  # fmt: skip
         assert done.returncode == 1, done.stderr
         rollout = json.loads(done.stdout)["rollout"]
-        assert (rollout["state"], rollout["ring"]) == ("rolled_back", "canary")
+        assert (rollout["state"], rollout["ring"]) == ("rolled_back", "canary"), json.dumps(
+            rollout_row(fleet.db, fourth)
+        )
         assert rollout["reason"] == "1 of 1 stores did not report the swap within 1.5 s: S001"
         stores = rollout_row(fleet.db, fourth)["stores"]
         assert stores == {"S001": {"status": "rolled_back", "detail": ""}}
