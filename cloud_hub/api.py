@@ -49,7 +49,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from cloud_hub import api_queries, apiauth, decision_index, hubdb
+from cloud_hub import api_queries, apiauth, decision_index, hubdb, outcomes
 from cloud_hub.config import HubSettings
 from cloud_hub.downlink import send_approval
 from cloud_hub.errors import HubConfigError
@@ -510,19 +510,7 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
             decision=_decision_message(doc),
             approvals=[_approval_message(a) for a in approvals],
         )
-        for entry in trail:
-            record = entry["record"]
-            event = response.audit_trail.add(
-                record_id=f"{doc['store_id']}:audit:{entry['seq']}",
-                seq=entry["seq"],
-                event_type=_event_name(record.event_type),
-                actor=record.actor,
-                summary=record.summary,
-                hash=entry["hash"],
-                verified=entry["verified"],
-            )
-            if record.HasField("recorded_at"):
-                event.record_time.CopyFrom(record.recorded_at)
+        response.audit_trail.extend(_audit_event(doc["store_id"], entry) for entry in trail)
         return response
 
     @_unary
@@ -701,6 +689,171 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
                 )
             )
         return response
+
+    @_unary
+    async def ListAuditRecords(self, request, context):
+        await self._caller(context)
+        store_id = _store_id("store_id", request.store_id, required=True)
+        size = _page_size(request.page_size)
+        to_seq = request.to_seq or None
+        if to_seq is not None and request.from_seq > to_seq:
+            raise invalid("from_seq", f"{request.from_seq} is after to_seq {to_seq}")
+        event_type = None
+        if request.event_type:
+            name = request.event_type.upper().removeprefix("AUDIT_EVENT_TYPE_")
+            try:
+                event_type = audit_pb2.AuditEventType.Value("AUDIT_EVENT_TYPE_" + name)
+            except ValueError:
+                known = ", ".join(_event_name(v) for v in audit_pb2.AuditEventType.values()[1:])
+                raise invalid(
+                    "event_type", f"{request.event_type!r} is not one of {known}"
+                ) from None
+        subject_id = request.subject_id.strip()
+        filters = ("audit", store_id, request.from_seq, to_seq, event_type, subject_id)
+        key = _PageToken.read(request.page_token, filters)
+        if key is not None and not key.isdigit():
+            raise invalid("page_token", "is not a token this server made")
+        from_seq = int(key) if key is not None else request.from_seq
+        await self._store_state(store_id)  # NOT_FOUND for a store the hub does not know
+        found, next_seq = await self._db(lambda conn: api_queries.audit_records(
+            conn, store_id, from_seq=from_seq, to_seq=to_seq, event_type=event_type,
+            subject_id=subject_id, limit=size))  # fmt: skip
+        response = hub_pb2.ListAuditRecordsResponse(
+            records=[_audit_event(store_id, entry) for entry in found]
+        )
+        if next_seq is not None:
+            response.next_page_token = _PageToken.make(str(next_seq), filters)
+        return response
+
+    # -- outcomes (cloud_hub/outcomes.py) ---------------------------------------------------
+    @_unary
+    async def GetDecisionOutcome(self, request, context):
+        await self._caller(context)
+        decision_id = _decision_id(request.decision_id)
+
+        def read(conn: sqlite3.Connection) -> tuple[dict | None, bool]:
+            doc = outcomes.decision_outcome(conn, decision_id)
+            return doc, doc is not None or api_queries.decision(conn, decision_id) is not None
+
+        doc, known = await self._db(read)
+        if not known:
+            raise _no_decision(decision_id)
+        if doc is None:
+            raise ApiError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"decision {decision_id} has reached the hub but is not joined to its outcomes "
+                f"yet: the hub joins new records every {self.settings.outcome_join_interval_s:g} "
+                "s; retry shortly",
+            )
+        return hub_pb2.GetDecisionOutcomeResponse(outcome=_outcome_message(doc))
+
+    @_unary
+    async def ListOutcomeMetrics(self, request, context):
+        await self._caller(context)
+        size = _page_size(request.page_size)
+        store_id = _store_id("store_id", request.store_id, required=False)
+        category = request.category if request.HasField("category") else None
+        weeks = [_week(name, getattr(request, name)) for name in ("week_from", "week_to")]
+        filters = ("metrics", store_id, category, request.model_version, *weeks)
+        key = _PageToken.read(request.page_token, filters)
+        after = None
+        if key is not None:
+            try:
+                after = tuple(str(k) for k in json.loads(key))
+            except (ValueError, TypeError):
+                raise invalid("page_token", "is not a token this server made") from None
+            if len(after) != 4:
+                raise invalid("page_token", "is not a token this server made")
+        rows = await self._db(lambda conn: outcomes.metrics(
+            conn, store_id=store_id, category=category, model_version=request.model_version,
+            week_from=weeks[0], week_to=weeks[1], after=after, limit=size + 1))  # fmt: skip
+        response = hub_pb2.ListOutcomeMetricsResponse(
+            metrics=[_metrics_message(r) for r in rows[:size]]
+        )
+        if len(rows) > size:
+            last = rows[size - 1]
+            key = json.dumps([last["week"], last["store_id"], last["category"],
+                              last["model_version"]])  # fmt: skip
+            response.next_page_token = _PageToken.make(key, filters)
+        return response
+
+
+def _audit_event(store_id: str, entry: dict[str, Any]) -> hub_pb2.AuditEvent:
+    record = entry["record"]
+    event = hub_pb2.AuditEvent(
+        record_id=f"{store_id}:audit:{entry['seq']}",
+        seq=entry["seq"],
+        event_type=_event_name(record.event_type),
+        actor=record.actor,
+        summary=record.summary,
+        hash=entry["hash"],
+        verified=entry["verified"],
+        subject_id=record.subject_id,
+    )
+    if record.HasField("recorded_at"):
+        event.record_time.CopyFrom(record.recorded_at)
+    return event
+
+
+def _week(field: str, value: str) -> str:
+    if value and not outcomes.is_week(value):
+        raise invalid(field, f"{value!r} is not an ISO week like 2026-W27")
+    return value
+
+
+_REVIEW = {
+    "auto": hub_pb2.REVIEW_PATH_AUTO,
+    "approved": hub_pb2.REVIEW_PATH_APPROVED,
+    "rejected": hub_pb2.REVIEW_PATH_REJECTED,
+    "overridden": hub_pb2.REVIEW_PATH_OVERRIDDEN,
+    "other": hub_pb2.REVIEW_PATH_OTHER,
+}
+_SHELF = {
+    "found": hub_pb2.SHELF_CHECK_STATUS_FOUND,
+    "missing": hub_pb2.SHELF_CHECK_STATUS_MISSING,
+    "not_checked": hub_pb2.SHELF_CHECK_STATUS_NOT_CHECKED,
+}
+
+
+def _fields(message_type: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The doc's values that the message has, leaving None (unknown) unset."""
+    names = set(message_type.DESCRIPTOR.fields_by_name)
+    return {k: v for k, v in doc.items() if k in names and v is not None}
+
+
+def _outcome_message(doc: dict[str, Any]) -> hub_pb2.DecisionOutcome:
+    out = hub_pb2.DecisionOutcome(
+        decision_id=doc["decision_id"], store_id=doc["store_id"],
+        kind=hub_pb2.DecisionKind.Value(f"DECISION_KIND_{doc['kind'].upper()}"),
+        status=hub_pb2.JOIN_STATUS_COMPLETE if doc["status"] == "complete"
+        else hub_pb2.JOIN_STATUS_PARTIAL,
+        window_start=doc["window_start"], window_end=doc["window_end"],
+        days_synced=doc["days_synced"], days_expected=doc["days_expected"],
+        review=_REVIEW[doc["review"]], model_version=doc["model_version"],
+    )  # fmt: skip
+    if doc["review_seconds"] is not None:
+        out.review_seconds = doc["review_seconds"]
+    _set_ts(out, "update_time", doc["updated_at"])
+    if "order" in doc:
+        out.order.CopyFrom(hub_pb2.OrderOutcome(**_fields(hub_pb2.OrderOutcome, doc["order"])))
+    elif "staffing" in doc:
+        out.staffing.CopyFrom(
+            hub_pb2.StaffingOutcome(**_fields(hub_pb2.StaffingOutcome, doc["staffing"]))
+        )
+    elif "shelf_check" in doc:
+        shelf = doc["shelf_check"]
+        out.shelf_check.CopyFrom(hub_pb2.ShelfCheckOutcome(
+            status=_SHELF.get(shelf["status"] or "", 0), checked_by=shelf["checked_by"],
+            random_sample=shelf["random_sample"], rank=shelf["rank"]))  # fmt: skip
+    return out
+
+
+def _metrics_message(row: dict[str, Any]) -> hub_pb2.OutcomeMetrics:
+    values = _fields(hub_pb2.OutcomeMetrics, row)
+    for name, value in values.items():
+        if hub_pb2.OutcomeMetrics.DESCRIPTOR.fields_by_name[name].type == 4:  # uint64
+            values[name] = int(value)
+    return hub_pb2.OutcomeMetrics(**values)
 
 
 def _pending(conn: sqlite3.Connection, *, after: int, store_id: str, kind: int) -> list:

@@ -266,25 +266,57 @@ def region_of(conn: sqlite3.Connection, store_id: str) -> str | None:
 def audit_trail(conn: sqlite3.Connection, store_id: str, decision_id: str) -> list[dict[str, Any]]:
     """The store's audit records whose subject is the decision, in chain order. The
     payload is searched for the id's bytes first (in SQLite), then decoded to be sure."""
+    trail, _ = audit_records(conn, store_id, from_seq=0, to_seq=None, event_type=None,
+                             subject_id=decision_id, limit=AUDIT_SCAN)  # fmt: skip
+    return trail
+
+
+#: Chain entries read per ListAuditRecords call at most, so that a filter matching
+#: little never makes one call scan a whole chain.
+AUDIT_SCAN = 20_000
+
+
+def audit_records(
+    conn: sqlite3.Connection, store_id: str, *, from_seq: int, to_seq: int | None,
+    event_type: int | None, subject_id: str, limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:  # fmt: skip
+    """Up to ``limit`` of the store's audit records from ``from_seq`` on, filtered, and the
+    seq to go on from (None: the chain's end, or ``to_seq``, was reached)."""
     length = conn.execute(
         "SELECT chain_length FROM stores WHERE store_id = ?", (store_id,)
     ).fetchone()
     verified_to = int(length[0]) if length else 0
-    trail = []
-    for seq, digest, payload in conn.execute(
-        "SELECT seq, hash, payload FROM audit_entries WHERE store_id = ? "
-        "AND instr(payload, ?) > 0 ORDER BY seq",
-        (store_id, decision_id.encode()),
-    ):
+    sql = "SELECT seq, hash, payload FROM audit_entries WHERE store_id = ? AND seq >= ?"
+    params: list[Any] = [store_id, from_seq]
+    if to_seq is not None:
+        sql += " AND seq <= ?"
+        params.append(to_seq)
+    if subject_id:
+        sql += " AND instr(payload, ?) > 0"
+        params.append(subject_id.encode())
+    sql += " ORDER BY seq LIMIT ?"
+    params.append(AUDIT_SCAN)
+    found: list[dict[str, Any]] = []
+    last = None
+    scanned = 0
+    for seq, digest, payload in conn.execute(sql, params):
+        scanned += 1
+        last = int(seq)
         try:
             record = audit_pb2.AuditRecord.FromString(bytes(payload))
         except DecodeError:
             continue
-        if record.subject_id != decision_id:
+        if subject_id and record.subject_id != subject_id:
             continue
-        trail.append({"seq": int(seq), "record": record, "hash": bytes(digest).hex(),
-                      "verified": int(seq) <= verified_to})  # fmt: skip
-    return trail
+        if event_type is not None and record.event_type != event_type:
+            continue
+        found.append({"seq": last, "record": record, "hash": bytes(digest).hex(),
+                      "verified": last <= verified_to})  # fmt: skip
+        if len(found) > limit:
+            return found[:limit], found[limit]["seq"]
+    if scanned == AUDIT_SCAN and last is not None and (to_seq is None or last < to_seq):
+        return found, last + 1
+    return found, None
 
 
 def approvals_for(conn: sqlite3.Connection, decision_id: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cloud_hub import __version__
+from cloud_hub.client_cli import add_client_parser
 from cloud_hub.config import HubSettings, load_settings
 from cloud_hub.errors import HubConfigError
 from models import BOOTSTRAP_DIR
@@ -237,6 +238,77 @@ def cmd_approvals(args: argparse.Namespace) -> int:
 
     _emit(args, {"approvals": rows}, text)
     return 0
+
+
+def _joined_outcomes(args: argparse.Namespace):
+    """The hub database with the outcome join caught up (what `serve` has not joined yet)."""
+    from cloud_hub import hubdb, outcomes
+
+    storage = _storage(_settings(args))
+    with hubdb.immediate(storage.conn):
+        outcomes.backfill(storage.conn)
+    while outcomes.update(storage.conn).more:
+        pass
+    return storage
+
+
+def cmd_outcomes(args: argparse.Namespace) -> int:
+    from cloud_hub import outcomes
+
+    storage = _joined_outcomes(args)
+    try:
+        if args.outcomes_command == "show":
+            doc = outcomes.decision_outcome(storage.conn, args.id)
+            if doc is None:
+                from cloud_hub.errors import HubStorageError
+
+                raise HubStorageError(f"no decision {args.id} has reached the hub",
+                                      hint="check the id (S001:decision:17); a store that is "
+                                      "offline has not synced it yet")  # fmt: skip
+            _emit(args, doc, lambda: "\n".join(_outcome_lines(doc)))
+            return 0
+        weeks = (args.week, args.week) if args.week else (args.week_from, args.week_to)
+        rows = outcomes.metrics(storage.conn, store_id=args.store or "", category=args.category,
+                                model_version=args.model_version or "", week_from=weeks[0] or "",
+                                week_to=weeks[1] or "", limit=args.limit)  # fmt: skip
+    finally:
+        storage.close()
+    _emit(args, {"metrics": rows}, lambda: "\n".join(_metric_lines(rows)))
+    return 0
+
+
+def _outcome_lines(doc: dict[str, Any]) -> list[str]:
+    lines = [f"{doc['decision_id']} {doc['kind']} {doc['sku']} ({doc['category'] or '-'}), "
+             f"model {doc['model_version'] or '-'}, {doc['business_date']}: {doc['status']} "
+             f"({doc['days_synced']}/{doc['days_expected']} days synced, window "
+             f"{doc['window_start']} .. {doc['window_end']}); {doc['review']}"]  # fmt: skip
+    for key in ("order", "staffing", "shelf_check"):
+        for name, value in (doc.get(key) or {}).items():
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            lines.append(f"  {name:<28} {shown}")
+    return lines
+
+
+def _metric_lines(rows: list[dict[str, Any]]) -> list[str]:
+    def num(value: Any, fmt: str = ".3f") -> str:
+        return "-" if value is None else format(value, fmt)
+
+    lines = [f"{len(rows)} metric rows (week, store, category, model version)",
+             f"{'week':<9} {'store':<6} {'category':<12} {'model':<10} {'dec':>5} {'done':>5} "
+             f"{'wape':>6} {'bias':>6} {'p90cov':>6} {'stockout':>8} {'lost':>8} {'turns':>7} "
+             f"{'over_h':>6} {'under_h':>7} {'hit_rk':>6} {'hit_rnd':>7} {'auto':>5} "
+             f"{'review_s':>8}"]  # fmt: skip
+    for r in rows:
+        lines.append(
+            f"{r['week']:<9} {r['store_id']:<6} {r['category'] or '-':<12} "
+            f"{r['model_version'] or '-':<10} {r['decisions']:>5} {r['joins_complete']:>5} "
+            f"{num(r['wape']):>6} {num(r['bias']):>6} {num(r['p90_coverage']):>6} "
+            f"{num(r['stockout_rate']):>8} {num(r['lost_units'], '.1f'):>8} "
+            f"{num(r['inventory_turns'], '.1f'):>7} {num(r['over_hours'], '.0f'):>6} "
+            f"{num(r['under_hours'], '.0f'):>7} {num(r['hit_rate_ranked']):>6} "
+            f"{num(r['hit_rate_random']):>7} {num(r['share_auto'], '.2f'):>5} "
+            f"{num(r['review_seconds_mean'], '.0f'):>8}")  # fmt: skip
+    return lines
 
 
 def _registry(settings: HubSettings):
@@ -828,6 +900,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100, help="newest first (default 100)")
     p.set_defaults(func=cmd_approvals)
     group = sub.add_parser(
+        "outcomes", help="What followed each decision, and the metrics computed from it.",
+        description="What followed each decision (sales, stock and stock-outs over an order's "
+        "window, traffic vs staffing, shelf-check results), joined from the stores' synced "
+        "outcomes, and metrics per store, category, model version and ISO week (formulas: "
+        "docs/OUTCOMES.md). Records `serve` has not joined yet are joined first.",
+        epilog="example:\n  cloud-hub outcomes metrics --store S001 --week 2026-W27 --db hub.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    outcome_actions = group.add_subparsers(dest="outcomes_command", required=True,
+                                           metavar="ACTION")  # fmt: skip
+    p = _command(outcome_actions, "show", "What followed one decision, and whether its whole "
+                 "window has been synced (complete) or not yet (partial).",
+                 "cloud-hub outcomes show S001:decision:17 --db hub.db --json")  # fmt: skip
+    p.add_argument("id", help="the store decision, e.g. S001:decision:17")
+    p_metrics = _command(outcome_actions, "metrics", "Metrics per ISO week, store, category "
+                         "and model version, each with the counts it came from.",
+                         "cloud-hub outcomes metrics --store S001 --category dairy "
+                         "--week 2026-W27 --db hub.db --json")  # fmt: skip
+    p_metrics.add_argument("--store", help="only this store, e.g. S001")
+    p_metrics.add_argument("--category", help="only this category ('' for store-level rows)")
+    p_metrics.add_argument("--model-version", help="only decisions of this model version")
+    p_metrics.add_argument("--week", help="only this ISO week, e.g. 2026-W27")
+    p_metrics.add_argument("--week-from", help="from this ISO week on")
+    p_metrics.add_argument("--week-to", help="up to this ISO week")
+    p_metrics.add_argument("--limit", type=int, default=1000, help="at most this many rows")
+    for q in (p, p_metrics):
+        q.add_argument("--db", type=Path, help="the hub database (SQLite)")
+        q.set_defaults(func=cmd_outcomes)
+    group = sub.add_parser(
         "stores", help="The store registry: identities, rings, time zones, revocation.",
         description="The store registry: one NATS identity per store with permissions to its "
         "own subjects only, its rollout ring, region and time zone. Changes rewrite the NATS "
@@ -968,6 +1068,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=int, default=825, help="validity (default 825)")
     p.set_defaults(func=cmd_tls_generate)
+    add_client_parser(sub, _command)
     p = _command(sub, "version", "Print the hub's version.", "cloud-hub version")
     p.set_defaults(func=cmd_version)
     return parser

@@ -63,6 +63,10 @@ class HubSettings(kit_settings.TomlSettings):
         default=1, ge=1, le=5, description="Replicas of the kit's streams (3 on a cluster)."
     )
     ingest_batch: int = Field(default=1_000, ge=1, le=10_000, description="Messages per fetch.")
+    outcome_join_interval_s: float = Field(
+        default=2.0, gt=0, le=3600,
+        description="How often `serve` joins newly ingested records to decisions (outcomes).",
+    )  # fmt: skip
     failpoint: str | None = Field(
         default=None,
         pattern=r"^[a-z_.]+(:[0-9]+)?$",

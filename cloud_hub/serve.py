@@ -8,6 +8,8 @@ Loops (asyncio tasks):
 - **heartbeats**: the status stream, latest facts per store;
 - **model reports**: each store's answer to a model offer (applied / refused, why, swap
   latency), the latest per store and model (:mod:`cloud_hub.distribution`);
+- **rollouts**: every ``rollout_tick_s``, offer the next ring of each running rollout or
+  evaluate its health gate (advance, or roll the ring back) (:mod:`cloud_hub.rollouts`);
 - the link: connect with capped backoff and jitter, ensure the streams, and
   re-bind the consumers after a failure; "recovered" is logged once.
 
@@ -27,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
 
-from cloud_hub import distribution, identity
+from cloud_hub import distribution, hubdb, identity, outcomes
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import HubConfigError, HubError
 from cloud_hub.ingest import consume, ensure_streams
@@ -147,6 +150,7 @@ class Hub:
         retry in ``_serve`` never leaves a second ingest loop running beside a new one."""
         tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats()),
                  asyncio.create_task(self._model_reports()),
+                 asyncio.create_task(self._join_outcomes()),
                  asyncio.create_task(self._rollouts())]  # fmt: skip
         try:
             await asyncio.gather(*tasks)
@@ -174,6 +178,32 @@ class Hub:
             stats.duplicates,
             stats.quarantined,
         )
+
+    async def _join_outcomes(self) -> None:
+        """Join what ingest stored to the decisions (cloud_hub/outcomes.py), in batches on a
+        connection of its own in a worker thread: ingest's transactions stay short."""
+        assert self.settings.db is not None
+        conn = hubdb.connect(self.settings.db, check_same_thread=False)
+        try:
+            with hubdb.immediate(conn):
+                queued = outcomes.backfill(conn)
+            if queued:
+                log.info("outcome join: %d records from before the join queued", queued)
+            while not self.stop.is_set():
+                try:
+                    report = await asyncio.to_thread(outcomes.update, conn)
+                except sqlite3.Error as exc:  # ingest goes on; the join catches up later
+                    log.warning("outcome join: %s; retrying", exc)
+                    report = outcomes.UpdateReport()
+                if report.joined:
+                    log.debug("outcome join: %d records, %d decisions joined",
+                              report.records, report.joined)  # fmt: skip
+                # More to do: let ingest take the write lock first; else wait for new records.
+                pause = 0.05 if report.more else self.settings.outcome_join_interval_s
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=pause)
+        finally:
+            conn.close()
 
     async def _send_chain_acks(self, store_ids: list[str]) -> None:
         heads = self.storage.chain_heads(store_ids)

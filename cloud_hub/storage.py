@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 from google.protobuf.message import DecodeError
 
-from cloud_hub import decision_index, hubdb
+from cloud_hub import decision_index, hubdb, outcomes
 from cloud_hub.errors import HubStorageError
 from storeedge import failpoints, subjects
 from storeedge.v1 import audit_pb2, common_pb2, decision_pb2
@@ -198,6 +198,7 @@ class SqliteHubStorage:
             if records:
                 self._ingest_records(conn, records, now, result)
                 decision_index.index_records(conn, records)  # the API's filters (same commit)
+                outcomes.enqueue(conn, records)  # joined later, off the hot path
             touched = self._ingest_audit(conn, entries, now, result) if entries else set()
             for store_id in sorted(touched):
                 advanced = self._advance_chain(conn, store_id, now, result)

@@ -399,6 +399,9 @@ def cmd_cycle(args: argparse.Namespace, settings: EdgeSettings) -> int:
         lines += [
             f"    {kind:<11} {state:<9} {n:>6}" for (kind, state), n in sorted(counts.items())
         ]
+        if "fallback" in doc["shelf_checks"]:  # say why the model did not choose the checks
+            lines.append(f"    shelf checks by the rule {doc['shelf_checks']['model']}: "
+                         f"{doc['shelf_checks']['fallback']}")  # fmt: skip
         return "\n".join(lines)
 
     _emit(args, doc, text)

@@ -10,10 +10,15 @@ whose sales are known):
   the kit's own orders not yet received; rounded up to case packs;
 - **staffing**, per trading hour: transactions forecast by the labor model,
   staff needed at a configurable productivity, against the schedule;
-- **shelf checks**: SKUs that the system says are in stock but have not sold
-  for longer than their expected demand makes plausible (phantom inventory),
-  ranked by the chance of seeing no sale, capped per day, plus a small random
-  share that keeps the availability labels unbiased.
+- **shelf checks**: every active SKU the system says is in stock is scored by the
+  availability model at the last trading hour of the origin day (checks are done
+  at the next opening) from its hourly sales (:mod:`edge_agent.mirror.hours`);
+  those above the model's decision threshold, ranked by probability, up to the
+  daily cap, plus a small random share of the scored SKUs that keeps the
+  availability labels unbiased. Each check carries the model's input row, so the
+  hub retrains on what was served. A store without sales lines for that day (daily
+  exports only) has no hourly sales: the cycle falls back to a rule on daily sales
+  gaps (model ``zero_sales_gap``) and says so (``shelf_checks`` in the result).
 
 Closed days produce no decisions. Every proposal goes through the policy and
 the decision lifecycle (:mod:`edge_agent.decisions`): re-running a cycle for the
@@ -26,6 +31,7 @@ import hashlib
 import math
 import random
 import time as timer
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -36,6 +42,7 @@ import numpy as np
 
 from edge_agent import decisions
 from edge_agent.errors import EdgeAgentError, ModelRefused
+from edge_agent.mirror import hours as hour_windows
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, hourly_panel, latest_on_hand
 from edge_agent.policy import Policy
@@ -61,6 +68,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HISTORY_DAYS = 400
 _LOOKAHEAD_DAYS = 28
 _FEATURE_CHUNK = 4096  # SKUs whose features are computed together (bounds the copies)
+# The availability features read 14 days of expectation before the scored day.
+_AVAILABILITY_DAYS = 15
+_AVAILABILITY_CHUNK = 1024  # SKUs per availability feature chunk (~25 MB of copies)
+_PRICE_DAYS = 56  # the SKU's usual price (the median), as the hub's ratio uses
 TRANSACTIONS_PER_STAFF_HOUR = 20.0
 
 
@@ -70,6 +81,8 @@ class ModelSet:
     daily: OnnxModel
     labor: OnnxModel
     versions: dict[str, str]
+    availability: OnnxModel | None = None  # None: shelf checks fall back to the rule
+    availability_threshold: float = 0.5  # the manifest's decision_threshold
 
 
 #: The models the cycle serves (ModelSet's fields, in this order).
@@ -144,7 +157,10 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
 
     versions: dict[str, str] = {}
     loaded: dict[str, OnnxModel] = {}
-    for name in SERVED_MODELS:
+    thresholds: dict[str, float] = {}
+    # The availability model is loaded from the kit's folder, not received from the hub
+    # yet (SERVED_MODELS are the ones distribution swaps).
+    for name in (*SERVED_MODELS, "availability"):
 
         def refuse(reason: str, hint: str = "", name: str = name) -> ModelRefused:
             return ModelRefused(f"model {name}: {reason}", hint=hint, model=name)
@@ -165,10 +181,19 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
         except OSError as exc:
             raise refuse(f"cannot read it in {directory}: {exc.strerror}") from None
         model, parsed = verify_model(name, blob, manifest, trust)
+        if name == "availability":
+            threshold = parsed.metrics.get("decision_threshold")
+            if threshold is None or not 0.0 < threshold < 1.0:
+                raise refuse(
+                    f"{parsed.version}: the manifest has no decision_threshold in (0, 1)",
+                    "install an availability model built by cloud-hub",
+                )
+            thresholds[name] = float(threshold)
         loaded[name] = model
         versions[name] = parsed.version
     return ModelSet(loaded["replenishment_protection_p90"], loaded["replenishment_daily"],
-                    loaded["labor"], versions)  # fmt: skip
+                    loaded["labor"], versions, loaded["availability"],
+                    thresholds["availability"])  # fmt: skip
 
 
 @dataclass
@@ -178,6 +203,8 @@ class CycleResult:
     decisions: list[decisions.DecisionRow] = field(default_factory=list)
     expired: int = 0
     seconds: float = 0.0
+    # Which model chose the shelf checks, and why the rule did when it did.
+    shelf_checks: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -185,6 +212,7 @@ class CycleResult:
             "closed": self.closed,
             "expired": self.expired,
             "seconds": round(self.seconds, 3),
+            "shelf_checks": self.shelf_checks,
             "decisions": [
                 {
                     "id": d.decision_id,
@@ -298,12 +326,23 @@ def run_cycle(
         result.decisions += _orders(mirror, models, policy, panel, origin, as_of, products,
                                     now_local, positions)  # fmt: skip
     failpoints.hit("cycle.after_commit")
+    # What shelf checks need of the daily panel; the panel (three 400-day SKU x day
+    # arrays) is freed before the hourly window is read, which bounds the peak.
+    source, reason, scored_day = _shelf_source(mirror, models, panel.day(origin))
+    shelf = _ShelfInputs.of(panel, origin, panel.index(scored_day), source != "availability")
+    del panel
     with mirror.transaction():
         result.decisions += _staffing(mirror, models, policy, start, as_of)
     failpoints.hit("cycle.after_commit")
+    result.shelf_checks = {"model": source, "scored_day": scored_day.isoformat(),
+                           **({"fallback": reason} if reason else {})}  # fmt: skip
     with mirror.transaction():
-        result.decisions += _shelf_checks(mirror, policy, panel, origin, as_of, products,
-                                          shelf_seed, positions[0])  # fmt: skip
+        if source == "availability":
+            result.decisions += _shelf_checks(mirror, models, policy, shelf, as_of, products,
+                                              shelf_seed, positions[0])  # fmt: skip
+        else:
+            result.decisions += _shelf_checks_rule(policy, mirror, shelf, as_of, products,
+                                                   shelf_seed, positions[0], reason)  # fmt: skip
     failpoints.hit("cycle.after_commit")
     result.seconds = timer.perf_counter() - started
     return result
@@ -431,22 +470,145 @@ def _staffing(mirror, models, policy, start, as_of) -> list:
     return decisions.record_many(mirror, proposals, policy)
 
 
-def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand) -> list:
-    """Phantom inventory: in stock by the system, yet no sale for longer than demand allows."""
+@dataclass
+class _ShelfInputs:
+    """What the shelf checks need of the daily panel, kept once the panel is freed."""
+
+    skus: list[str]
+    scored_day: date
+    promo: np.ndarray  # (n_sku,) the scored day's promotion flag
+    price_ratio: np.ndarray  # (n_sku,) the scored day's price / the usual (median) price
+    # The fallback rule's: mean daily units over 56 days, days since the last sale (-1:
+    # never sold); computed only when the rule serves.
+    rate: np.ndarray | None = None
+    days_quiet: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, panel: F.DailyPanel, origin: int, scored: int, rule: bool) -> _ShelfInputs:
+        prices = F._window(panel.price, scored, _PRICE_DAYS)
+        gaps = np.isnan(prices).any(axis=1)
+        usual = np.empty(len(prices))
+        usual[~gaps] = np.median(prices[~gaps], axis=1)  # nanmedian only where needed (slow)
+        with warnings.catch_warnings():  # a SKU without any price: ratio 1 (regular)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            usual[gaps] = np.nanmedian(prices[gaps], axis=1)
+        ratio = panel.price[:, scored] / usual
+        inputs = cls(
+            skus=list(panel.skus),
+            scored_day=panel.day(scored),
+            promo=np.nan_to_num(panel.promo[:, scored], nan=0.0),
+            price_ratio=np.where(np.isfinite(ratio) & (usual > 0), ratio, 1.0),
+        )
+        if rule:
+            sold = panel.sales[:, : origin + 1] > 0  # NaN (not observed) is no sale
+            inputs.days_quiet = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), -1)
+            inputs.rate = F._nanmean(F._window(panel.sales, origin, 56))
+        return inputs
+
+
+def _shelf_source(mirror: Mirror, models: ModelSet, origin: date) -> tuple[str, str, date]:
+    """(model, why the rule, the day scored): the last sales day up to the origin (after
+    closed days, or when the newest exports are late, the shelf stands as that day left
+    it); the availability model when that day has sales lines."""
+    last = mirror.conn.execute(
+        "SELECT MAX(date) FROM daily_sales WHERE date <= ?", (origin.isoformat(),)
+    ).fetchone()[0]
+    day = date.fromisoformat(last) if last else origin
+    if models.availability is None:
+        return "zero_sales_gap", "no availability model is loaded", day
+    if not hour_windows.has_lines(mirror, day):
+        why = (f"no sales lines for {day.isoformat()}: its hourly sales are unknown "
+               "(a store sending daily exports only has none)")  # fmt: skip
+        return "zero_sales_gap", why, day
+    return "availability", "", day
+
+
+def _last_trading_hour(mirror: Mirror, day: date) -> int:
+    """The local hour of the day's last trading hour (the calendar's hours, else the week's)."""
+    row = (
+        mirror.conn.execute(
+            "SELECT closes FROM store_calendar WHERE date = ? AND COALESCE(closes, '') != ''",
+            (day.isoformat(),),
+        ).fetchone()
+        or mirror.conn.execute(
+            "SELECT closes FROM store_hours WHERE weekday = ?", (day.weekday(),)
+        ).fetchone()
+    )
+    closes = row[0] if row and row[0] else "24:00"
+    hour = int(closes[:2]) - (closes[3:5] == "00")
+    return min(max(hour, 0), 23)
+
+
+def _shelf_checks(mirror, models, policy, shelf, as_of, products, seed, on_hand) -> list:
+    """Phantom inventory, by the availability model at the origin day's last trading hour."""
     limits = policy.shelf_check
     cap = limits.daily_cap if limits.daily_cap is not None else 40
-    history = panel.sales[:, : origin + 1]
-    rate = F._nanmean(F._window(panel.sales, origin, 56))
-    sold = history > 0  # NaN (not observed) is no sale
-    any_sold = sold.any(axis=1)
-    last_sale = origin - np.argmax(sold[:, ::-1], axis=1)
-    del sold
+    n_random = round(cap * limits.random_share)
+    rows = [i for i, sku in enumerate(shelf.skus)
+            if sku in products and on_hand.get(sku, 0.0) > 0]  # fmt: skip
+    if not rows or cap <= 0:
+        return []
+    skus = [shelf.skus[i] for i in rows]
+    hour = _last_trading_hour(mirror, shelf.scored_day)
+    first = shelf.scored_day - timedelta(days=_AVAILABILITY_DAYS - 1)
+    sales = hour_windows.hourly_sales(mirror, first, _AVAILABILITY_DAYS,
+                                      {sku: k for k, sku in enumerate(skus)})  # fmt: skip
+    # Promotion and price are the scored day's (the features read them at the scored hour
+    # only): broadcast views, no copies.
+    shape = sales.shape
+    panel = F.SkuHourPanel(first, sales,
+                           np.broadcast_to(shelf.promo[rows, None], shape),
+                           np.broadcast_to(shelf.price_ratio[rows, None], shape))  # fmt: skip
+    scored = (_AVAILABILITY_DAYS - 1) * 24 + hour
+    features = F.availability_features_at(panel, scored, chunk=_AVAILABILITY_CHUNK)
+    del panel, sales
+    probability = _predict_availability(models.availability, features, scored)
+    order = np.argsort(-probability, kind="stable")
+    above = order[probability[order] >= models.availability_threshold]
+    chosen = above[: max(0, cap - n_random)].tolist()
+    rng = random.Random(f"{seed}:{as_of.isoformat()}")
+    taken = set(chosen)
+    others = [k for k in range(len(skus)) if k not in taken]
+    randoms = sorted(rng.sample(others, min(len(others), n_random)))
+    expected_run = features[:, F.AVAILABILITY_FEATURES.index("expected_run")]
+    version = models.versions["availability"]
+    proposals = [
+        _shelf_check(as_of, skus[k], products[skus[k]], float(probability[k]),
+                     float(expected_run[k]), on_hand.get(skus[k], 0.0), rank, random_sample,
+                     model=("availability", version), features=features[k], hour=hour,
+                     threshold=models.availability_threshold)
+        for rank, k, random_sample in [(r, k, False) for r, k in enumerate(chosen, start=1)]
+        + [(0, k, True) for k in randoms]
+    ]  # fmt: skip
+    return decisions.record_many(mirror, proposals, policy)
+
+
+def _predict_availability(model: OnnxModel, features: np.ndarray, scored: int) -> np.ndarray:
+    """P(off shelf) per row. SKUs that sold nothing in the window (a long tail) have the
+    same row but for promotion and price: each distinct row is scored once."""
+    quiet = features[:, F.AVAILABILITY_FEATURES.index("zero_run")] > scored  # no sale at all
+    probability = np.empty(len(features))
+    if (~quiet).any():
+        probability[~quiet] = model.predict(features[~quiet])
+    if quiet.any():
+        distinct, where = np.unique(features[quiet], axis=0, return_inverse=True)
+        probability[quiet] = model.predict(distinct)[where.reshape(-1)]
+    return probability
+
+
+def _shelf_checks_rule(policy, mirror, shelf, as_of, products, seed, on_hand, reason) -> list:
+    """The fallback without hourly sales: in stock by the system, yet no sale for longer
+    than the SKU's daily rate makes plausible (P(no sale in the run) < 10 %)."""
+    limits = policy.shelf_check
+    cap = limits.daily_cap if limits.daily_cap is not None else 40
+    assert shelf.rate is not None and shelf.days_quiet is not None
     candidates = []
-    for i, sku in enumerate(panel.skus):
-        if sku not in products or on_hand.get(sku, 0.0) <= 0 or rate[i] <= 0 or not any_sold[i]:
+    for i, sku in enumerate(shelf.skus):
+        run = int(shelf.days_quiet[i])  # days without a sale up to the origin
+        rate = float(shelf.rate[i])
+        if sku not in products or on_hand.get(sku, 0.0) <= 0 or rate <= 0 or run < 0:
             continue
-        run = origin - last_sale[i]  # days without a sale up to the origin
-        expected = rate[i] * run
+        expected = rate * run
         probability = 1.0 - math.exp(-expected)  # chance the shelf, not demand, explains it
         if probability >= 0.9:
             candidates.append((probability, sku, expected))
@@ -456,23 +618,40 @@ def _shelf_checks(mirror, policy, panel, origin, as_of, products, seed, on_hand)
     taken = {c[1] for c in chosen}
     others = [s for s in products if s not in taken]
     randoms = rng.sample(others, min(len(others), round(cap * limits.random_share)))
+    rule = ("zero_sales_gap", "1")
     proposals = [
         _shelf_check(as_of, sku, products[sku], probability, expected, on_hand.get(sku, 0.0),
-                     rank, False)
+                     rank, False, model=rule, fallback=reason)
         for rank, (probability, sku, expected) in enumerate(chosen, start=1)
-    ] + [_shelf_check(as_of, sku, products[sku], 0.0, 0.0, on_hand.get(sku, 0.0), 0, True)
+    ] + [_shelf_check(as_of, sku, products[sku], 0.0, 0.0, on_hand.get(sku, 0.0), 0, True,
+                      model=rule, fallback=reason)
          for sku in randoms]  # fmt: skip
     return decisions.record_many(mirror, proposals, policy)
 
 
-def _shelf_check(as_of, sku, product, probability, expected, on_hand, rank,
-                 random_sample) -> decisions.Proposal:  # fmt: skip
+def _shelf_check(as_of, sku, product, probability, expected, on_hand, rank, random_sample, *,
+                 model: tuple[str, str], features: np.ndarray | None = None,
+                 hour: int | None = None, threshold: float | None = None,
+                 fallback: str = "") -> decisions.Proposal:  # fmt: skip
     detail = decision_pb2.ShelfCheckDetail(system_on_hand=on_hand, expected_units=expected,
                                            off_shelf_probability=probability,
                                            random_sample=random_sample, rank=rank)  # fmt: skip
+    inputs = {"random_sample": str(random_sample).lower(),
+              "off_shelf_probability": repr(float(probability))}  # fmt: skip
+    digest = ""
+    if features is not None:
+        detail.availability_features.extend(features.tolist())
+        detail.scored_hour = hour or 0
+        digest = hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()[:16]
+        inputs |= {"scored_hour": str(hour), "decision_threshold": repr(float(threshold))}
+    if fallback:
+        inputs["fallback"] = fallback
+    # A random check is not the model's call: certain by design, so the policy never holds
+    # back the control sample for a low probability (that would bias its labels).
     return decisions.Proposal(
-        kind="shelf_check", quantity=1.0, value=0.0, confidence=probability or 1.0,
+        kind="shelf_check", quantity=1.0, value=0.0,
+        confidence=1.0 if random_sample else probability,
         business_date=as_of.isoformat(), sku=sku, category=product.category,
-        model_name="zero_sales_gap", model_version="1", detail=detail,
-        inputs={"random_sample": str(random_sample).lower()},
+        model_name=model[0], model_version=model[1], feature_digest=digest, detail=detail,
+        inputs=inputs,
     )  # fmt: skip

@@ -2,8 +2,9 @@
 
 :func:`generate` stands in for a real store. It yields the master data (store hours,
 calendar, effective-dated products, promotions), the POS history (daily sales, deliveries,
-adjustments, open orders, hourly traffic, the labor schedule) and the ground truth the POS
-never sees (demand before stock-out censoring, the physical shelf stock, true traffic).
+adjustments, open orders, hourly traffic, the labor schedule; POS sales lines for the last
+``line_days`` days) and the ground truth the POS never sees (demand before stock-out
+censoring, the physical shelf stock, true traffic).
 Ingest validates and stores the batches; this module writes nothing.
 
 The model, in one paragraph: each SKU's daily demand is Poisson-gamma (negative binomial)
@@ -12,7 +13,12 @@ log-normal across SKUs (a few fast movers, a long tail of intermittent slow move
 follows the store's old replenishment process: min/max on the supplier's order days, case
 packs, lead times, deliveries never on closed days. Unrecorded shrink makes the system's
 on-hand drift above the shelf (phantom inventory) until a periodic cycle count corrects it,
-and the old process does not reorder meanwhile. Perishables age lot by lot (FIFO) and
+and the old process does not reorder meanwhile; in the days that have sales lines, a few
+shelves also empty at once (a facing stolen, stock left in the back room) while the system
+still counts it: the phantom inventory the availability model is to find from hourly
+sales. A day's units sell through its trading hours along the store's traffic shape, the
+earliest arrivals first, so a shelf that runs out mid-day stops selling early. Perishables
+age lot by lot (FIFO) and
 expired stock is recorded as waste. Randomness comes from ``numpy.random.default_rng`` seeded
 by (seed, stream, chunk), so the same :class:`SimConfig` gives byte-identical rows.
 
@@ -22,6 +28,7 @@ is an integer of the SKU's smallest unit (1 piece, or 10 g) so stock arithmetic 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +47,7 @@ KINDS: tuple[str, ...] = (
     "products",
     "promotions",
     "daily_sales",
+    "sales_lines",
     "deliveries",
     "adjustments",
     "truth_daily",
@@ -81,6 +89,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "kind",
     ),
     "daily_sales": ("store_id", "sku", "date", "units", "price", "promo", "on_hand"),
+    "sales_lines": ("line_id", "timestamp", "sku", "qty", "unit_price", "line_type"),
     "deliveries": ("delivery_id", "sku", "date", "qty", "order_id"),
     "adjustments": ("adjustment_id", "sku", "date", "qty", "reason"),
     "truth_daily": (
@@ -110,6 +119,12 @@ class SimConfig:
     time_zone: str = "America/Chicago"
     chunk_skus: int = 2000  # SKUs simulated together; bounds memory
     batch_rows: int = 50_000  # max rows per yielded batch
+    # POS lines (one per SKU and hour sold) for the last line_days days: what the
+    # availability model reads; 21 days cover its 15-day window plus a week of cycles.
+    line_days: int = 21
+    # Chance per SKU, trading day (line days only) and piece it sells a day (0.2 to 5) that
+    # the shelf empties at once while the system still counts the stock (until a count).
+    phantom_rate: float = 0.002
 
     def __post_init__(self) -> None:
         if not self.store_id:
@@ -119,6 +134,10 @@ class SimConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.seed < 0:
             raise ValueError(f"seed must be non-negative, got {self.seed}")
+        if self.line_days < 0:
+            raise ValueError(f"line_days must be non-negative, got {self.line_days}")
+        if not 0.0 <= self.phantom_rate <= 1.0:
+            raise ValueError(f"phantom_rate must be in [0, 1], got {self.phantom_rate}")
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -172,6 +191,8 @@ _UNITS_PER_FLOOR_HOUR = 450.0
 _KG_PACKS = (5, 10, 15)  # case packs of weighed produce, kg
 
 _STREAM_CATALOG, _STREAM_CHUNK, _STREAM_STORE, _STREAM_TRAFFIC, _STREAM_SCHEDULE = range(5)
+# Streams of their own: the lines and phantom events leave every other draw as it was.
+_STREAM_LINES, _STREAM_PHANTOM = 5, 6
 
 
 @dataclass(frozen=True)
@@ -881,6 +902,9 @@ class _Events:
     shrink: np.ndarray  # unrecorded losses (theft, unscanned breakage), before capping by stock
     damage: np.ndarray  # recorded write-offs, before capping by stock
     returns: np.ndarray  # customer returns put back on the shelf (recorded)
+    # The shelf empties before the day trades (stock stolen or left in the back room),
+    # unrecorded: phantom inventory that the day's missing sales reveal.
+    vanish: np.ndarray | None = None  # bool
 
 
 def _draw_events(
@@ -972,6 +996,16 @@ def _simulate_chunk(cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog
     demand = _draw_demand(rng, cat, mu)
     events = _draw_events(rng, cat, mu, active)
     del mu
+    if cfg.phantom_rate > 0 and cfg.line_days > 0:
+        # Whole shelves gone while the system counts them (line days only).
+        first = max(0, days - cfg.line_days)
+        vanish = _rng(cfg.seed, _STREAM_PHANTOM, cat.chunk).random(active[first:].shape)
+        gone = np.zeros(active.shape, dtype=bool)
+        # Busy shelves empty more often (more hands, more refills missed): the rate is per
+        # piece a day sold on average, capped at five.
+        rate = cfg.phantom_rate * np.clip(cat.base, 0.2, 5.0)
+        gone[first:] = (vanish < rate[None, :]) & active[first:]
+        events = dataclasses.replace(events, vanish=gone)
     counted = (((d - cat.count_phase) % cat.count_period) == 0) & active
     stock = _run_stock(
         _OldProcess(rng, cat, cal),
@@ -1046,9 +1080,14 @@ class _OldProcess:
         self.orders.append((np.full(idx.size, day), idx, qty, qty - short * cp, arrival))
 
     def trade(self, demand: np.ndarray, shrink: np.ndarray, damage: np.ndarray,
-              returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+              returns: np.ndarray, vanish: np.ndarray | None = None,
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Sell what is on the shelf; returns come back, shrink leaves unrecorded."""
         shelf, system = self.shelf, self.system
+        if vanish is not None and vanish.any():
+            gone = np.where(vanish, shelf, 0)
+            shelf -= gone
+            self.lots.take(gone)
         sold = np.minimum(demand, shelf)
         shelf += returns - sold
         system += returns - sold
@@ -1106,7 +1145,11 @@ def _run_stock(
             if can_order[day].any():  # before the cutoff, on the morning's position
                 proc.order(day, can_order[day], promo_soon[day])
             out["sold"][day], out["damage"][day] = proc.trade(
-                demand[day], events.shrink[day], events.damage[day], events.returns[day]
+                demand[day],
+                events.shrink[day],
+                events.damage[day],
+                events.returns[day],
+                None if events.vanish is None else events.vanish[day],
             )
         out["waste"][day], out["count"][day] = proc.close(is_open, counted[day])
         out["system"][day] = proc.system
@@ -1249,6 +1292,68 @@ def _sales_batches(cfg: SimConfig, cal: _Calendar, ch: _Chunk) -> Iterator[SimBa
         )
 
     yield from _emit(cfg, "daily_sales", _chunk_label("daily_sales", ch.cat), sku.size, make)
+
+
+def _hour_shape(cal: _Calendar, day: int) -> np.ndarray:
+    """The share of a day's sales in each local hour: the store's traffic shape."""
+    hours = np.arange(24)
+    shape = np.zeros(24)
+    if not cal.is_open[day]:
+        return shape
+    t, wd = hours + 0.5, cal.weekday[day]
+    if wd == 5:
+        shape = 0.35 + 1.0 * _bump(t, 13.0, 2.6) + 0.3 * _bump(t, 17.5, 1.5)
+    elif wd == 6:
+        shape = 0.30 + 1.0 * _bump(t, 13.5, 2.4)
+    else:
+        shape = 0.35 + 0.7 * _bump(t, 12.3, 1.3) + 1.0 * _bump(t, 17.6, 1.5)
+    shape = np.where((hours >= cal.opens[day]) & (hours < cal.closes[day]), shape, 0.0)
+    return shape / shape.sum()
+
+
+def _line_batches(cfg: SimConfig, cal: _Calendar, ch: _Chunk) -> Iterator[SimBatch]:
+    """One sale line per SKU and hour that sold, for the last ``line_days`` days.
+
+    Each day's demand arrives over the trading hours (multinomial on the traffic shape);
+    the day's units sold are its earliest arrivals, so a shelf that empties stops selling."""
+    first = max(0, cal.days - cfg.line_days)
+    days = np.arange(first, cal.days)
+    if not days.size:
+        return
+    cat = ch.cat
+    rng = _rng(cfg.seed, _STREAM_LINES, cat.chunk)
+    shape = np.array([_hour_shape(cal, int(d)) for d in days])  # (days, 24)
+    open_days = shape.sum(axis=1) > 0
+    shape[~open_days, 0] = 1.0  # closed: no demand anyway; the draw needs valid shares
+    demand = np.where(ch.active[first:], ch.demand[first:], 0).astype(np.int64)
+    sold = np.where(ch.active[first:], ch.sold[first:], 0).astype(np.int64)
+    arrivals = rng.multinomial(demand, shape[:, None, :])  # (days, skus, 24)
+    before = np.cumsum(arrivals, axis=2) - arrivals  # units that arrived earlier that day
+    units = np.clip(sold[:, :, None] - before, 0, arrivals)
+    del arrivals, before
+    d, j, h = np.nonzero(units)  # day-major, then SKU, then hour: time order per SKU-day
+    qty, price = units[d, j, h], ch.price[first:][d, j]
+    day = days[d]
+    skus = cat.sku[j]
+    hours = np.char.zfill(h.astype(str), 2)
+    stamps = np.char.add(cal.iso[day].astype(str), np.char.add("T", hours))
+
+    def make(lo: int, hi: int) -> Iterator[tuple]:
+        stamp = stamps[lo:hi].tolist()
+        sku = skus[lo:hi].tolist()
+        ids = ["L" + t[:10].replace("-", "") + t[11:] + "-" + s
+               for t, s in zip(stamp, sku, strict=True)]  # fmt: skip
+        return zip(
+            ids,
+            [t + ":30:00" for t in stamp],
+            sku,
+            _qty(qty[lo:hi], cat.weighed[j[lo:hi]]),
+            price[lo:hi].tolist(),
+            repeat("sale", hi - lo),
+            strict=True,
+        )
+
+    yield from _emit(cfg, "sales_lines", _chunk_label("sales_lines", cat), d.size, make)
 
 
 def _order_ids(cal: _Calendar, prefix: str, day: np.ndarray, skus: list[str]) -> list[str]:
@@ -1511,6 +1616,7 @@ def generate(cfg: SimConfig) -> Iterator[SimBatch]:
     for cat in catalogs:
         chunk = _simulate_chunk(cfg, cal, store, cat)
         yield from _sales_batches(cfg, cal, chunk)
+        yield from _line_batches(cfg, cal, chunk)
         yield from _delivery_batches(cfg, cal, chunk)
         yield from _adjustment_batches(cfg, cal, chunk)
         yield from _truth_daily_batches(cfg, cal, chunk)

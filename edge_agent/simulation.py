@@ -52,6 +52,8 @@ def run_simulation(
     pos_export: Path | None = None,
     bad_rows: int = 0,
     progress: bool = False,
+    line_days: int = SimConfig.line_days,
+    phantom_rate: float = SimConfig.phantom_rate,
 ) -> dict[str, Any]:
     """Simulate ``skus`` x ``days`` ending ``end_date`` (default: the store's yesterday)."""
     current = mirror.store()
@@ -65,8 +67,9 @@ def run_simulation(
 
         end_date = mirror.clock.now().astimezone(ZoneInfo(time_zone)).date() - timedelta(days=1)
     cfg = SimConfig(
-        store_id=store_id, skus=skus, days=days, seed=seed, end_date=end_date, time_zone=time_zone
-    )
+        store_id=store_id, skus=skus, days=days, seed=seed, end_date=end_date,
+        time_zone=time_zone, line_days=line_days, phantom_rate=phantom_rate,
+    )  # fmt: skip
     ingestor = Ingestor(mirror, skew_tolerance_s=skew_tolerance_s)
     started = time.perf_counter()
     loaded: dict[str, int] = {}

@@ -6,7 +6,11 @@ BENCHMARKS.md between ``<!-- bench:begin -->`` and ``<!-- bench:end -->``: a tab
 benchmark, the machine and the command. Everything outside the markers is left as it is.
 The output depends only on the JSON, so running it twice changes nothing.
 
-    python scripts/bench_report.py .bench.json [--md BENCHMARKS.md] [--check]
+    python scripts/bench_report.py .bench.json [--md BENCHMARKS.md] [--check] [--over OLD.json]
+
+A partial run (``pytest -m bench tests/bench/test_x.py``) can be laid over the JSON of
+an earlier full run with ``--over OLD.json``: its benchmarks replace those of the same
+name, the others stay, and every row from the older run names that run's date.
 
 Exit codes: 0 written; 1 with --check, when a benchmark missed its target; 2 bad usage
 (no JSON, no markers).
@@ -83,8 +87,11 @@ def _row(bench: dict[str, Any]) -> list[str]:
     else:
         target_text = info.get("target_text", "—") if target is not None else "—"
         met_text = "—" if met is None else ("**yes**" if met else "**no**")
+    label = info.get("label", bench["name"])
+    if bench.get("earlier_run"):
+        label += f" (run of {_when(bench['earlier_run'])})"
     return [
-        info.get("label", bench["name"]),
+        label,
         str(info.get("rounds", stats["rounds"])),
         _seconds(median),
         _rate(figure, unit),
@@ -219,6 +226,25 @@ def render(data: dict[str, Any], json_name: str) -> str:
     return "\n".join(lines)
 
 
+def overlay(data: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """``data``'s benchmarks over ``earlier``'s: same name, the newer wins; the rest of
+    ``earlier`` stays, marked with the date of its run."""
+    newer = {b["name"] for b in data.get("benchmarks", [])}
+    kept = [
+        {**b, "earlier_run": b.get("earlier_run") or earlier.get("datetime", "")}
+        for b in earlier.get("benchmarks", [])
+        if b["name"] not in newer
+    ]
+    return {**data, "benchmarks": [*data.get("benchmarks", []), *kept]}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read {path}: {exc}", "run `make bench` first") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json", type=Path, help="pytest-benchmark JSON (make bench: .bench.json)")
@@ -226,11 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if a benchmark missed its target"
     )
+    parser.add_argument(
+        "--over", type=Path, help="an earlier run's JSON: its other benchmarks stay in the table"
+    )
     args = parser.parse_args(argv)
-    try:
-        data = json.loads(args.json.read_text())
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read {args.json}: {exc}", "run `make bench` first") from None
+    data = _load(args.json)
+    if args.over is not None:
+        data = overlay(data, _load(args.over))
     try:
         text = args.md.read_text()
     except OSError as exc:

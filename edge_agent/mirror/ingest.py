@@ -21,7 +21,7 @@ from typing import Any
 
 from edge_agent import audit
 from edge_agent.errors import StoreConflictError
-from edge_agent.mirror import retention, windows
+from edge_agent.mirror import hours, retention, windows
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.exports import (
     Batch,
@@ -225,10 +225,14 @@ class Ingestor:
                 writer.write(batch.values, batch.lines, batch.summarize(kind))
             else:
                 self._upsert(kind, batch.values, report)
+        hour_sums = []
         if writer is not None:
             writer.refresh_rollups()
+            hour_sums.append(writer.rollup.hours)
         if kind.name == "products":
-            self._after_products(report)
+            hour_sums += self._after_products(report)
+        # The sale lines this file (or the quarantine it released) brought, per hour.
+        hours.fold(self.mirror, report.file_id, hour_sums)
         # The daily rows this file wrote (triggers noted them) reach the packed windows
         # in the file's own transaction.
         windows.fold(self.mirror)
@@ -348,8 +352,9 @@ class Ingestor:
                 )
             report.rows_loaded += 1
 
-    def _after_products(self, report: IngestReport) -> None:
-        """Re-process rows quarantined for an unknown SKU that this file brought."""
+    def _after_products(self, report: IngestReport) -> list[dict]:
+        """Re-process rows quarantined for an unknown SKU that this file brought; returns
+        the hourly sums of the sales lines released."""
         assert self._known_skus is not None
         conn = self.mirror.conn
         waiting = conn.execute(
@@ -357,10 +362,11 @@ class Ingestor:
             "AND released_at IS NULL AND sku IN (SELECT sku FROM products) ORDER BY id"
         ).fetchall()
         if not waiting:
-            return
+            return []
         ctx = self._context(decimal_comma=False)
         now = self.mirror.clock.now().isoformat()
         by_kind: dict[str, list[tuple[int, Mapping[str, Any], tuple]]] = {}
+        released_hours = []
         for quarantine_id, kind_name, raw in waiting:
             kind = KINDS[kind_name]
             row = json.loads(raw)
@@ -380,6 +386,7 @@ class Ingestor:
                 writer = _SalesLineWriter(self.mirror, released)
                 writer.write([v for _, _, v in batch], [qid for qid, _, _ in batch])
                 writer.refresh_rollups()
+                released_hours.append(writer.rollup.hours)
             else:
                 conn.executemany(kind.upsert_sql(), [v for _, _, v in batch])
             conn.executemany(
@@ -387,6 +394,7 @@ class Ingestor:
                 [(now, qid) for qid, _, _ in batch],
             )
             report.rows_released += len(batch)
+        return released_hours
 
 
 class _Released(IngestReport):

@@ -534,13 +534,15 @@ class LineRollup:
     process) and merged by the writer, so the day is never rescanned.
     """
 
-    __slots__ = ("baskets", "daily")
+    __slots__ = ("baskets", "daily", "hours")
 
     def __init__(self) -> None:
         # (sku, date) -> [units sold, units returned, sales value, priced units]
         self.daily: dict[tuple[str, str], list[float]] = {}
         # (date, hour) -> basket ids (line ids for lines without a basket) of sales
         self.baskets: dict[tuple[str, int], set[str]] = {}
+        # (sku, date) -> units sold per local hour (the availability model's input)
+        self.hours: dict[tuple[str, str], list[float]] = {}
 
     def add(self, values: tuple) -> None:
         """Add one validated line (the tuple of :func:`_v_sales_line`)."""
@@ -554,6 +556,10 @@ class LineRollup:
             totals[1] += qty
             return
         totals[0] += qty
+        hours = self.hours.get((sku, day))
+        if hours is None:
+            hours = self.hours[(sku, day)] = [0.0] * 24
+        hours[hour] += qty
         if price is not None:
             totals[2] += qty * price
             totals[3] += qty
@@ -570,6 +576,13 @@ class LineRollup:
             else:
                 for i in range(4):
                     totals[i] += add[i]
+        for key, add in other.hours.items():
+            hours = self.hours.get(key)
+            if hours is None:
+                self.hours[key] = list(add)
+            else:
+                for i in range(24):
+                    hours[i] += add[i]
         for key, members in other.baskets.items():
             mine = self.baskets.get(key)
             if mine is None:

@@ -379,6 +379,26 @@ def _sales_windows(db: sqlite_utils.Database) -> None:
     windows.seed(db.conn)
 
 
+def _hourly_sku_sales(db: sqlite_utils.Database) -> None:
+    """Version 5 (expand only): packed hourly sales per SKU, what the availability model
+    reads (see :mod:`edge_agent.mirror.hours`), added to at ingest from the sale lines."""
+    # Per SKU and block of days (days since 1970-01-01 // hours.BLOCK_DAYS): f4 per hour.
+    db.execute(
+        """CREATE TABLE sku_hour_blocks (
+              block INTEGER NOT NULL, sku TEXT NOT NULL, data BLOB NOT NULL,
+              PRIMARY KEY (block, sku)) WITHOUT ROWID"""
+    )
+    # The last ingest file whose lines the blocks hold; a later lines or products file
+    # not folded (an older release wrote it) makes the next reader rebuild them.
+    db.execute(
+        "CREATE TABLE sku_hour_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "folded_through INTEGER NOT NULL, block_days INTEGER NOT NULL)"
+    )
+    from edge_agent.mirror import hours  # numpy: loaded only when a mirror migrates
+
+    hours.seed(db.conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="initial", min_reader_version=1, apply=_initial),
     # Expand only: a release at schema 1 still reads and writes the file.
@@ -386,6 +406,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=3, name="sync state and outcomes", min_reader_version=1, apply=_sync),
     # Expand only: an older release writes daily_sales as before, and the triggers record it.
     Migration(version=4, name="sales windows", min_reader_version=1, apply=_sales_windows),
+    # Expand only: an older release writes lines as before; readers rebuild the blocks.
+    Migration(version=5, name="hourly sku sales", min_reader_version=1, apply=_hourly_sku_sales),
 )
 
 # The newest schema this release writes.

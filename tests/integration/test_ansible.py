@@ -36,10 +36,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from nacl.signing import SigningKey
 
 from edge_agent.mirror.schema import SCHEMA_VERSION
-from storeedge import signing
 from storeedge.natscluster import free_ports
 from tests.helpers import cli, wait_for
 
@@ -53,8 +51,6 @@ pytestmark = pytest.mark.skipif(
 RECAP = re.compile(
     r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE
 )
-#: A hub model-signing key, as `cloud-hub keys public` prints it.
-TRUSTED_KEY = signing.trust_line(SigningKey.generate(), "test hub")
 STORES = {"S001": "canary", "S002": "main"}
 STORE_TZ = "Europe/Berlin"
 #: The newest mirror schema of this checkout (release 0.1.0 in these tests).
@@ -120,6 +116,8 @@ class Fleet:
     nats_port: int
     http_ports: dict[str, int]
     seeds: dict[str, str] = field(default_factory=dict)
+    #: The installed hub's model-signing trust lines (`cloud-hub keys public`).
+    trust: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
 
     @property
@@ -204,7 +202,7 @@ class Fleet:
                     "edge_agent_venv_site_dirs": [site_packages],
                     "edge_agent_pip_extra_args": ["--no-deps", "--no-index"],
                     "edge_agent_nats_url": self.nats_url,
-                    "edge_agent_trusted_model_keys": [TRUSTED_KEY],
+                    "edge_agent_trusted_model_keys": self.trust,
                     "edge_agent_store_tz": STORE_TZ,
                     # a slot that has always passed: an agent decides as soon as it starts
                     "edge_agent_cycle_times": ["00:00"],
@@ -291,6 +289,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
                               "--by", "ansible-test", "--json")  # fmt: skip
             assert added["nats"]["reloaded"], added  # the running server took the new identity
             fleet.seeds[store] = Path(added["creds"]).read_text().strip()
+        # the key the hub role created: what the stores must trust
+        fleet.trust = fleet.hub("keys", "public", "--json")["trust"].strip().splitlines()
+        assert len(fleet.trust) == 1 and fleet.trust[0].startswith("ed25519 ")
         yield fleet
     finally:
         fleet.stop_all()
@@ -316,7 +317,7 @@ def test_edge_agent_converges_from_a_wheel_and_comes_up_healthy(fleet: Fleet) ->
     # The hub's model-signing key is the store's trust (the agent parsed it at start).
     trust_file = prefix / "etc/storeedge/hub-keys.pub"
     assert f"trust = [{json.dumps(str(trust_file))}]" in config
-    assert trust_file.read_text().strip() == TRUSTED_KEY
+    assert trust_file.read_text().strip() == "\n".join(fleet.trust)
     assert (prefix / "etc/logrotate.d/storeedge-agent").is_file()
     # connected with its own identity to the NATS server the nats role runs, deciding
     # on the history its box already held, and the installed hub has its decisions
@@ -424,13 +425,15 @@ def test_no_upgrade_outside_the_store_maintenance_window(fleet: Fleet) -> None:
     assert run.rc == 0, explain(fleet)
     assert "outside the maintenance window" in run.output
     assert fleet.release("S001") == "0.1.0"
-    # an emergency overrides the window
-    run = fleet.play(
-        "rollout.yml", "-l", "S001", extra={**upgrade, "edge_agent_ignore_maintenance_window": True}
-    )
+    # an emergency overrides the window; keeping two releases prunes the broken 0.3.0
+    emergency = {**upgrade, "edge_agent_ignore_maintenance_window": True,
+                 "edge_agent_keep_releases": 2}  # fmt: skip
+    run = fleet.play("rollout.yml", "-l", "S001", extra=emergency)
     assert run.rc == 0, explain(fleet)
     assert fleet.release("S001") == "0.2.0"
     assert fleet.health("S001")["agent_version"] == "0.2.0"
+    releases = sorted(p.name for p in (fleet.base("S001") / "releases").iterdir())
+    assert releases == ["0.1.0", "0.2.0"], releases
 
 
 def test_hub_and_nats_run_with_the_registry_authorization(fleet: Fleet) -> None:
@@ -444,6 +447,11 @@ def test_hub_and_nats_run_with_the_registry_authorization(fleet: Fleet) -> None:
     assert "authorization {" in auth and auth.count('"nkey": "U') == 1 + len(STORES)
     stores = {s["store_id"]: s["ring"] for s in fleet.hub("stores", "list", "--json")["stores"]}
     assert stores == STORES
+    # the role created the model-signing key once, in its folder, private to the hub
+    signing_dir = hub_root / "var/lib/storeedge-hub/signing"
+    assert oct(signing_dir.stat().st_mode & 0o777) == "0o700"
+    assert f'signing_dir = "{signing_dir}"' in hub_toml
+    assert [k["state"] for k in fleet.hub("keys", "public", "--json")["keys"]] == ["active"]
     # a second run of the hub and NATS plays changes nothing and keeps both running
     run = fleet.play("site.yml", "-l", "hub,nats")
     assert run.rc == 0, explain(fleet)

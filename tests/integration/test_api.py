@@ -439,6 +439,167 @@ def test_get_decision_with_its_audit_trail(hub):
     assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("decision_id:")
 
 
+def test_list_audit_records_pages_and_filters_a_chain(hub):
+    pb, md = hub.pb, auth(hub, "viewer")
+
+    def pages(**filters) -> list:
+        records, token = [], ""
+        while True:
+            page = hub.api.ListAuditRecords(
+                pb.ListAuditRecordsRequest(store_id="S001", page_size=50, page_token=token,
+                                           **filters), metadata=md, timeout=5)  # fmt: skip
+            assert len(page.records) <= 50
+            records += page.records
+            token = page.next_page_token
+            if not token:
+                return records
+
+    conn = sqlite3.connect(hub.hub_db)
+    held = [row[0] for row in conn.execute(
+        "SELECT seq FROM audit_entries WHERE store_id = 'S001' ORDER BY seq")]  # fmt: skip
+    decisions = conn.execute("SELECT COUNT(*) FROM records WHERE store_id = 'S001' "
+                             "AND record_type = 'decision'").fetchone()[0]  # fmt: skip
+    conn.close()
+    everything = pages()
+    assert [r.seq for r in everything] == held and len(held) > 50  # several pages, in order
+    assert all(r.verified and r.record_id == f"S001:audit:{r.seq}" for r in everything)
+    created = pages(event_type="DECISION_CREATED")
+    assert len(created) == decisions and {r.event_type for r in created} == {"DECISION_CREATED"}
+    decision_id = hub.pending["order"][0]
+    trail = hub.api.GetDecision(pb.GetDecisionRequest(decision_id=decision_id), metadata=md,
+                                timeout=5).audit_trail  # fmt: skip
+    about = pages(subject_id=decision_id)
+    assert [r.seq for r in about] == [e.seq for e in trail] and about
+    assert all(r.subject_id == decision_id for r in about)
+    window = pages(from_seq=10, to_seq=19)
+    assert [r.seq for r in window] == [s for s in held if 10 <= s <= 19]
+
+    def refused(**fields):
+        request = pb.ListAuditRecordsRequest(**fields)
+        return status_of(lambda: hub.api.ListAuditRecords(request, metadata=md, timeout=5))
+
+    code, details = refused(store_id="S001", event_type="NO_SUCH_EVENT")
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("event_type:")
+    assert "DECISION_CREATED" in details  # names what it accepts
+    code, details = refused(store_id="S404")
+    assert code == grpc.StatusCode.NOT_FOUND and "S404" in details
+    code, details = refused(event_type="APPROVAL")
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("store_id:")
+    first = hub.api.ListAuditRecords(pb.ListAuditRecordsRequest(store_id="S001", page_size=5),
+                                     metadata=md, timeout=5)  # fmt: skip
+    code, details = refused(store_id="S001", event_type="APPROVAL",
+                            page_token=first.next_page_token)  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("page_token:")
+
+
+# -- outcomes -------------------------------------------------------------------------------------
+
+
+def _joined_outcome(hub, request, md):
+    try:
+        return hub.api.GetDecisionOutcome(request, metadata=md, timeout=5)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAVAILABLE:  # not joined yet: serve joins shortly
+            return None
+        raise
+
+
+def _all_joined(hub_db: Path) -> bool:
+    conn = sqlite3.connect(hub_db, timeout=30)
+    try:
+        missing = conn.execute(
+            "SELECT COUNT(*) FROM api_decisions d WHERE NOT EXISTS "
+            "(SELECT 1 FROM outcome_joins j WHERE j.decision_id = d.decision_id)"
+        ).fetchone()
+        waiting = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM outcome_dirty) + "
+            "(SELECT COUNT(*) FROM outcome_dirty_groups)"
+        ).fetchone()
+        return missing[0] == 0 and waiting[0] == 0
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def test_decision_outcomes_and_metrics_through_the_api(hub):
+    pb, md = hub.pb, auth(hub, "viewer")
+    wait_for(lambda: _all_joined(hub.hub_db), what="serve joining every decision")
+    decision_id = hub.pending["order"][0]
+    request = pb.GetDecisionOutcomeRequest(decision_id=decision_id)
+    o = wait_for(lambda: _joined_outcome(hub, request, md), what="the outcome").outcome
+    # Ordered the day after the simulated history ends: none of its window is synced yet.
+    day = (SIM_END + timedelta(days=1)).isoformat()
+    assert (o.decision_id, o.store_id, o.kind) == (decision_id, "S001", pb.DECISION_KIND_ORDER)
+    assert (o.status, o.days_synced, o.window_start) == (pb.JOIN_STATUS_PARTIAL, 0, day)
+    assert o.days_expected >= 2 and o.WhichOneof("detail") == "order"
+    assert o.order.coverage_start == o.order.expected_delivery_date > day
+    assert o.order.forecast_p90 > 0 and not o.HasField("review_seconds")
+    staffing = hub.api.GetDecisionOutcome(pb.GetDecisionOutcomeRequest(
+        decision_id=hub.pending["staffing"][0]), metadata=md, timeout=5).outcome  # fmt: skip
+    assert staffing.WhichOneof("detail") == "staffing"
+    assert staffing.status == pb.JOIN_STATUS_PARTIAL
+    assert not staffing.staffing.HasField("transactions")  # unknown until the day is synced
+    code, details = status_of(lambda: hub.api.GetDecisionOutcome(
+        pb.GetDecisionOutcomeRequest(decision_id="S001:decision:999999"), metadata=md,
+        timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.NOT_FOUND and "S001:decision:999999" in details
+    code, details = status_of(lambda: hub.api.GetDecisionOutcome(
+        pb.GetDecisionOutcomeRequest(decision_id="S001"), metadata=md, timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("decision_id:")
+
+    # Metrics: one page equals the pages of two; the counts add up to the store's decisions.
+    whole = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(page_size=500),
+                                       metadata=md, timeout=5)  # fmt: skip
+    assert not whole.next_page_token
+    pages, token = [], ""
+    while True:
+        page = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(
+            page_size=2, page_token=token), metadata=md, timeout=5)  # fmt: skip
+        pages.extend(page.metrics)
+        token = page.next_page_token
+        if not token:
+            break
+    assert list(pages) == list(whole.metrics) and len(pages) > 2
+    conn = sqlite3.connect(hub.hub_db)
+    s1_total = conn.execute("SELECT COUNT(*) FROM api_decisions WHERE store_id = 'S001'").fetchone()
+    s1_in_w27 = conn.execute(
+        "SELECT COUNT(*) FROM api_decisions WHERE store_id = 'S001' AND "
+        "business_date BETWEEN '2026-06-29' AND '2026-07-05'"
+    ).fetchone()
+    conn.close()
+    s1 = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(store_id="S001"), metadata=md,
+                                    timeout=5).metrics  # fmt: skip
+    assert sum(m.decisions for m in s1) == s1_total[0]
+    # Nothing of the days after the history has been synced: no outcome figure, only counts.
+    assert all(m.joins_complete == 0 and not m.HasField("wape") for m in s1)
+    # The cycle's day (2026-06-29) is in ISO week 27; the running store adds its own today's.
+    assert "2026-W27" in {m.week for m in s1}
+    w27 = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(
+        store_id="S001", week_from="2026-W27", week_to="2026-W27"), metadata=md,
+        timeout=5).metrics  # fmt: skip
+    assert {m.week for m in w27} == {"2026-W27"}
+    assert sum(m.decisions for m in w27) == s1_in_w27[0]
+    dairy = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(category="dairy"),
+                                       metadata=md, timeout=5).metrics  # fmt: skip
+    assert dairy and {m.category for m in dairy} == {"dairy"}
+    later = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(week_from="2099-W01"),
+                                       metadata=md, timeout=5)  # fmt: skip
+    assert len(later.metrics) == 0
+    code, details = status_of(lambda: hub.api.ListOutcomeMetrics(
+        pb.ListOutcomeMetricsRequest(week_from="2026-27"), metadata=md, timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("week_from:")
+    first = hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(page_size=1), metadata=md,
+                                       timeout=5)  # fmt: skip
+    code, details = status_of(lambda: hub.api.ListOutcomeMetrics(pb.ListOutcomeMetricsRequest(
+        page_size=1, store_id="S002", page_token=first.next_page_token), metadata=md,
+        timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("page_token:")
+    code, _ = status_of(lambda: hub.api.ListOutcomeMetrics(
+        pb.ListOutcomeMetricsRequest(), metadata=auth(hub, "expired"), timeout=5))  # fmt: skip
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
 # -- approvals ------------------------------------------------------------------------------------
 
 
@@ -597,3 +758,56 @@ def test_plaintext_is_refused_off_loopback_and_tokens_are_never_listed(hub, tmp_
     assert {r["name"] for r in rows} >= {"vera", "ana", "gone"}
     assert all(secret not in listed.stdout for secret in hub.tokens.values())
     assert "token_hash" not in listed.stdout
+
+
+# -- the CLI over the API -------------------------------------------------------------------------
+
+
+def test_the_client_commands_work_through_the_api_over_tls(hub, tmp_path):
+    pb = hub.pb
+    files = {}
+    for who in ("viewer", "south", "expired"):
+        files[who] = tmp_path / f"{who}.token"
+        files[who].write_text(hub.tokens[who] + "\n")
+
+    def client(who: str, *args: str):
+        return cli("cloud-hub", "client", *args, "--address", f"127.0.0.1:{hub.port}",
+                   "--ca", str(hub.tls / "ca.pem"), "--token-file", str(files[who]))  # fmt: skip
+
+    md = auth(hub, "viewer")
+    done = client("viewer", "stores", "--json")
+    assert done.returncode == 0, done.stderr
+    listed = hub.api.ListStores(pb.ListStoresRequest(page_size=100), metadata=md, timeout=5)
+    assert [s["store_id"] for s in json.loads(done.stdout)["stores"]] == [
+        s.store_id for s in listed.stores
+    ]
+    table = client("viewer", "stores").stdout
+    assert "S001" in table and "canary" in table and "last heartbeat" in table
+    done = client("viewer", "decisions", "--store", "S002", "--state", "pending", "--json")
+    pending = json.loads(done.stdout)["decisions"]
+    assert pending and {d["store_id"] for d in pending} == {"S002"}
+    assert {d["state"] for d in pending} == {"DECISION_STATE_PENDING"}
+    # a viewer cannot approve: refused by the API, said plainly, exit 2
+    done = client("viewer", "approve", "S002:decision:10", "--reason", "checked")
+    assert done.returncode == 2
+    assert "PERMISSION_DENIED" in done.stderr and "role" in done.stderr, done.stderr
+    done = client("south", "approve", "S002:decision:10", "--reason", "checked", "--json")
+    assert done.returncode == 0, done.stderr
+    request_id = json.loads(done.stdout)["approval"]["request_id"]
+    got = hub.api.GetDecision(pb.GetDecisionRequest(decision_id="S002:decision:10"),
+                              metadata=md, timeout=5)  # fmt: skip
+    assert [a.request_id for a in got.approvals] == [request_id]
+    assert got.approvals[0].actor == "sam"
+    # the chain the hub holds, and its verdict on a tampered one (exit 1, naming the record)
+    done = client("viewer", "audit", "S001", "--event-type", "DECISION_CREATED", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["records"]
+    done = client("viewer", "verify", "S003")
+    assert done.returncode == 1 and "first bad record S003:audit:" in done.stdout, done.stdout
+    assert client("viewer", "verify", "S001").returncode == 0
+    done = client("expired", "stores")
+    assert done.returncode == 2 and "UNAUTHENTICATED" in done.stderr
+    assert "hint:" in done.stderr
+    # off loopback without --ca the client does not even try plaintext
+    done = cli("cloud-hub", "client", "stores", "--address", "hub.example.com:50051",
+               "--token-file", str(files["viewer"]))  # fmt: skip
+    assert done.returncode == 2 and "needs TLS" in done.stderr

@@ -213,3 +213,59 @@ def test_feature_spec_hash_is_stable_and_names_are_unique():
     assert F.protection_features(_toy_panel(), 90, np.full(5, 3)).shape[1] == len(
         F.PROTECTION_FEATURES
     )
+
+
+# -- the edge's one-hour availability rows are the training rows --------------------------------
+def _assert_hour_rows_equal(panel: F.SkuHourPanel, hours: list[int], chunk: int = 2048) -> None:
+    full = F.availability_features(panel)
+    n_sku, n_hours = panel.sales.shape
+    full = full.reshape(n_sku, n_hours, len(F.AVAILABILITY_FEATURES))
+    for hour in hours:
+        served = F.availability_features_at(panel, hour, chunk=chunk)
+        assert served.dtype == np.float32
+        # Bit for bit: the model sees at the edge exactly what it was trained on.
+        np.testing.assert_array_equal(served, full[:, hour], err_msg=f"hour {hour}")
+
+
+def test_availability_hour_rows_equal_the_training_rows_on_freshretailnet(tmp_path):
+    from cloud_hub.backtest import read_hourly_skus
+    from cloud_hub.datasets import convert_freshretailnet
+    from tests.conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "freshretailnet_store0").is_dir():
+        pytest.fail(f"real data folder {SHARED_DATA} is absent (CI always has it)")
+    hourly, _ = convert_freshretailnet(SHARED_DATA, tmp_path)
+    panels, _, n_days = read_hourly_skus(hourly)
+    panel = panels[0]
+    # The edge's window: 15 days (14 of expectation and the scored day), at several hours;
+    # and the whole history, so runs and levels reach back past the window.
+    last = n_days * 24
+    window = F.SkuHourPanel(
+        panel.start + timedelta(days=n_days - 15),
+        panel.sales[:, last - 15 * 24 :],
+        panel.promo[:, last - 15 * 24 :],
+        panel.price_ratio[:, last - 15 * 24 :],
+    )
+    _assert_hour_rows_equal(window, [0, 23, 14 * 24, 14 * 24 + 9, 15 * 24 - 1], chunk=17)
+    _assert_hour_rows_equal(panel, [last - 1, last - 30, 5 * 24 + 21])
+
+
+def test_availability_hour_rows_equal_on_new_skus_and_closed_days():
+    days = 15
+    rng = np.random.default_rng(3)
+    sales = rng.poisson(0.4, size=(4, days * 24)).astype(np.float32)
+    sales[0] = 0.0  # listed today: no history at all
+    sales[1, : 12 * 24] = np.nan  # new three days ago: not observed before
+    sales[:, 9 * 24 : 10 * 24] = 0.0  # the store was closed on day 9: no sales anywhere
+    sales[2, -30:] = 0.0  # a run into the scored hour
+    promo = np.zeros_like(sales)
+    promo[3, -24:] = 1.0
+    ratio = np.ones_like(sales)
+    ratio[3, -24:] = 0.8
+    ratio[2, -5:] = np.nan
+    panel = F.SkuHourPanel(date(2026, 3, 2), sales, promo, ratio)
+    _assert_hour_rows_equal(panel, [0, 5, 24, 9 * 24 + 20, 10 * 24, days * 24 - 1], chunk=3)
+    one_day = F.SkuHourPanel(date(2026, 3, 2), sales[:, :24], promo[:, :24], ratio[:, :24])
+    _assert_hour_rows_equal(one_day, [0, 23])
+    with pytest.raises(ValueError, match="outside the panel"):
+        F.availability_features_at(panel, days * 24)

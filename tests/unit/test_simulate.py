@@ -6,6 +6,7 @@ parsed into (day, sku) matrices; each test looks at one property of it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -130,7 +131,7 @@ def test_kinds_come_in_dependency_order(store: Store) -> None:
     kinds = [b.kind for b in store.batches]
     runs = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
     chunks = -(-CFG.skus // CFG.chunk_skus)
-    per_chunk = ["daily_sales", "deliveries", "adjustments", "truth_daily"]
+    per_chunk = ["daily_sales", "sales_lines", "deliveries", "adjustments", "truth_daily"]
     expected = ["store", "calendar", "products", "promotions", *per_chunk * chunks]
     assert runs == [*expected, "open_orders", "traffic", "schedule", "truth_hourly"]
     assert set(kinds) == set(KINDS)
@@ -145,6 +146,7 @@ def test_headers_are_the_documented_formats(store: Store) -> None:
         "shelf_life_days,status",
         "promotions": "promo_id,sku,start_date,end_date,promo_price,discount_pct,kind",
         "daily_sales": "store_id,sku,date,units,price,promo,on_hand",
+        "sales_lines": "line_id,timestamp,sku,qty,unit_price,line_type",
         "deliveries": "delivery_id,sku,date,qty,order_id",
         "adjustments": "adjustment_id,sku,date,qty,reason",
         "open_orders": "order_id,sku,order_date,expected_date,qty,status",
@@ -413,3 +415,35 @@ def test_config_is_validated() -> None:
         SimConfig("S1", 10, 10, 1, END, time_zone="Mars/Olympus")
     with pytest.raises(ValueError, match="skus"):
         SimConfig("S1", 0, 10, 1, END)
+
+
+def test_sales_lines_add_up_to_the_daily_sales_of_the_last_line_days(store: Store) -> None:
+    hourly = np.zeros((store.cfg.days, len(store.skus), 24))
+    ids = set()
+    for line_id, stamp, sku, qty, price, line_type in store.rows["sales_lines"]:
+        when = dt.datetime.fromisoformat(stamp)
+        d = store.day(when.date().isoformat())
+        assert line_type == "sale" and qty > 0 and price > 0
+        opens, closes = STORE_HOURS[when.weekday()]
+        assert opens <= when.hour < closes, stamp  # trading hours only
+        hourly[d, store.col[sku], when.hour] += qty
+        ids.add(line_id)
+    assert len(ids) == len(store.rows["sales_lines"])  # line ids are unique
+    first = store.cfg.days - store.cfg.line_days
+    assert not hourly[:first].any()  # lines only for the last line_days days
+    daily = np.nan_to_num(store.units[first:])
+    np.testing.assert_allclose(hourly[first:].sum(axis=2), daily, atol=0.011)
+
+
+def test_injected_phantoms_empty_the_shelf_and_stop_the_sales(store: Store) -> None:
+    """In line days a shelf may empty before trading while the system still counts the stock:
+    that day sells nothing, the next count finds it."""
+    first = store.cfg.days - store.cfg.line_days
+    emptied = (store.shelf[first:] == 0) & (store.system[first:] > 0)
+    before = np.vstack([store.shelf[first - 1 : first], store.shelf[first:-1]])
+    sudden = emptied & (before > 0) & (np.nan_to_num(store.units[first:]) == 0)
+    assert sudden.sum() >= 3
+    none = _parse(dataclasses.replace(CFG, skus=64, phantom_rate=0.0))
+    with_them = _parse(dataclasses.replace(CFG, skus=64))
+    lost = lambda s: ((s.shelf == 0) & (s.system > 0))[first:].sum()  # noqa: E731
+    assert lost(with_them) > lost(none)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from edge_agent.clock import FixedClock
-from edge_agent.mirror import Ingestor, open_mirror
+from edge_agent.mirror import Ingestor, hours, open_mirror
 from edge_agent.mirror import windows as W
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, daily_panel_from_rows, latest_on_hand
-from edge_agent.mirror.schema import MIGRATIONS
+from edge_agent.mirror.schema import MIGRATIONS, SCHEMA_VERSION
 from edge_agent.simulation import run_simulation
 
 END = date(2026, 3, 1)
@@ -147,17 +147,29 @@ def test_migrating_an_existing_mirror_builds_the_windows(tmp_path: Path):
                      "daily_sales_windows_delete"):  # fmt: skip
             made.conn.execute(f"DROP TRIGGER {name}")
         for name in ("sales_blocks", "on_hand_blocks", "sales_window_changes",
-                     "sales_window_state"):  # fmt: skip
+                     "sales_window_state", "sku_hour_blocks", "sku_hour_state"):  # fmt: skip
             made.conn.execute(f"DROP TABLE {name}")
-        made.conn.execute("DELETE FROM schema_migrations WHERE version = 4")
+        made.conn.execute("DELETE FROM schema_migrations WHERE version >= 4")
     made.close()
     old = open_mirror(path, clock=FixedClock(CLOCK), migrations=MIGRATIONS[:3])
     assert old.schema_version() == 3
     old.close()
     mirror = open_mirror(path, clock=FixedClock(CLOCK))
     try:
-        assert mirror.schema_version() == 4
+        assert mirror.schema_version() == SCHEMA_VERSION
         assert mirror.conn.execute("SELECT COUNT(*) FROM sales_blocks").fetchone()[0] > 0
+        # Schema 5 builds the hourly blocks from the lines already in the file.
+        lines = mirror.conn.execute(
+            "SELECT business_date, local_hour, SUM(qty) FROM sales_lines WHERE sku = "
+            "(SELECT MIN(sku) FROM sales_lines) GROUP BY business_date, local_hour"
+        ).fetchall()
+        assert lines
+        sku = mirror.conn.execute("SELECT MIN(sku) FROM sales_lines").fetchone()[0]
+        first = date.fromisoformat(min(day for day, _, _ in lines))
+        hourly = hours.hourly_sales(mirror, first, (END - first).days + 1, {sku: 0})[0]
+        for day, hour, qty in lines:
+            assert hourly[(date.fromisoformat(day) - first).days * 24 + hour] == pytest.approx(qty)
+        assert hourly.sum() == pytest.approx(sum(q for _, _, q in lines))
         _same_panels(mirror, END - timedelta(days=89), END + timedelta(days=28))
     finally:
         mirror.close()

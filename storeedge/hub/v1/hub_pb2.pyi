@@ -60,6 +60,28 @@ class ApprovalStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     APPROVAL_STATUS_SENT: _ClassVar[ApprovalStatus]
     APPROVAL_STATUS_APPLIED: _ClassVar[ApprovalStatus]
     APPROVAL_STATUS_REFUSED: _ClassVar[ApprovalStatus]
+
+class JoinStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOIN_STATUS_UNSPECIFIED: _ClassVar[JoinStatus]
+    JOIN_STATUS_PARTIAL: _ClassVar[JoinStatus]
+    JOIN_STATUS_COMPLETE: _ClassVar[JoinStatus]
+
+class ReviewPath(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_PATH_UNSPECIFIED: _ClassVar[ReviewPath]
+    REVIEW_PATH_AUTO: _ClassVar[ReviewPath]
+    REVIEW_PATH_APPROVED: _ClassVar[ReviewPath]
+    REVIEW_PATH_REJECTED: _ClassVar[ReviewPath]
+    REVIEW_PATH_OVERRIDDEN: _ClassVar[ReviewPath]
+    REVIEW_PATH_OTHER: _ClassVar[ReviewPath]
+
+class ShelfCheckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SHELF_CHECK_STATUS_UNSPECIFIED: _ClassVar[ShelfCheckStatus]
+    SHELF_CHECK_STATUS_FOUND: _ClassVar[ShelfCheckStatus]
+    SHELF_CHECK_STATUS_MISSING: _ClassVar[ShelfCheckStatus]
+    SHELF_CHECK_STATUS_NOT_CHECKED: _ClassVar[ShelfCheckStatus]
 REGISTRY_STATUS_UNSPECIFIED: RegistryStatus
 REGISTRY_STATUS_ACTIVE: RegistryStatus
 REGISTRY_STATUS_REVOKED: RegistryStatus
@@ -93,6 +115,19 @@ APPROVAL_STATUS_UNSPECIFIED: ApprovalStatus
 APPROVAL_STATUS_SENT: ApprovalStatus
 APPROVAL_STATUS_APPLIED: ApprovalStatus
 APPROVAL_STATUS_REFUSED: ApprovalStatus
+JOIN_STATUS_UNSPECIFIED: JoinStatus
+JOIN_STATUS_PARTIAL: JoinStatus
+JOIN_STATUS_COMPLETE: JoinStatus
+REVIEW_PATH_UNSPECIFIED: ReviewPath
+REVIEW_PATH_AUTO: ReviewPath
+REVIEW_PATH_APPROVED: ReviewPath
+REVIEW_PATH_REJECTED: ReviewPath
+REVIEW_PATH_OVERRIDDEN: ReviewPath
+REVIEW_PATH_OTHER: ReviewPath
+SHELF_CHECK_STATUS_UNSPECIFIED: ShelfCheckStatus
+SHELF_CHECK_STATUS_FOUND: ShelfCheckStatus
+SHELF_CHECK_STATUS_MISSING: ShelfCheckStatus
+SHELF_CHECK_STATUS_NOT_CHECKED: ShelfCheckStatus
 
 class Store(_message.Message):
     __slots__ = ("store_id", "ring", "region", "time_zone", "registry_status", "last_heartbeat_time", "agent_version", "chain_status", "chain_length", "chain_head", "records_received", "outbox_backlog", "model_versions", "chain_epoch", "last_seen_time", "quarantined")
@@ -258,7 +293,7 @@ class ListDecisionsResponse(_message.Message):
     def __init__(self, decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
-    __slots__ = ("record_id", "seq", "event_type", "record_time", "actor", "summary", "hash", "verified")
+    __slots__ = ("record_id", "seq", "event_type", "record_time", "actor", "summary", "hash", "verified", "subject_id")
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +302,7 @@ class AuditEvent(_message.Message):
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     record_id: str
     seq: int
     event_type: str
@@ -275,7 +311,8 @@ class AuditEvent(_message.Message):
     summary: str
     hash: str
     verified: bool
-    def __init__(self, record_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_type: _Optional[str] = ..., record_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., summary: _Optional[str] = ..., hash: _Optional[str] = ..., verified: _Optional[bool] = ...) -> None: ...
+    subject_id: str
+    def __init__(self, record_id: _Optional[str] = ..., seq: _Optional[int] = ..., event_type: _Optional[str] = ..., record_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., summary: _Optional[str] = ..., hash: _Optional[str] = ..., verified: _Optional[bool] = ..., subject_id: _Optional[str] = ...) -> None: ...
 
 class Approval(_message.Message):
     __slots__ = ("request_id", "action", "quantity", "actor", "reason", "request_time", "status", "result_state", "result_reason", "answer_time")
@@ -387,6 +424,32 @@ class BadRecord(_message.Message):
     reason: str
     def __init__(self, record_id: _Optional[str] = ..., seq: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class ListAuditRecordsRequest(_message.Message):
+    __slots__ = ("store_id", "from_seq", "to_seq", "event_type", "subject_id", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TO_SEQ_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    from_seq: int
+    to_seq: int
+    event_type: str
+    subject_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., from_seq: _Optional[int] = ..., to_seq: _Optional[int] = ..., event_type: _Optional[str] = ..., subject_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAuditRecordsResponse(_message.Message):
+    __slots__ = ("records", "next_page_token")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_page_token: str
+    def __init__(self, records: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class VerifyChainRequest(_message.Message):
     __slots__ = ("store_id",)
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -412,3 +475,241 @@ class VerifyChainResponse(_message.Message):
     gap_missing_seq: int
     chain_epoch: int
     def __init__(self, store_id: _Optional[str] = ..., status: _Optional[_Union[ChainStatus, str]] = ..., chain_length: _Optional[int] = ..., chain_head: _Optional[str] = ..., first_bad_record: _Optional[_Union[BadRecord, _Mapping]] = ..., entries_waiting: _Optional[int] = ..., gap_missing_seq: _Optional[int] = ..., chain_epoch: _Optional[int] = ...) -> None: ...
+
+class OrderOutcome(_message.Message):
+    __slots__ = ("coverage_start", "coverage_end", "forecast_p90", "protection_sales", "p90_covered", "forecast_mean", "coverage_days", "sales_units", "onhand_unit_days", "end_on_hand", "stockout_days", "lost_units", "lost_value", "received_units", "excess_units", "aged_units", "expected_delivery_date")
+    COVERAGE_START_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_END_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_P90_FIELD_NUMBER: _ClassVar[int]
+    PROTECTION_SALES_FIELD_NUMBER: _ClassVar[int]
+    P90_COVERED_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_MEAN_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    SALES_UNITS_FIELD_NUMBER: _ClassVar[int]
+    ONHAND_UNIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    END_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    STOCKOUT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    LOST_UNITS_FIELD_NUMBER: _ClassVar[int]
+    LOST_VALUE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_UNITS_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_UNITS_FIELD_NUMBER: _ClassVar[int]
+    AGED_UNITS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
+    coverage_start: str
+    coverage_end: str
+    forecast_p90: float
+    protection_sales: float
+    p90_covered: bool
+    forecast_mean: float
+    coverage_days: int
+    sales_units: float
+    onhand_unit_days: float
+    end_on_hand: float
+    stockout_days: int
+    lost_units: float
+    lost_value: float
+    received_units: float
+    excess_units: float
+    aged_units: float
+    expected_delivery_date: str
+    def __init__(self, coverage_start: _Optional[str] = ..., coverage_end: _Optional[str] = ..., forecast_p90: _Optional[float] = ..., protection_sales: _Optional[float] = ..., p90_covered: _Optional[bool] = ..., forecast_mean: _Optional[float] = ..., coverage_days: _Optional[int] = ..., sales_units: _Optional[float] = ..., onhand_unit_days: _Optional[float] = ..., end_on_hand: _Optional[float] = ..., stockout_days: _Optional[int] = ..., lost_units: _Optional[float] = ..., lost_value: _Optional[float] = ..., received_units: _Optional[float] = ..., excess_units: _Optional[float] = ..., aged_units: _Optional[float] = ..., expected_delivery_date: _Optional[str] = ...) -> None: ...
+
+class StaffingOutcome(_message.Message):
+    __slots__ = ("hour", "forecast_transactions", "transactions", "staffed", "needed", "transactions_per_staff_hour", "over_hours", "under_hours")
+    HOUR_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    STAFFED_FIELD_NUMBER: _ClassVar[int]
+    NEEDED_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONS_PER_STAFF_HOUR_FIELD_NUMBER: _ClassVar[int]
+    OVER_HOURS_FIELD_NUMBER: _ClassVar[int]
+    UNDER_HOURS_FIELD_NUMBER: _ClassVar[int]
+    hour: int
+    forecast_transactions: float
+    transactions: float
+    staffed: float
+    needed: float
+    transactions_per_staff_hour: float
+    over_hours: float
+    under_hours: float
+    def __init__(self, hour: _Optional[int] = ..., forecast_transactions: _Optional[float] = ..., transactions: _Optional[float] = ..., staffed: _Optional[float] = ..., needed: _Optional[float] = ..., transactions_per_staff_hour: _Optional[float] = ..., over_hours: _Optional[float] = ..., under_hours: _Optional[float] = ...) -> None: ...
+
+class ShelfCheckOutcome(_message.Message):
+    __slots__ = ("status", "checked_by", "random_sample", "rank")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    status: ShelfCheckStatus
+    checked_by: str
+    random_sample: bool
+    rank: int
+    def __init__(self, status: _Optional[_Union[ShelfCheckStatus, str]] = ..., checked_by: _Optional[str] = ..., random_sample: _Optional[bool] = ..., rank: _Optional[int] = ...) -> None: ...
+
+class DecisionOutcome(_message.Message):
+    __slots__ = ("decision_id", "store_id", "kind", "status", "window_start", "window_end", "days_synced", "days_expected", "review", "review_seconds", "model_version", "update_time", "order", "staffing", "shelf_check")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    DAYS_SYNCED_FIELD_NUMBER: _ClassVar[int]
+    DAYS_EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    STAFFING_FIELD_NUMBER: _ClassVar[int]
+    SHELF_CHECK_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    store_id: str
+    kind: DecisionKind
+    status: JoinStatus
+    window_start: str
+    window_end: str
+    days_synced: int
+    days_expected: int
+    review: ReviewPath
+    review_seconds: float
+    model_version: str
+    update_time: _timestamp_pb2.Timestamp
+    order: OrderOutcome
+    staffing: StaffingOutcome
+    shelf_check: ShelfCheckOutcome
+    def __init__(self, decision_id: _Optional[str] = ..., store_id: _Optional[str] = ..., kind: _Optional[_Union[DecisionKind, str]] = ..., status: _Optional[_Union[JoinStatus, str]] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., days_synced: _Optional[int] = ..., days_expected: _Optional[int] = ..., review: _Optional[_Union[ReviewPath, str]] = ..., review_seconds: _Optional[float] = ..., model_version: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order: _Optional[_Union[OrderOutcome, _Mapping]] = ..., staffing: _Optional[_Union[StaffingOutcome, _Mapping]] = ..., shelf_check: _Optional[_Union[ShelfCheckOutcome, _Mapping]] = ...) -> None: ...
+
+class GetDecisionOutcomeRequest(_message.Message):
+    __slots__ = ("decision_id",)
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    def __init__(self, decision_id: _Optional[str] = ...) -> None: ...
+
+class GetDecisionOutcomeResponse(_message.Message):
+    __slots__ = ("outcome",)
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    outcome: DecisionOutcome
+    def __init__(self, outcome: _Optional[_Union[DecisionOutcome, _Mapping]] = ...) -> None: ...
+
+class OutcomeMetrics(_message.Message):
+    __slots__ = ("week", "store_id", "category", "model_version", "decisions", "joins_complete", "joins_partial", "forecasts", "wape", "bias", "p90_forecasts", "p90_coverage", "order_windows", "sku_days", "stockout_days", "stockout_rate", "lost_units", "lost_value", "sales_units", "onhand_unit_days", "inventory_turns", "days_of_supply", "excess_units", "aged_units", "staffing_hours", "over_hours", "under_hours", "checks_ranked", "missing_ranked", "hit_rate_ranked", "checks_random", "missing_random", "hit_rate_random", "not_checked", "auto", "approved", "rejected", "overridden", "other", "share_auto", "share_approved", "share_rejected", "share_overridden", "reviewed", "review_seconds_mean", "review_seconds_max")
+    WEEK_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    JOINS_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    JOINS_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    FORECASTS_FIELD_NUMBER: _ClassVar[int]
+    WAPE_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    P90_FORECASTS_FIELD_NUMBER: _ClassVar[int]
+    P90_COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    SKU_DAYS_FIELD_NUMBER: _ClassVar[int]
+    STOCKOUT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    STOCKOUT_RATE_FIELD_NUMBER: _ClassVar[int]
+    LOST_UNITS_FIELD_NUMBER: _ClassVar[int]
+    LOST_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SALES_UNITS_FIELD_NUMBER: _ClassVar[int]
+    ONHAND_UNIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    INVENTORY_TURNS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_OF_SUPPLY_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_UNITS_FIELD_NUMBER: _ClassVar[int]
+    AGED_UNITS_FIELD_NUMBER: _ClassVar[int]
+    STAFFING_HOURS_FIELD_NUMBER: _ClassVar[int]
+    OVER_HOURS_FIELD_NUMBER: _ClassVar[int]
+    UNDER_HOURS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_RANKED_FIELD_NUMBER: _ClassVar[int]
+    MISSING_RANKED_FIELD_NUMBER: _ClassVar[int]
+    HIT_RATE_RANKED_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_RANDOM_FIELD_NUMBER: _ClassVar[int]
+    MISSING_RANDOM_FIELD_NUMBER: _ClassVar[int]
+    HIT_RATE_RANDOM_FIELD_NUMBER: _ClassVar[int]
+    NOT_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    AUTO_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
+    SHARE_AUTO_FIELD_NUMBER: _ClassVar[int]
+    SHARE_APPROVED_FIELD_NUMBER: _ClassVar[int]
+    SHARE_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    SHARE_OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_SECONDS_MEAN_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_SECONDS_MAX_FIELD_NUMBER: _ClassVar[int]
+    week: str
+    store_id: str
+    category: str
+    model_version: str
+    decisions: int
+    joins_complete: int
+    joins_partial: int
+    forecasts: int
+    wape: float
+    bias: float
+    p90_forecasts: int
+    p90_coverage: float
+    order_windows: int
+    sku_days: int
+    stockout_days: int
+    stockout_rate: float
+    lost_units: float
+    lost_value: float
+    sales_units: float
+    onhand_unit_days: float
+    inventory_turns: float
+    days_of_supply: float
+    excess_units: float
+    aged_units: float
+    staffing_hours: int
+    over_hours: float
+    under_hours: float
+    checks_ranked: int
+    missing_ranked: int
+    hit_rate_ranked: float
+    checks_random: int
+    missing_random: int
+    hit_rate_random: float
+    not_checked: int
+    auto: int
+    approved: int
+    rejected: int
+    overridden: int
+    other: int
+    share_auto: float
+    share_approved: float
+    share_rejected: float
+    share_overridden: float
+    reviewed: int
+    review_seconds_mean: float
+    review_seconds_max: float
+    def __init__(self, week: _Optional[str] = ..., store_id: _Optional[str] = ..., category: _Optional[str] = ..., model_version: _Optional[str] = ..., decisions: _Optional[int] = ..., joins_complete: _Optional[int] = ..., joins_partial: _Optional[int] = ..., forecasts: _Optional[int] = ..., wape: _Optional[float] = ..., bias: _Optional[float] = ..., p90_forecasts: _Optional[int] = ..., p90_coverage: _Optional[float] = ..., order_windows: _Optional[int] = ..., sku_days: _Optional[int] = ..., stockout_days: _Optional[int] = ..., stockout_rate: _Optional[float] = ..., lost_units: _Optional[float] = ..., lost_value: _Optional[float] = ..., sales_units: _Optional[float] = ..., onhand_unit_days: _Optional[float] = ..., inventory_turns: _Optional[float] = ..., days_of_supply: _Optional[float] = ..., excess_units: _Optional[float] = ..., aged_units: _Optional[float] = ..., staffing_hours: _Optional[int] = ..., over_hours: _Optional[float] = ..., under_hours: _Optional[float] = ..., checks_ranked: _Optional[int] = ..., missing_ranked: _Optional[int] = ..., hit_rate_ranked: _Optional[float] = ..., checks_random: _Optional[int] = ..., missing_random: _Optional[int] = ..., hit_rate_random: _Optional[float] = ..., not_checked: _Optional[int] = ..., auto: _Optional[int] = ..., approved: _Optional[int] = ..., rejected: _Optional[int] = ..., overridden: _Optional[int] = ..., other: _Optional[int] = ..., share_auto: _Optional[float] = ..., share_approved: _Optional[float] = ..., share_rejected: _Optional[float] = ..., share_overridden: _Optional[float] = ..., reviewed: _Optional[int] = ..., review_seconds_mean: _Optional[float] = ..., review_seconds_max: _Optional[float] = ...) -> None: ...
+
+class ListOutcomeMetricsRequest(_message.Message):
+    __slots__ = ("store_id", "category", "model_version", "week_from", "week_to", "page_size", "page_token")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WEEK_FROM_FIELD_NUMBER: _ClassVar[int]
+    WEEK_TO_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    category: str
+    model_version: str
+    week_from: str
+    week_to: str
+    page_size: int
+    page_token: str
+    def __init__(self, store_id: _Optional[str] = ..., category: _Optional[str] = ..., model_version: _Optional[str] = ..., week_from: _Optional[str] = ..., week_to: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListOutcomeMetricsResponse(_message.Message):
+    __slots__ = ("metrics", "next_page_token")
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    metrics: _containers.RepeatedCompositeFieldContainer[OutcomeMetrics]
+    next_page_token: str
+    def __init__(self, metrics: _Optional[_Iterable[_Union[OutcomeMetrics, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -80,6 +80,21 @@ class HubServiceStub:
                 request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.VerifyChainRequest.SerializeToString,
                 response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.VerifyChainResponse.FromString,
                 _registered_method=True)
+        self.ListAuditRecords = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/ListAuditRecords',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListAuditRecordsRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListAuditRecordsResponse.FromString,
+                _registered_method=True)
+        self.GetDecisionOutcome = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/GetDecisionOutcome',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetDecisionOutcomeRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetDecisionOutcomeResponse.FromString,
+                _registered_method=True)
+        self.ListOutcomeMetrics = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/ListOutcomeMetrics',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsResponse.FromString,
+                _registered_method=True)
 
 
 class HubServiceServicer:
@@ -149,6 +164,27 @@ class HubServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditRecords(self, request, context):
+        """A store's audit records as the hub holds them, in chain order, filtered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDecisionOutcome(self, request, context):
+        """What followed one decision, joined from its store's synced outcomes. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOutcomeMetrics(self, request, context):
+        """Outcome metrics per ISO week, store, category and model version, filtered. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HubServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +232,21 @@ def add_HubServiceServicer_to_server(servicer, server):
                     servicer.VerifyChain,
                     request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.VerifyChainRequest.FromString,
                     response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.VerifyChainResponse.SerializeToString,
+            ),
+            'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditRecords,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListAuditRecordsRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListAuditRecordsResponse.SerializeToString,
+            ),
+            'GetDecisionOutcome': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDecisionOutcome,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetDecisionOutcomeRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetDecisionOutcomeResponse.SerializeToString,
+            ),
+            'ListOutcomeMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOutcomeMetrics,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -442,6 +493,87 @@ class HubService:
             '/storeedge.hub.v1.HubService/VerifyChain',
             storeedge_dot_hub_dot_v1_dot_hub__pb2.VerifyChainRequest.SerializeToString,
             storeedge_dot_hub_dot_v1_dot_hub__pb2.VerifyChainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/ListAuditRecords',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListAuditRecordsRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListAuditRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDecisionOutcome(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/GetDecisionOutcome',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetDecisionOutcomeRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetDecisionOutcomeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOutcomeMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/ListOutcomeMetrics',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsResponse.FromString,
             options,
             channel_credentials,
             insecure,
