@@ -591,6 +591,68 @@ def cmd_models_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rollout_line(r: dict[str, Any]) -> str:
+    why = f" ({r['reason']})" if r["reason"] else ""
+    forced = " forced" if r["forced"] else ""
+    return f"  {r['model']} {r['version']}: {r['state']} at ring {r['ring']}{forced}{why}"
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+    import time
+
+    from cloud_hub import rollouts
+    from storeedge import link, signing
+
+    settings = _settings(args)
+    db = _hub_db(settings, existing=True)
+    action = args.rollout_command
+    if action == "status":
+        doc = rollouts.rollout_status(db)
+        doc["rollouts"] = [{k: v for k, v in r.items() if k != "stores"} | {"stores": r["stores"]}
+                           for r in doc["rollouts"]]  # fmt: skip
+
+        def text() -> str:
+            lines = [f"{len(doc['rollouts'])} rollouts"] + [_rollout_line(r) for r in
+                                                            doc["rollouts"]]  # fmt: skip
+            for store_id, st in doc["stores"].items():
+                models = ", ".join(f"{m} {v}" for m, v in st["models"].items()) or "-"
+                lines.append(f"  {store_id:<8} ring {st['ring']:<7} {models}")
+            return "\n".join(lines)
+
+        _emit(args, doc, text)
+        return 0
+    options = _hub_link(args, settings)
+    actor = args.by or getpass.getuser()
+
+    async def act() -> dict[str, Any]:
+        client = await link.connect(options)
+        try:
+            js = client.jetstream()
+            if action != "start":
+                return await rollouts.set_state(js, db, args.model, action, actor=actor)
+            with _signing_keys(settings) as keys, tempfile.TemporaryDirectory() as scratch:
+                published = Path(scratch) / "hub-keys.pub"
+                published.write_text(keys.trust_text())
+                trusted = signing.load_trust([published])
+            source = rollouts.SignedFolders(args.source or (), trusted)
+            return await rollouts.start(js, db, source, args.model, args.version, actor=actor,
+                                        force=args.force)  # fmt: skip
+        finally:
+            await client.close()
+
+    rollout = asyncio.run(act())
+    if action == "start" and args.wait:
+        while rollout["state"] in ("running", "paused"):
+            time.sleep(min(settings.rollout_tick_s, 1.0))
+            rollout = next(r for r in rollouts.rollout_status(db)["rollouts"]
+                           if r["id"] == rollout["id"])  # fmt: skip
+    rollout.pop("stores", None)
+    _emit(args, {"rollout": rollout}, lambda: _rollout_line(rollout).strip())
+    return 0 if rollout["state"] in ("running", "paused", "completed") else 1
+
+
 def cmd_api_tokens(args: argparse.Namespace) -> int:
     from cloud_hub.apiauth import TokenStore, parse_duration
 
@@ -820,6 +882,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="who publishes (default: the OS user)")
     _link_flags(p)
     p.set_defaults(func=cmd_models_publish)
+    group = sub.add_parser(
+        "rollout", help="Roll a model version out ring by ring (canary, early, all).",
+        description="Roll a model version out ring by ring (canary, early, all), each ring "
+        "behind a health gate that `cloud-hub serve` evaluates; a failing gate rolls the ring "
+        "back and stops the rollout. `cloud-hub rollout MODEL VERSION` is short for "
+        "`cloud-hub rollout start MODEL VERSION`.",
+        epilog="example:\n  cloud-hub rollout labor 2026.07.01-1 --from models/v2 --db hub.db "
+        "--nats nats://127.0.0.1:4222 --creds hub.nk --wait",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    rollout_actions = group.add_subparsers(dest="rollout_command", required=True,
+                                           metavar="ACTION")  # fmt: skip
+    p = _command(rollout_actions, "start",
+                 "Start rolling MODEL VERSION out (a version not promoted needs --force, "
+                 "which is audited); `cloud-hub serve` advances it.",
+                 "cloud-hub rollout start labor 2026.07.01-1 --from models/v2 --force --wait "
+                 "--db hub.db --nats nats://127.0.0.1:4222 --creds hub.nk")  # fmt: skip
+    p.add_argument("model", help="model name, e.g. labor")
+    p.add_argument("version", help="the version to roll out")
+    p.add_argument("--from", dest="source", action="append", type=Path, metavar="DIR",
+                   help="folder signed by `cloud-hub models sign` holding the version (and "
+                   "the versions stores serve now, for rollback); repeatable")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="roll out a version never promoted")
+    p.add_argument("--wait", action="store_true", help="block until it completes or rolls "
+                   "back (`cloud-hub serve` advances it); exit 1 if it rolled back")  # fmt: skip
+    p.add_argument("--by", help="who starts it (default: the OS user)")
+    _link_flags(p)
+    p.set_defaults(func=cmd_rollout)
+    p = _command(rollout_actions, "status",
+                 "Every rollout (state, ring) and what each store serves, by ring.",
+                 "cloud-hub rollout status --db hub.db --json")  # fmt: skip
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.set_defaults(func=cmd_rollout)
+    for action, summary in (("pause", "Pause the running rollout of MODEL (no ring advances)."),
+                            ("resume", "Resume the paused rollout of MODEL."),
+                            ("rollback", "Roll every ring of MODEL's rollout back to what each "
+                             "store served before, and stop it.")):  # fmt: skip
+        p = _command(rollout_actions, action, summary,
+                     f"cloud-hub rollout {action} labor --db hub.db --nats "
+                     "nats://127.0.0.1:4222 --creds hub.nk")  # fmt: skip
+        p.add_argument("model", help="model name, e.g. labor")
+        p.add_argument("--by", help="who does it (default: the OS user)")
+        _link_flags(p)
+        p.set_defaults(func=cmd_rollout)
     group = sub.add_parser(
         "keys", help="The hub's model-signing keys (ed25519).",
         description="The hub's model-signing keys: stores run only models signed by a key "
@@ -1102,6 +1207,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if (
+        argv[:1] == ["rollout"]
+        and len(argv) > 1
+        and not argv[1].startswith("-")
+        and (argv[1] not in ("start", "status", "pause", "resume", "rollback"))
+    ):
+        argv.insert(1, "start")  # `cloud-hub rollout MODEL VERSION`, as the issue writes it
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -144,6 +144,42 @@ class HubSettings(kit_settings.TomlSettings):
         "2-core box two threads ran several times slower than one).",
     )
 
+    # Rollouts in rings (cloud_hub/rollouts.py; docs/ARCHITECTURE.md "Rollouts in rings").
+    rollout_tick_s: float = Field(
+        default=5.0, gt=0, le=3600, description="How often `serve` advances running rollouts."
+    )
+    rollout_swap_deadline_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Every offered store of a ring must report the swap applied within this.",
+    )
+    rollout_error_rate_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A ring fails if its share of FAILED/BLOCKED decisions after the swap "
+        "exceeds the share before by more than this (absolute).",
+    )
+    rollout_accuracy_window_days: int = Field(
+        default=1,
+        ge=0,
+        le=90,
+        description="Days of outcomes after the swap the live-accuracy check waits for "
+        "(0: no live-accuracy check).",
+    )
+    rollout_accuracy_tolerance: float = Field(
+        default=0.10,
+        ge=0,
+        le=10,
+        description="A ring fails if its live error exceeds the champion's by more than this "
+        "share (0.10: 10% worse).",
+    )
+    rollout_gate_timeout_s: float = Field(
+        default=7 * 86400.0,
+        gt=0,
+        description="A ring still waiting for outcomes after this long fails its gate.",
+    )
+
     def authorization_file(self) -> Path | None:
         if self.nats_auth_file is not None:
             return self.nats_auth_file

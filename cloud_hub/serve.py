@@ -8,6 +8,8 @@ Loops (asyncio tasks):
 - **heartbeats**: the status stream, latest facts per store;
 - **model reports**: each store's answer to a model offer (applied / refused, why, swap
   latency), the latest per store and model (:mod:`cloud_hub.distribution`);
+- **rollouts**: every ``rollout_tick_s``, offer the next ring of each running rollout or
+  evaluate its health gate (advance, or roll the ring back) (:mod:`cloud_hub.rollouts`);
 - the link: connect with capped backoff and jitter, ensure the streams, and
   re-bind the consumers after a failure; "recovered" is logged once.
 
@@ -204,7 +206,8 @@ class Hub:
         retry in ``_serve`` never leaves a second ingest loop running beside a new one."""
         tasks = [asyncio.create_task(self._ingest()), asyncio.create_task(self._heartbeats()),
                  asyncio.create_task(self._model_reports()),
-                 asyncio.create_task(self._join_outcomes())]  # fmt: skip
+                 asyncio.create_task(self._join_outcomes()),
+                 asyncio.create_task(self._rollouts())]  # fmt: skip
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -334,6 +337,19 @@ class Hub:
                              report.version, model_pb2.ModelSwapOutcome.Name(report.outcome),
                              f" ({report.reason})" if report.reason else "")  # fmt: skip
                 await msg.ack()
+
+    async def _rollouts(self) -> None:
+        from cloud_hub import rollouts
+
+        assert self.settings.db is not None
+        while not self.stop.is_set():
+            try:
+                for change in await rollouts.advance(self.js, self.settings.db, self.settings):
+                    log.info("rollout %s", change)
+            except (HubError, KitError) as exc:  # a bad rollout is logged, ingest goes on
+                log.warning("rollout pass failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=self.settings.rollout_tick_s)
 
 
 def start_embedded_nats(settings: HubSettings) -> NatsServer:

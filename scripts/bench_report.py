@@ -50,6 +50,7 @@ ORDER = (
     "test_model_rollout_to_100_stores",
     "test_train_replenishment",
     "test_sampling_accuracy_cost",
+    "test_api_p99_under_load_while_ingesting",
 )
 # Benchmarks whose raw limit runs after them (and so cannot record the ratio itself).
 RAW_AFTER = {"test_cycle_big": "test_cycle_bare_limit"}

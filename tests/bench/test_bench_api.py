@@ -57,7 +57,8 @@ def _decision(store_id: str, seq: int) -> Incoming:
         business_date=f"2026-07-{1 + seq % 28:02d}", recorded_at=when, kind=kinds[seq % 3],
         state=states[seq % 3], sku=f"SKU{seq % 5000:05d}", category=("dairy", "bakery")[seq % 2],
         quantity=float(seq % 40), value=2.5 * (seq % 40), confidence=0.7,
-        model_name="replenishment_protection_p90", model_version="bench", rule="order: bench")  # fmt: skip
+        model_name="replenishment_protection_p90", model_version="bench",
+        rule="order: bench")  # fmt: skip
     record_id = f"{store_id}:decision:{seq}"
     return Incoming(store_id, "decision", record_id, message.SerializeToString())
 

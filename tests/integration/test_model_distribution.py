@@ -7,125 +7,43 @@ store keeps serving what it served."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import shutil
-import sqlite3
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import onnx
 import pytest
-from google.protobuf import json_format
 from nats.errors import Error as NatsError
 from onnx import TensorProto, helper
 
 from cloud_hub import distribution
 from cloud_hub.cli import main as hub_cli
-from cloud_hub.config import HubSettings
-from cloud_hub.identity import write_seed
-from cloud_hub.registry import Registry
-from cloud_hub.serve import Hub, start_embedded_nats
 from edge_agent import audit
-from edge_agent.clock import FixedClock
-from edge_agent.config import EdgeSettings
 from edge_agent.daemon import Agent
 from models import BOOTSTRAP_DIR
 from storeedge import link, subjects
 from storeedge.v1 import model_pb2
-from tests.helpers import cli, simulated_store, wait_until
+from tests.helpers import (
+    Running,
+    cli,
+    heartbeat_at_hub,
+    morning,
+    shipped_version,
+    start_fleet,
+    wait_until,
+)
 
 STORES = [f"S{n:03d}" for n in range(1, 16)]
 MODEL = "replenishment_daily"
-SHIPPED = json.loads((BOOTSTRAP_DIR / f"{MODEL}.manifest.json").read_text())["version"]
-
-
-@dataclass
-class Fleet:
-    root: Path
-    db: Path
-    url: str
-    hub_seed: Path
-    creds: dict[str, Path]
-    trust: Path
-
-    def hub_settings(self) -> HubSettings:
-        return HubSettings(db=self.db, nats_url=self.url, nats_creds=self.hub_seed)
-
-    def folder(self, version: str, *, model: str = MODEL, onnx_bytes: bytes | None = None,
-               feature_spec: str | None = None, signed_by: Path | None = None,
-               min_agent: str | None = None) -> Path:  # fmt: skip
-        """A copy of the shipped models with ``model`` at ``version`` (other bytes or
-        feature spec if given), signed by the hub (or by the hub database ``signed_by``)."""
-        folder = self.root / "versions" / f"{model}-{version}-{signed_by is not None}"
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(BOOTSTRAP_DIR, folder)
-        for other in folder.glob("*.manifest.json"):
-            if other.name != f"{model}.manifest.json":
-                other.unlink()
-        path = folder / f"{model}.manifest.json"
-        manifest = json_format.Parse(path.read_text(), model_pb2.ModelManifest())
-        manifest.version = version
-        manifest.parent_version = SHIPPED
-        if onnx_bytes is not None:
-            (folder / f"{model}.onnx").write_bytes(onnx_bytes)
-            manifest.sha256 = hashlib.sha256(onnx_bytes).hexdigest()
-        if feature_spec is not None:
-            manifest.feature_spec_hash = feature_spec
-        if min_agent is not None:
-            manifest.min_agent_version = min_agent
-        path.write_text(json_format.MessageToJson(manifest))
-        assert hub_cli(["models", "sign", str(folder), "--db", str(signed_by or self.db)]) == 0
-        return folder
-
-    def agent(self, store_id: str, clock: FixedClock) -> Agent:
-        db = self.root / f"{store_id}.db"
-        if not db.exists():
-            simulated_store(db, store_id, seed=int(store_id[1:]), skus=20, days=40,
-                            cycles=0).close()  # fmt: skip
-        settings = EdgeSettings(
-            db=db, nats_url=self.url, nats_creds=self.creds[store_id], trust=[self.trust],
-            heartbeat_interval_s=0.3, cycle_times=["06:00"], reconnect_jitter_s=0.0,
-            backoff_max_s=0.5, sync_interval_s=0.5,
-        )  # fmt: skip
-        return Agent(settings, clock=clock)
+SHIPPED = shipped_version(MODEL)
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    root = tmp_path_factory.mktemp("distribution")
-    settings = HubSettings(db=root / "hub.db", embedded_nats_dir=root / "nats")
-    creds = {}
-    with Registry(settings.db) as registry:
-        for store in STORES:
-            _, seed = registry.add_store(store, ring="canary" if store == "S001" else "main")
-            creds[store] = settings.store_creds_dir() / f"{store}.nk"
-            write_seed(creds[store], seed)
-    server = start_embedded_nats(settings)
-    assert hub_cli(["keys", "generate", "--db", str(settings.db)]) == 0
-    trust = root / "hub-keys.pub"
-    assert hub_cli(["keys", "public", "--db", str(settings.db), "--out", str(trust)]) == 0
-    yield Fleet(root, settings.db, server.url, settings.hub_seed_file(), creds, trust)
+    rings = {store: "canary" if store == "S001" else "main" for store in STORES}
+    fleet, server = start_fleet(tmp_path_factory.mktemp("distribution"), rings)
+    yield fleet
     server.stop()
-
-
-def morning(day: int = 29) -> FixedClock:
-    """05:00 at the simulated store (UTC-5), the day after its history ends: the 06:00
-    cycle is not due yet (the previous day's catch-up cycle runs at start)."""
-    return FixedClock(datetime(2026, 6, day, 10, 0, tzinfo=UTC))
-
-
-def heartbeat_at_hub(db: Path, store_id: str) -> bool:
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        query = "SELECT heartbeat FROM stores WHERE store_id = ?"
-        row = conn.execute(query, (store_id,)).fetchone()
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        conn.close()
-    return bool(row and row[0])
 
 
 def report_of(db: Path, store_id: str, version: str) -> dict | None:
@@ -133,38 +51,6 @@ def report_of(db: Path, store_id: str, version: str) -> dict | None:
         if row["store_id"] == store_id and row["model"] == MODEL and row["version"] == version:
             return row
     return None
-
-
-class Running:
-    """A hub (in this event loop) and agents, stopped at the end."""
-
-    def __init__(self, fleet: Fleet) -> None:
-        self.fleet = fleet
-        self.hub = Hub(fleet.hub_settings())
-        self.tasks = [asyncio.create_task(self.hub.run())]
-        self.agents: list[Agent] = []
-
-    def start(self, agent: Agent) -> Agent:
-        self.agents.append(agent)
-        self.tasks.append(asyncio.create_task(agent.run()))
-        return agent
-
-    async def stop(self, agent: Agent) -> None:
-        agent.stop.set()
-        index = self.agents.index(agent)
-        await asyncio.wait_for(self.tasks.pop(index + 1), 30)
-        self.agents.pop(index)
-
-    async def close(self) -> None:
-        for agent in list(self.agents):
-            await self.stop(agent)
-        self.hub.stop.set()
-        await asyncio.wait_for(self.tasks[0], 30)
-
-    async def hub_js(self):
-        client = await link.connect(link.LinkOptions((self.fleet.url,), "test-hub",
-                                                     creds=self.fleet.hub_seed))  # fmt: skip
-        return client, client.jetstream()
 
 
 def model_changes(agent: Agent) -> list:

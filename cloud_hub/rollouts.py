@@ -1,0 +1,790 @@
+"""Rollouts in rings: a model version goes canary -> early -> all, each ring behind a
+health gate; a failing gate rolls that ring back and stops the rollout.
+
+A rollout is a state machine persisted in the hub database (``rollouts``,
+``rollout_stores``), so it survives a hub restart:
+
+- ``cloud-hub rollout MODEL VERSION`` (:func:`start`) publishes the version (and each
+  store's current version, so every ring can be rolled back) and writes the rollout,
+  state ``running`` at ring ``canary``;
+- ``cloud-hub serve`` calls :func:`advance` on every tick: a ring not yet offered is
+  offered (:func:`cloud_hub.distribution.offer`, each store's current version kept as
+  its rollback target); an offered ring's gate (:func:`evaluate_gate`) passes (next
+  ring, or ``completed``), fails (the ring's stores are pointed back at their previous
+  version, ``rolled_back``, no other ring touched) or waits;
+- ``pause`` / ``resume`` / ``rollback`` (:func:`set_state`) by an operator.
+
+Rings: ``canary`` and ``early`` are the registry's rings of those names; ``all`` is every
+other active store (the registry's default ring ``main``, any other ring, and stores
+known only by their heartbeats). Every transition is written to the hub audit log with
+the actor and the numbers behind it, in the transaction of the change.
+
+Where artifacts come from is a seam (:class:`ArtifactSource`): today a set of folders
+signed by ``cloud-hub models sign`` (:class:`SignedFolders`); the hub model registry
+plugs in by implementing the same three methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from nats.js.errors import NotFoundError
+
+from cloud_hub import distribution, hub_audit, hubdb
+from cloud_hub.config import HubSettings
+from cloud_hub.errors import HubError
+from storeedge import subjects
+from storeedge.v1 import decision_pb2, heartbeat_pb2, outcome_pb2
+
+__all__ = [
+    "RINGS",
+    "Accuracy",
+    "ArtifactSource",
+    "Gate",
+    "SignedFolders",
+    "advance",
+    "error_rates",
+    "evaluate_gate",
+    "live_accuracy",
+    "ring_stores",
+    "rollout_status",
+    "set_state",
+    "start",
+]
+
+RINGS = ("canary", "early", "all")
+#: Decision states that count as errors in the gate's decision error rate.
+ERROR_STATES = (decision_pb2.DECISION_STATE_FAILED, decision_pb2.DECISION_STATE_BLOCKED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rollouts (
+  id INTEGER PRIMARY KEY,
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  state TEXT NOT NULL,                -- running, paused, completed, rolled_back, failed
+  ring TEXT NOT NULL,                 -- the ring being offered / gated (last one when done)
+  ring_offered_at TEXT,               -- NULL: the ring is not offered yet
+  forced INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',    -- why it stopped, when it stopped
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+-- One active rollout per model, even with two `cloud-hub rollout` at once.
+CREATE UNIQUE INDEX IF NOT EXISTS rollouts_one_active ON rollouts(model)
+  WHERE state IN ('running', 'paused');
+CREATE TABLE IF NOT EXISTS rollout_stores (
+  rollout_id INTEGER NOT NULL,
+  store_id TEXT NOT NULL,
+  ring TEXT NOT NULL,
+  status TEXT NOT NULL,               -- offered, skipped, rolled_back
+  previous_version TEXT NOT NULL,     -- what it served before: its rollback target
+  detail TEXT NOT NULL DEFAULT '',
+  at TEXT NOT NULL,
+  PRIMARY KEY (rollout_id, store_id)
+);
+"""
+
+
+# -- the artifact seam ------------------------------------------------------------------------
+class ArtifactSource(Protocol):
+    """Where a rollout gets a version's bytes and whether it may go out unforced."""
+
+    def artifact(self, name: str, version: str) -> tuple[bytes, bytes] | None:
+        """(ONNX bytes, signed manifest bytes) of ``name`` at ``version``; None if unknown."""
+
+    def champion(self, name: str) -> str | None:
+        """The promoted version serving ``name`` (the accuracy baseline); None if unknown."""
+
+    def promoted(self, name: str, version: str) -> bool:
+        """Whether ``version`` passed promotion (else a rollout needs ``--force``)."""
+
+
+class SignedFolders:
+    """Folders signed by ``cloud-hub models sign`` (each ``<name>.onnx`` +
+    ``<name>.signed.binpb``). Nothing in a folder was promoted (there is no promotion
+    without the registry): rolling one out needs ``--force``."""
+
+    def __init__(self, folders: Sequence[Path], trusted: Mapping[str, Any] | None = None) -> None:
+        self._found: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        for folder in folders:
+            for blob, signed, manifest in distribution.read_signed_folder(folder, trusted):
+                self._found[(manifest.name, manifest.version)] = (blob, signed)
+
+    def artifact(self, name: str, version: str) -> tuple[bytes, bytes] | None:
+        return self._found.get((name, version))
+
+    def champion(self, name: str) -> str | None:
+        return None
+
+    def promoted(self, name: str, version: str) -> bool:
+        return False
+
+
+# -- the database -----------------------------------------------------------------------------
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    conn = hubdb.connect(db)
+    conn.executescript(_SCHEMA)
+    hub_audit.ensure_table(conn)
+    return conn
+
+
+def _rollout(conn: sqlite3.Connection, where: str, args: tuple) -> dict[str, Any] | None:
+    cursor = conn.execute(f"SELECT * FROM rollouts WHERE {where} ORDER BY id DESC LIMIT 1", args)
+    row = cursor.fetchone()
+    return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
+
+def _heartbeats(conn: sqlite3.Connection) -> dict[str, heartbeat_pb2.Heartbeat]:
+    try:
+        rows = conn.execute("SELECT store_id, heartbeat FROM stores WHERE heartbeat IS NOT NULL")
+        return {s: heartbeat_pb2.Heartbeat.FromString(p) for s, p in rows.fetchall()}
+    except sqlite3.OperationalError:  # no store has reported yet
+        return {}
+
+
+def ring_stores(db: Path, ring: str) -> list[str]:
+    """The active stores of a rollout ring (``all``: every store in neither canary nor early)."""
+    if ring != "all":
+        return distribution.target_stores(db, ring=ring)
+    earlier = set(distribution.target_stores(db, ring="canary"))
+    earlier |= set(distribution.target_stores(db, ring="early"))
+    from cloud_hub.registry import Registry
+
+    with Registry(db) as registry:
+        revoked = {s.store_id for s in registry.stores() if s.status != "active"}
+    return [s for s in distribution.target_stores(db) if s not in earlier | revoked]
+
+
+def _ring_of(registry_ring: str | None) -> str:
+    return registry_ring if registry_ring in ("canary", "early") else "all"
+
+
+# -- starting and operator actions ------------------------------------------------------------
+async def _published(js: Any, name: str, version: str) -> bool:
+    obs, _ = await distribution.ensure_buckets(js)
+    try:
+        await obs.get_info(subjects.model_object(name, version, "manifest.signed.binpb"))
+    except NotFoundError:
+        return False
+    return True
+
+
+async def _ensure_published(js: Any, source: ArtifactSource, name: str, version: str) -> bool:
+    if await _published(js, name, version):
+        return True
+    found = source.artifact(name, version)
+    if found is None:
+        return False
+    await distribution.publish(js, name, version, *found)
+    return True
+
+
+async def start(js: Any, db: Path, source: ArtifactSource, model: str, version: str, *,
+                actor: str, force: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Publish ``model`` ``version`` (and what each store serves now, for rollback) and
+    write a running rollout at ring canary; ``cloud-hub serve`` takes it from there."""
+    promoted = source.promoted(model, version)
+    if not promoted and not force:
+        raise HubError(f"model {model} {version} was not promoted",
+                       hint="promote it first, or roll it out anyway with --force "
+                       "(audited)")  # fmt: skip
+    conn = _connect(db)
+    try:
+        active = _rollout(conn, "model = ? AND state IN ('running', 'paused')", (model,))
+        beats = _heartbeats(conn)
+    finally:
+        conn.close()
+    if active is not None:
+        raise HubError(f"model {model}: rollout of {active['version']} is {active['state']}",
+                       hint=f"`cloud-hub rollout rollback {model}` (or wait for it) "
+                       "first")  # fmt: skip
+    if not await _ensure_published(js, source, model, version):
+        raise HubError(
+            f"model {model} {version}: not published and not in the artifact source",
+            hint="pass --from DIR, a folder signed by `cloud-hub models sign`",
+        )
+    missing = {}
+    for store_id, beat in beats.items():
+        current = beat.model_versions.get(model)
+        if (
+            current
+            and current != version
+            and current not in missing
+            and (not await _ensure_published(js, source, model, current))
+        ):
+            missing[current] = store_id
+    if missing:
+        what = ", ".join(f"{v} (served by {s})" for v, s in sorted(missing.items()))
+        raise HubError(f"model {model}: cannot roll stores back to {what}: not published and "
+                       "not in the artifact source",
+                       hint="pass --from DIR with those versions too (a rollout starts only "
+                       "if every ring can be rolled back)")  # fmt: skip
+    conn = _connect(db)
+    try:
+        now = _now()
+        with contextlib.suppress(sqlite3.IntegrityError), hubdb.immediate(conn):
+            cursor = conn.execute(
+                "INSERT INTO rollouts(model, version, state, ring, forced, actor, started_at, "
+                "updated_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (model, version, RINGS[0], int(force and not promoted), actor, now, now),
+            )
+            hub_audit.append(conn, actor=actor, action="rollout.started",
+                             subject=f"{model}@{version}",
+                             detail={"rollout": cursor.lastrowid, "promoted": promoted,
+                                     "forced": bool(force and not promoted),
+                                     "rings": list(RINGS)})  # fmt: skip
+            return _rollout(conn, "id = ?", (cursor.lastrowid,)) or {}
+        raise HubError(f"model {model}: another rollout started meanwhile",
+                       hint="`cloud-hub rollout status` shows it")  # fmt: skip
+    finally:
+        conn.close()
+
+
+async def set_state(js: Any, db: Path, model: str, action: str, *, actor: str) -> dict[str, Any]:
+    """``pause``, ``resume`` or ``rollback`` the active rollout of ``model``."""
+    conn = _connect(db)
+    try:
+        rollout = _rollout(conn, "model = ? AND state IN ('running', 'paused')", (model,))
+        if rollout is None:
+            raise HubError(f"model {model}: no rollout is running or paused",
+                           hint="`cloud-hub rollout status` lists them")  # fmt: skip
+        wanted = {"pause": ("running", "paused"), "resume": ("paused", "running")}
+        if action in wanted:
+            before, after = wanted[action]
+            if rollout["state"] != before:
+                raise HubError(f"model {model}: the rollout is {rollout['state']}, not {before}",
+                               hint="`cloud-hub rollout status` shows it")  # fmt: skip
+            with hubdb.immediate(conn):
+                conn.execute("UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ?",
+                             (after, _now(), rollout["id"]))  # fmt: skip
+                hub_audit.append(
+                    conn,
+                    actor=actor,
+                    action=f"rollout.{after}",
+                    subject=f"{model}@{rollout['version']}",
+                    detail={"rollout": rollout["id"], "ring": rollout["ring"]},
+                )
+            return _rollout(conn, "id = ?", (rollout["id"],)) or {}
+    finally:
+        conn.close()
+    if action != "rollback":
+        raise HubError(f"{action}: not a rollout action", hint="pause, resume or rollback")
+    await _roll_back(js, db, rollout, actor=actor, reason="rolled back by an operator",
+                     numbers={}, every_ring=True)  # fmt: skip
+    conn = _connect(db)
+    try:
+        return _rollout(conn, "id = ?", (rollout["id"],)) or {}
+    finally:
+        conn.close()
+
+
+async def _roll_back(js: Any, db: Path, rollout: Mapping[str, Any], *, actor: str, reason: str,
+                     numbers: Mapping[str, Any], every_ring: bool = False) -> None:  # fmt: skip
+    """Point the offered stores (of the current ring, or of every ring) back at their
+    previous version, and mark the rollout rolled_back with why."""
+    conn = _connect(db)
+    try:
+        rows = conn.execute("SELECT store_id, ring, previous_version FROM rollout_stores WHERE "
+                            "rollout_id = ? AND status = 'offered'",
+                            (rollout["id"],)).fetchall()  # fmt: skip
+    finally:
+        conn.close()
+    back: dict[str, list[str]] = defaultdict(list)
+    for store_id, ring, previous in rows:
+        if every_ring or ring == rollout["ring"]:
+            back[previous].append(store_id)
+    results = {}
+    for previous, stores in sorted(back.items()):
+        done = await distribution.rollback(js, db, stores, rollout["model"], previous, actor=actor)
+        results[previous] = done.as_dict()
+    conn = _connect(db)
+    try:
+        now = _now()
+        with hubdb.immediate(conn):
+            for stores in back.values():
+                conn.executemany("UPDATE rollout_stores SET status = 'rolled_back', at = ? "
+                                 "WHERE rollout_id = ? AND store_id = ?",
+                                 [(now, rollout["id"], s) for s in stores])  # fmt: skip
+            cursor = conn.execute("UPDATE rollouts SET state = 'rolled_back', reason = ?, "
+                                  "updated_at = ? WHERE id = ? AND state IN ('running', "
+                                  "'paused')", (reason, now, rollout["id"]))  # fmt: skip
+            if cursor.rowcount == 0:  # rolled back meanwhile (the offers above are idempotent)
+                return
+            hub_audit.append(conn, actor=actor, action="rollout.rolled_back",
+                             subject=f"{rollout['model']}@{rollout['version']}",
+                             detail={"rollout": rollout["id"], "ring": rollout["ring"],
+                                     "reason": reason, "gate": dict(numbers),
+                                     "rolled_back": {v: r["offered"] for v, r in results.items()},
+                                     "not_reached": {v: r["skipped"] for v, r in results.items()
+                                                     if r["skipped"]}})  # fmt: skip
+    finally:
+        conn.close()
+
+
+# -- the loop ---------------------------------------------------------------------------------
+async def advance(js: Any, db: Path, settings: HubSettings, *,
+                  actor: str = "cloud-hub serve") -> list[dict[str, Any]]:  # fmt: skip
+    """One pass over the running rollouts: offer a ring not yet offered, or gate an offered
+    one (pass: next ring or completed; fail: roll the ring back). Returns what changed."""
+    conn = _connect(db)
+    try:
+        running = [_rollout(conn, "id = ?", (r[0],)) for r in conn.execute(
+            "SELECT id FROM rollouts WHERE state = 'running' ORDER BY id").fetchall()]  # fmt: skip
+    finally:
+        conn.close()
+    changes = []
+    for rollout in running:
+        assert rollout is not None
+        if rollout["ring_offered_at"] is None:
+            try:
+                changes.append(await _offer_ring(js, db, rollout, actor=actor))
+            except HubError as exc:  # e.g. its artifacts are gone from the object store
+                changes.append(_fail(db, rollout, exc.message, actor=actor))
+            continue
+        gate = evaluate_gate(db, rollout, settings)
+        if gate.verdict == "fail":
+            await _roll_back(js, db, rollout, actor=actor, reason=gate.reason,
+                             numbers=gate.numbers)  # fmt: skip
+            changes.append({"rollout": rollout["id"], "state": "rolled_back",
+                            "ring": rollout["ring"], "reason": gate.reason})  # fmt: skip
+        elif gate.verdict == "pass":
+            changes.append(_pass_ring(db, rollout, gate, actor=actor))
+    return changes
+
+
+async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
+                      actor: str) -> dict[str, Any]:  # fmt: skip
+    model, version, ring = rollout["model"], rollout["version"], rollout["ring"]
+    stores = ring_stores(db, ring)
+    obs, _ = await distribution.ensure_buckets(js)
+    try:
+        signed = (await obs.get(subjects.model_object(model, version,
+                                                      "manifest.signed.binpb"))).data  # fmt: skip
+    except NotFoundError:
+        raise HubError(f"model {model} {version} is no longer in the object store",
+                       hint="start the rollout again with --from DIR") from None  # fmt: skip
+    manifest = distribution._manifest(signed, f"model {model} {version}")
+    conn = _connect(db)
+    try:
+        beats = _heartbeats(conn)
+    finally:
+        conn.close()
+    previous: dict[str, str] = {}
+    unreturnable: dict[str, str] = {}
+    for store_id in stores:
+        beat = beats.get(store_id)
+        current = beat.model_versions.get(model, "") if beat is not None else ""
+        if current == version:
+            previous[store_id] = version
+        elif current and await _published(js, model, current):
+            previous[store_id] = current
+        elif beat is not None:  # no heartbeat: offer() skips it anyway, saying why
+            unreturnable[store_id] = (f"its version {current or '?'} is not published: it "
+                                      "could not be rolled back")  # fmt: skip
+    offerable = [s for s in stores if s not in unreturnable]
+    result = await distribution.offer(js, db, offerable, manifest, actor=actor, reason="rollout")
+    result.skipped.update(unreturnable)
+    if stores and not result.offered:  # a ring never skipped unseen (the canary guards all)
+        raise HubError(f"no store of ring {ring} could be offered {model} {version}: " + "; ".join(
+            f"{s}: {why}" for s, why in sorted(result.skipped.items())),
+            hint="see `cloud-hub rollout status`; start it again once they can")  # fmt: skip
+    conn = _connect(db)
+    try:
+        now = _now()
+        with hubdb.immediate(conn):
+            conn.executemany(
+                "INSERT OR REPLACE INTO rollout_stores VALUES (?, ?, ?, 'offered', ?, '', ?)",
+                [(rollout["id"], s, ring, previous[s], now) for s in result.offered],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO rollout_stores VALUES (?, ?, ?, 'skipped', '', ?, ?)",
+                [(rollout["id"], s, ring, why, now) for s, why in result.skipped.items()],
+            )
+            state = conn.execute("SELECT state FROM rollouts WHERE id = ?",
+                                 (rollout["id"],)).fetchone()[0]  # fmt: skip
+            if state == "running":  # not paused or rolled back while the offers went out
+                conn.execute("UPDATE rollouts SET ring_offered_at = ?, updated_at = ? WHERE "
+                             "id = ?", (now, now, rollout["id"]))  # fmt: skip
+            hub_audit.append(conn, actor=actor, action="rollout.ring_offered",
+                             subject=f"{model}@{version}",
+                             detail={"rollout": rollout["id"], "ring": ring,
+                                     "offered": result.offered,
+                                     "skipped": result.skipped})  # fmt: skip
+    finally:
+        conn.close()
+    if state == "rolled_back":  # an operator's rollback read the stores before these
+        await _roll_back(js, db, {**rollout, "state": state}, actor=actor, reason="",
+                         numbers={}, every_ring=True)  # fmt: skip
+    return {"rollout": rollout["id"], "state": state, "ring": ring,
+            "offered": result.offered, "skipped": result.skipped}  # fmt: skip
+
+
+def _fail(db: Path, rollout: Mapping[str, Any], reason: str, *, actor: str) -> dict[str, Any]:
+    """Stop a rollout that cannot go on (nothing offered in its current ring)."""
+    conn = _connect(db)
+    try:
+        with hubdb.immediate(conn):
+            conn.execute("UPDATE rollouts SET state = 'failed', reason = ?, updated_at = ? "
+                         "WHERE id = ?", (reason, _now(), rollout["id"]))  # fmt: skip
+            hub_audit.append(conn, actor=actor, action="rollout.failed",
+                             subject=f"{rollout['model']}@{rollout['version']}",
+                             detail={"rollout": rollout["id"], "ring": rollout["ring"],
+                                     "reason": reason})  # fmt: skip
+    finally:
+        conn.close()
+    return {"rollout": rollout["id"], "state": "failed", "ring": rollout["ring"], "reason": reason}
+
+
+def _pass_ring(db: Path, rollout: Mapping[str, Any], gate: Gate, *,
+               actor: str) -> dict[str, Any]:  # fmt: skip
+    index = RINGS.index(rollout["ring"])
+    done = index == len(RINGS) - 1
+    conn = _connect(db)
+    try:
+        now = _now()
+        with hubdb.immediate(conn):
+            # Only if nobody paused or rolled it back while the gate was evaluated.
+            if done:
+                cursor = conn.execute("UPDATE rollouts SET state = 'completed', updated_at = ? "
+                                      "WHERE id = ? AND state = 'running' AND ring = ?",
+                                      (now, rollout["id"], rollout["ring"]))  # fmt: skip
+            else:
+                cursor = conn.execute("UPDATE rollouts SET ring = ?, ring_offered_at = NULL, "
+                                      "updated_at = ? WHERE id = ? AND state = 'running' AND "
+                                      "ring = ?", (RINGS[index + 1], now, rollout["id"],
+                                                   rollout["ring"]))  # fmt: skip
+            if cursor.rowcount == 0:
+                return {"rollout": rollout["id"], "state": "changed meanwhile"}
+            hub_audit.append(conn, actor=actor,
+                             action="rollout.completed" if done else "rollout.ring_passed",
+                             subject=f"{rollout['model']}@{rollout['version']}",
+                             detail={"rollout": rollout["id"], "ring": rollout["ring"],
+                                     "gate": gate.numbers})  # fmt: skip
+    finally:
+        conn.close()
+    return {
+        "rollout": rollout["id"],
+        "state": "completed" if done else "running",
+        "ring": rollout["ring"] if done else RINGS[index + 1],
+        "gate": gate.numbers,
+    }
+
+
+# -- the health gate --------------------------------------------------------------------------
+@dataclass
+class Gate:
+    verdict: str  # pass, fail, wait
+    reason: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def _seconds_since(text: str) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(text)).total_seconds()
+
+
+def evaluate_gate(db: Path, rollout: Mapping[str, Any], settings: HubSettings) -> Gate:
+    """The health gate of the rollout's current (offered) ring; see docs/ARCHITECTURE.md
+    "Rollouts in rings" for each check and its setting."""
+    model, version, ring = rollout["model"], rollout["version"], rollout["ring"]
+    waited = _seconds_since(rollout["ring_offered_at"])
+    conn = _connect(db)
+    try:
+        offered = [r[0] for r in conn.execute(
+            "SELECT store_id FROM rollout_stores WHERE rollout_id = ? AND ring = ? AND status = "
+            "'offered' ORDER BY store_id", (rollout["id"], ring))]  # fmt: skip
+        touched = {r[0] for r in conn.execute(
+            "SELECT store_id FROM rollout_stores WHERE rollout_id = ? AND status = 'offered'",
+            (rollout["id"],))}  # fmt: skip
+        baseline = {r[0] for r in conn.execute(
+            "SELECT previous_version FROM rollout_stores WHERE rollout_id = ? AND status = "
+            "'offered' AND previous_version != ?", (rollout["id"], version))}  # fmt: skip
+    finally:
+        conn.close()
+    numbers: dict[str, Any] = {"ring": ring, "stores": len(offered), "waited_s": round(waited, 1)}
+    # 1. Every offered store applied it; a refusal (shadow check, signature...) fails at once.
+    reports = {r["store_id"]: r for r in distribution.swap_reports(db)
+               if r["model"] == model and r["version"] == version}  # fmt: skip
+    refused = {s: reports[s]["reason"] for s in offered if reports.get(s, {}).get("outcome")
+               == "refused"}  # fmt: skip
+    applied = [s for s in offered if reports.get(s, {}).get("outcome") == "applied"]
+    numbers.update(applied=len(applied), refused=refused)
+    if refused:
+        return Gate(
+            "fail",
+            f"{len(refused)} of {len(offered)} stores refused it: "
+            + "; ".join(f"{s}: {why}" for s, why in sorted(refused.items())),
+            numbers,
+        )
+    if len(applied) < len(offered):
+        if waited > settings.rollout_swap_deadline_s:
+            missing = sorted(set(offered) - set(applied))
+            return Gate("fail", f"{len(missing)} of {len(offered)} stores did not report the swap "
+                        f"within {settings.rollout_swap_deadline_s:g} s: {', '.join(missing)}",
+                        numbers)  # fmt: skip
+        return Gate("wait", "waiting for the stores to report the swap", numbers)
+    # 2. The decision error rate of the ring's stores, after the offer vs before it.
+    after, before = error_rates(db, offered, rollout["ring_offered_at"])
+    numbers["error_rate"] = {"after": after, "before": before,
+                             "tolerance": settings.rollout_error_rate_tolerance}  # fmt: skip
+    worse = after["rate"] - before["rate"]
+    if after["decisions"] and worse > settings.rollout_error_rate_tolerance:
+        return Gate("fail", f"decision error rate {after['rate']:.1%} after the swap vs "
+                    f"{before['rate']:.1%} before (tolerance "
+                    f"{settings.rollout_error_rate_tolerance:.1%})", numbers)  # fmt: skip
+    # 3. Live accuracy on outcomes synced after the swap vs the champion's.
+    window = settings.rollout_accuracy_window_days
+    if window == 0 or model not in SCORED_MODELS or not offered:
+        numbers["accuracy"] = "not checked" + (
+            "" if window else " (rollout_accuracy_window_days = 0)"
+        )
+        return Gate("pass", "healthy", numbers)
+    candidate = live_accuracy(db, model, [version], offered)
+    if len(candidate.days) < window:
+        numbers["accuracy"] = {"candidate": candidate.as_dict(), "window_days": window}
+        if waited > settings.rollout_gate_timeout_s:
+            return Gate(
+                "fail",
+                f"only {len(candidate.days)} of {window} days of outcomes after "
+                f"the swap within {settings.rollout_gate_timeout_s:g} s",
+                numbers,
+            )
+        return Gate("wait", "waiting for outcomes after the swap", numbers)
+    days = candidate.days
+    champions = sorted(baseline | ({c} if (c := _champion(settings, model)) else set()))
+    # The control group: stores this rollout has not reached, same days, the champion.
+    control = [s for s in _all_stores(db) if s not in touched]
+    champion, compared = Accuracy(), "nothing"
+    if control:
+        champion = live_accuracy(db, model, champions, control, days=days)
+        compared = "control stores, same days"
+        if not champion.decisions and waited <= settings.rollout_gate_timeout_s:
+            numbers["accuracy"] = {"candidate": candidate.as_dict(), "window_days": window}
+            return Gate("wait", "waiting for the control stores' outcomes of those days", numbers)
+    if not champion.decisions:  # last ring (or no control data): the same stores before
+        champion = live_accuracy(db, model, None, offered, exclude=version, before=min(days),
+                                 last_days=window)  # fmt: skip
+        compared = "same stores, before the swap"
+    tolerance = settings.rollout_accuracy_tolerance
+    numbers["accuracy"] = {"candidate": candidate.as_dict(), "champion": champion.as_dict(),
+                           "champion_versions": champions, "compared_with": compared,
+                           "tolerance": tolerance,
+                           "window_days": window}  # fmt: skip
+    if not champion.decisions:
+        return Gate("pass", "healthy (no decisions before it to compare with)", numbers)
+    if candidate.error > champion.error * (1 + tolerance):
+        return Gate("fail", f"live error {candidate.error:.3f} on {len(days)} day(s) of outcomes "
+                    f"after the swap vs the champion's {champion.error:.3f} (tolerance "
+                    f"{tolerance:.0%})", numbers)  # fmt: skip
+    return Gate("pass", "healthy", numbers)
+
+
+def _champion(settings: HubSettings, model: str) -> str | None:
+    return None  # the registry's champion joins here at merge (see ArtifactSource.champion)
+
+
+def _all_stores(db: Path) -> list[str]:
+    return distribution.target_stores(db)
+
+
+def error_rates(db: Path, store_ids: Sequence[str],
+                since: str) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """Share of the stores' decisions FAILED or BLOCKED (their current state), among those
+    that reached the hub after ``since`` and those in the 7 days before it."""
+    conn = hubdb.connect(db)
+    marks = ",".join("?" * len(store_ids))
+    start = (datetime.fromisoformat(since) - timedelta(days=7)).isoformat()
+    bad = ",".join(str(s) for s in ERROR_STATES)
+    try:
+
+        def count(lo: str, hi: str | None) -> dict[str, Any]:
+            total, errors = conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(d.state IN ({bad})), 0) FROM records r JOIN "
+                f"api_decisions d ON d.decision_id = r.record_id WHERE r.record_type = "
+                f"'decision' AND r.store_id IN ({marks}) AND r.received_at >= ? "
+                f"AND (? IS NULL OR r.received_at < ?)",
+                (*store_ids, lo, hi, hi),
+            ).fetchone()
+            return {"decisions": total, "errors": errors,
+                    "rate": round(errors / total, 4) if total else 0.0}  # fmt: skip
+
+        return count(since, None), count(start, since)
+    except sqlite3.OperationalError:  # nothing ingested yet
+        empty = {"decisions": 0, "errors": 0, "rate": 0.0}
+        return dict(empty), dict(empty)
+    finally:
+        conn.close()
+
+
+# -- live accuracy ------------------------------------------------------------------------------
+#: Models whose decisions carry a forecast the outcomes can score, and the quantile each
+#: forecasts (0.5: a point forecast scored by absolute error).
+SCORED_MODELS = {"labor": 0.5, "replenishment_protection_p90": 0.9}
+
+
+@dataclass
+class Accuracy:
+    """Weighted quantile loss of a model's forecasts in decisions against what followed:
+    ``error = 2 * sum(pinball_q(actual, forecast)) / sum(actual)``; for a point forecast
+    (q = 0.5) that is WAPE, sum |forecast - actual| / sum actual. Lower is better."""
+
+    decisions: int = 0
+    actual: float = 0.0
+    loss: float = 0.0
+    days: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> float:
+        return 2 * self.loss / self.actual if self.actual > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decisions": self.decisions, "days": self.days, "error": round(self.error, 4),
+                "actual": round(self.actual, 3)}  # fmt: skip
+
+
+def _pinball(actual: float, forecast: float, q: float) -> float:
+    return q * (actual - forecast) if actual >= forecast else (1 - q) * (forecast - actual)
+
+
+def _outcomes(conn: sqlite3.Connection, store_ids: Iterable[str]) -> dict[tuple[str, str], Any]:
+    """(store, day) -> {"hours": {hour: transactions}, "skus": {sku: units}}, the highest
+    revision of each row."""
+    ids = list(store_ids)
+    marks = ",".join("?" * len(ids))
+    days: dict[tuple[str, str], Any] = {}
+    rows = conn.execute(f"SELECT store_id, payload FROM records WHERE record_type = 'outcome' "
+                        f"AND store_id IN ({marks})", ids)  # fmt: skip
+    for store_id, payload in rows:
+        message = outcome_pb2.DailyOutcome.FromString(payload)
+        if message.store_closed:
+            continue
+        day = days.setdefault((store_id, message.business_date), {"hours": {}, "skus": {}})
+        for h in message.hours:
+            if h.revision >= day["hours"].get(h.hour, (-1, 0))[0]:
+                day["hours"][h.hour] = (h.revision, h.transactions)
+        for s in message.skus:
+            if s.revision >= day["skus"].get(s.sku, (-1, 0))[0]:
+                day["skus"][s.sku] = (s.revision, s.units_sold)
+    return days
+
+
+def live_accuracy(db: Path, model: str, versions: Sequence[str] | None,
+                  store_ids: Sequence[str], *, exclude: str | None = None,
+                  days: Sequence[str] | None = None, before: str | None = None,
+                  last_days: int = 0) -> Accuracy:  # fmt: skip
+    """How well ``model`` at ``versions`` (None: any version but ``exclude``) forecast at
+    ``store_ids``, scored against the daily outcomes the hub holds (see :class:`Accuracy`
+    for the formula).
+
+    A staffing decision's ``forecast_transactions`` is scored against the transactions of
+    its hour; an order's ``order_up_to`` against the units sold over its protection days
+    (only once every one of those days has synced). ``days`` keeps decisions of those
+    business days; ``before`` + ``last_days`` the last ``last_days`` days with scored
+    decisions before ``before``. Reads the hub's ``records``: the outcome join
+    (cloud_hub/outcomes.py) can replace the two readers here without changing the formula.
+    """
+    quantile = SCORED_MODELS.get(model)
+    result = Accuracy()
+    if quantile is None or not store_ids or (versions is not None and not versions):
+        return result
+    conn = hubdb.connect(db)
+    try:
+        outcomes = _outcomes(conn, store_ids)
+        marks = ",".join("?" * len(store_ids))
+        payloads = [r[0] for r in conn.execute(
+            f"SELECT payload FROM records WHERE record_type = 'decision' AND store_id IN "
+            f"({marks})", list(store_ids))]  # fmt: skip
+    except sqlite3.OperationalError:
+        return result
+    finally:
+        conn.close()
+    scored: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for payload in payloads:
+        decision = decision_pb2.Decision.FromString(payload)
+        if decision.model_name != model or decision.model_version == exclude:
+            continue
+        if versions is not None and decision.model_version not in versions:
+            continue
+        day = decision.business_date
+        if (days is not None and day not in days) or (before is not None and day >= before):
+            continue
+        pair = _forecast_and_actual(decision, outcomes)
+        if pair is not None:
+            scored[day].append(pair)
+    keep = sorted(scored)
+    if before is not None and last_days:
+        keep = keep[-last_days:]
+    for day in keep:
+        for forecast, actual in scored[day]:
+            result.decisions += 1
+            result.actual += actual
+            result.loss += _pinball(actual, forecast, quantile)
+    result.days = keep
+    return result
+
+
+def _forecast_and_actual(
+    decision: decision_pb2.Decision, outcomes: Mapping[tuple[str, str], Any]
+) -> tuple[float, float] | None:
+    store_id = decision.id.store_id
+    which = decision.WhichOneof("detail")
+    if which == "staffing":
+        day = outcomes.get((store_id, decision.business_date))
+        if day is None:
+            return None
+        _, actual = day["hours"].get(decision.staffing.hour, (0, 0.0))
+        return decision.staffing.forecast_transactions, float(actual)
+    if which == "order" and decision.order.protection_days:
+        start = date.fromisoformat(decision.order.order_date or decision.business_date)
+        total = 0.0
+        for offset in range(decision.order.protection_days):
+            day = outcomes.get((store_id, (start + timedelta(days=offset)).isoformat()))
+            if day is None:
+                return None
+            total += float(day["skus"].get(decision.sku, (0, 0.0))[1])
+        return decision.order.order_up_to, total
+    return None
+
+
+# -- status -----------------------------------------------------------------------------------
+def rollout_status(db: Path) -> dict[str, Any]:
+    """``{"rollouts": [...], "stores": {ID: {"ring", "models": {MODEL: VERSION}}}}``: every
+    rollout (newest first) and what each store serves by its latest heartbeat."""
+    conn = _connect(db)
+    try:
+        cursor = conn.execute("SELECT * FROM rollouts ORDER BY id DESC")
+        names = [c[0] for c in cursor.description]
+        rollouts = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        beats = _heartbeats(conn)
+        per_store = defaultdict(dict)
+        for rollout_id, store_id, status, detail in conn.execute(
+                "SELECT rollout_id, store_id, status, detail FROM rollout_stores"):  # fmt: skip
+            per_store[rollout_id][store_id] = {"status": status, "detail": detail}
+    finally:
+        conn.close()
+    from cloud_hub.registry import Registry
+
+    with Registry(db) as registry:
+        rings = {s.store_id: s.ring for s in registry.stores() if s.status == "active"}
+    stores = {}
+    for store_id in sorted(set(rings) | set(beats)):
+        beat = beats.get(store_id)
+        stores[store_id] = {
+            "ring": _ring_of(rings.get(store_id)),
+            "models": dict(sorted(beat.model_versions.items())) if beat else {},
+        }
+    for rollout in rollouts:
+        rollout["stores"] = per_store.get(rollout["id"], {})
+        rollout["forced"] = bool(rollout["forced"])
+    return {"rollouts": rollouts, "stores": stores}
