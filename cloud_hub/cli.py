@@ -636,9 +636,11 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 published = Path(scratch) / "hub-keys.pub"
                 published.write_text(keys.trust_text())
                 trusted = signing.load_trust([published])
-            source = rollouts.SignedFolders(args.source or (), trusted)
-            return await rollouts.start(js, db, source, args.model, args.version, actor=actor,
-                                        force=args.force)  # fmt: skip
+            folders = rollouts.SignedFolders(args.source or (), trusted)
+            with _model_registry(settings) as registry:
+                source = rollouts.RegistrySource(registry, folders)
+                return await rollouts.start(js, db, source, args.model, args.version,
+                                            actor=actor, force=args.force)  # fmt: skip
         finally:
             await client.close()
 

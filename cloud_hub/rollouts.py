@@ -128,6 +128,32 @@ class SignedFolders:
         return False
 
 
+class RegistrySource:
+    """The hub's model registry (:mod:`cloud_hub.model_registry`), and signed folders
+    (``--from``) for versions it does not hold. A version is promoted when the registry
+    made it champion at some point (champion now, or retired by a later one)."""
+
+    def __init__(self, registry: Any, folders: ArtifactSource | None = None) -> None:
+        self.registry = registry
+        self.folders = folders
+
+    def artifact(self, name: str, version: str) -> tuple[bytes, bytes] | None:
+        try:
+            return self.registry.get(name, version)
+        except HubError:  # not in the registry
+            return self.folders.artifact(name, version) if self.folders else None
+
+    def champion(self, name: str) -> str | None:
+        found = self.registry.champion(name)
+        return found.version if found is not None else None
+
+    def promoted(self, name: str, version: str) -> bool:
+        try:
+            return self.registry.version(name, version).status in ("champion", "retired")
+        except HubError:
+            return False
+
+
 # -- the database -----------------------------------------------------------------------------
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -591,7 +617,13 @@ def evaluate_gate(db: Path, rollout: Mapping[str, Any], settings: HubSettings) -
 
 
 def _champion(settings: HubSettings, model: str) -> str | None:
-    return None  # the registry's champion joins here at merge (see ArtifactSource.champion)
+    """The registry's champion of ``model``: the live-accuracy baseline."""
+    from cloud_hub.model_registry import ModelRegistry  # the registry pulls in signing
+
+    if settings.db is None or not settings.db.exists():
+        return None
+    with ModelRegistry(settings.db, settings.signing_folder()) as registry:
+        return RegistrySource(registry).champion(model)
 
 
 def _all_stores(db: Path) -> list[str]:

@@ -253,7 +253,8 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
         assert log[0]["action"] == "rollout.rolled_back" and log[0]["actor"] == "cloud-hub serve"
         accuracy = log[0]["detail"]["gate"]["accuracy"]
         assert accuracy["candidate"]["days"] == ["2026-06-29"]
-        assert accuracy["champion_versions"] == [champion]
+        # what the control stores serve, and the registry's champion (the shipped model)
+        assert set(accuracy["champion_versions"]) == {champion, SHIPPED}
         assert accuracy["compared_with"] == "control stores, same days"
         assert accuracy["champion"]["days"] == ["2026-06-29"]
         assert accuracy["candidate"]["decisions"] > 5 and accuracy["champion"]["decisions"] > 5
@@ -344,5 +345,45 @@ async def test_a_canary_that_never_reports_the_swap_fails_the_gate_at_its_deadli
         assert rollout["reason"] == "1 of 1 stores did not report the swap within 1.5 s: S001"
         stores = rollout_row(fleet.db, fourth)["stores"]
         assert stores == {"S001": {"status": "rolled_back", "detail": ""}}
+    finally:
+        await run.close()
+
+
+# Last: it leaves every store serving the registry's version.
+async def test_a_version_the_registry_promoted_needs_no_force_and_no_folder(fleet):
+    from google.protobuf import json_format
+
+    from cloud_hub.model_registry import ModelRegistry
+
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=0)
+    try:
+        agents = await start_agents(run, fleet, {s: morning() for s in RINGS})
+        version = "2026.06.30-registry"
+        folder = fleet.folder(version, model=MODEL, onnx_bytes=scaled(1.01))
+        manifest = json_format.Parse((folder / f"{MODEL}.manifest.json").read_text(),
+                                     model_pb2.ModelManifest())  # fmt: skip
+        with ModelRegistry(fleet.db, fleet.hub_settings().signing_folder()) as registry:
+            registry.ensure_bootstrap()
+            registry.register([(manifest, (folder / f"{MODEL}.onnx").read_bytes())],
+                              actor="test")  # fmt: skip
+        # A candidate that was never promoted still needs --force ...
+        refused = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, version,
+                                          *hub_link(fleet))  # fmt: skip
+        assert refused.returncode == 2 and "was not promoted" in refused.stderr
+        promoted = await asyncio.to_thread(cli, "cloud-hub", "models", "promote", MODEL, version,
+                                           "--by", "ana", "--db", str(fleet.db))  # fmt: skip
+        assert promoted.returncode == 0, promoted.stderr
+        # ... once promoted, the bytes come from the registry: no --from, no --force.
+        done = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, version, "--wait",
+                                       "--json", *hub_link(fleet))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rollout"]["state"] == "completed"
+        for store_id, agent in agents.items():
+            await wait_until(lambda a=agent: a.model_versions[MODEL] == version, store_id, 30)
+        conn = sqlite3.connect(fleet.db)
+        started = [r for r in hub_audit.records(conn, subject=f"{MODEL}@{version}")
+                   if r["action"] == "rollout.started"]  # fmt: skip
+        conn.close()
+        assert started and started[0]["detail"]["forced"] is False
     finally:
         await run.close()
