@@ -644,6 +644,9 @@ class Agent:
     # -- heartbeat ------------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:
         await self._until(self.connected)
+        # A heartbeat reports the models served: the hub's rollouts take a store's rollback
+        # target from it, so the first one waits until they are loaded.
+        await asyncio.to_thread(self._ensure_models)
         while not self.stop.is_set():
             if self.js is not None and self.nc.is_connected:
                 async with self.sync_lock:

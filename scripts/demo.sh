@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: a simulated store, a POS export with bad rows, the quarantine, the audit chain.
+# `make demo`: a simulated store, a POS export with bad rows, the quarantine, the audit chain;
+# then a hub with three stores syncing, an approval through the API, retraining and a rollout.
 # Everything runs on embedded defaults in .demo/ (deleted and rebuilt on every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,7 +114,10 @@ cp -r "$(python -c 'from models import BOOTSTRAP_DIR; print(BOOTSTRAP_DIR)')" "$
 cloud-hub models sign "$DEMO/models" --db "$DEMO/hub.db" | sed 's/^/  /'
 echo "  stores trust only $DEMO/hub-keys.pub: they run models signed by the hub's key, nothing else"
 HUB_LOG=$DEMO/hub.log
-cloud-hub serve --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" --grpc 127.0.0.1:0 > "$HUB_LOG" 2>&1 &
+# Rollout gates are checked every second here, on swap reports, refusals and error rates
+# (live accuracy needs days of outcomes after a swap: the tests drive those days).
+STOREEDGE_HUB_ROLLOUT_TICK_S=1 STOREEDGE_HUB_ROLLOUT_ACCURACY_WINDOW_DAYS=0 \
+  cloud-hub serve --db "$DEMO/hub.db" --embedded-nats "$DEMO/nats" --grpc 127.0.0.1:0 > "$HUB_LOG" 2>&1 &
 HUB_PID=$!
 AGENTS=()
 cleanup() {
@@ -261,4 +265,65 @@ fi
 sed 's/^/  /' "$DEMO/refused.txt"
 cloud-hub hub-audit show --db "$DEMO/hub.db" --limit 5 | sed 's/^/  /'
 cloud-hub hub-audit verify --db "$DEMO/hub.db" | sed 's/^/  /'
+step "22. The hub retrains replenishment on the daily outcomes the stores synced (challenger vs champion)"
+cloud-hub train replenishment --db "$DEMO/hub.db" --by demo --json 2> "$DEMO/train.log" > "$DEMO/train.json"
+python - "$DEMO/train.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r["metrics"]
+champion = m["champion"]["error"] if m["champion"] else float("nan")
+print(f"  {m['data']}")
+print(f"  challenger {r['version']}: backtest error {m['challenger']['error']:.4f} vs the "
+      f"champion's {champion:.4f} on the same held-out days -> promoted: {r['promoted']}")
+for reason in r["reasons"]:
+    print(f"    {reason}")
+PY
+NEW=$(python -c "import json; print(json.load(open('$DEMO/train.json'))['version'])")
+PROMOTED=$(python -c "import json; print(json.load(open('$DEMO/train.json'))['promoted'])")
+HUB_LINK=(--db "$DEMO/hub.db" --nats "$NATS" --creds "$DEMO/hub.nk")
+
+step "23. Roll the artifacts stores serve out in rings: the canary store S001 first, then the rest, each gated"
+FORCE=()
+[ "$PROMOTED" = True ] || { FORCE=(--force); echo "  (not promoted on this data: rolled out with --force, which the hub audits)"; }
+for ARTIFACT in replenishment_daily replenishment_protection_p90; do
+  cloud-hub rollout "$ARTIFACT" "$NEW" "${FORCE[@]}" --wait --by demo "${HUB_LINK[@]}" | sed 's/^/  /'
+done
+cloud-hub rollout status --db "$DEMO/hub.db" | sed 's/^/  /'
+
+step "24. A bad labor model (outputs 10x the serving one's) fails the canary's shadow check: rolled back"
+BAD=$DEMO/models-bad
+mkdir -p "$BAD"
+LABOR=$(python -c "import json; print(json.load(open('$DEMO/models/labor.manifest.json'))['version'])")
+python - "$DEMO/models" "$BAD" "$LABOR" <<'PY'
+import hashlib, json, sys
+from pathlib import Path
+import onnx
+from onnx import TensorProto, helper
+source, out, parent = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+model = onnx.load_from_string((source / "labor.onnx").read_bytes())
+output = model.graph.output[0].name
+for node in model.graph.node:
+    node.output[:] = [f"{output}_raw" if o == output else o for o in node.output]
+model.graph.initializer.append(helper.make_tensor("demo_scale", TensorProto.FLOAT, [1], [10.0]))
+model.graph.node.append(helper.make_node("Mul", [f"{output}_raw", "demo_scale"], [output]))
+if not any(o.domain in ("", "ai.onnx") for o in model.opset_import):
+    model.opset_import.append(helper.make_opsetid("", 15))
+blob = model.SerializeToString()
+(out / "labor.onnx").write_bytes(blob)
+manifest = json.loads((source / "labor.manifest.json").read_text())
+manifest.update(version="demo-bad-10x", parentVersion=parent, sha256=hashlib.sha256(blob).hexdigest())
+(out / "labor.manifest.json").write_text(json.dumps(manifest, indent=2))
+print("  built labor demo-bad-10x: every forecast x10")
+PY
+cloud-hub models sign "$BAD" --db "$DEMO/hub.db" > /dev/null
+if cloud-hub rollout labor demo-bad-10x --from "$BAD" --force --wait --by demo "${HUB_LINK[@]}" > "$DEMO/bad-rollout.txt"; then
+  echo "  UNEXPECTED: the bad model was rolled out" >&2
+  exit 1
+fi
+sed 's/^/  /' "$DEMO/bad-rollout.txt"
+edge-agent status --db "$DEMO/S001.db" --json | python -c "
+import json, sys
+print('  S001 serves labor', json.load(sys.stdin)['models'].get('labor'), '(the bad version never served)')"
+cloud-hub hub-audit show --db "$DEMO/hub.db" --limit 4 | sed 's/^/  /'
+
 printf '\n\033[1mDemo complete.\033[0m The mirror is %s; try: .venv/bin/edge-agent status --db %s --json\n' "$DB" "$DB"
