@@ -313,12 +313,7 @@ class ModelRegistry:
                 before = self.champion(name)
                 if before is not None and before.version == version:
                     continue
-                self._demote(conn, name, "retired", now)
-                conn.execute(
-                    "UPDATE model_versions SET status = 'champion', status_at = ? "
-                    "WHERE name = ? AND version = ?",
-                    (now, name, version),
-                )
+                self._crown(conn, name, version, former_as="retired", now=now)
                 hub_audit.append(
                     conn,
                     actor=actor,
@@ -352,12 +347,7 @@ class ModelRegistry:
         now = _now()
         with hubdb.immediate(self.conn) as conn:
             for name, current, target in plans:
-                self._demote(conn, name, "rolled_back", now)
-                conn.execute(
-                    "UPDATE model_versions SET status = 'champion', status_at = ? "
-                    "WHERE name = ? AND version = ?",
-                    (now, name, target),
-                )
+                self._crown(conn, name, target, former_as="rolled_back", now=now)
                 hub_audit.append(
                     conn,
                     actor=actor,
@@ -388,6 +378,17 @@ class ModelRegistry:
             "UPDATE model_versions SET status = ?, status_at = ? "
             "WHERE name = ? AND status = 'champion'",
             (status, now, name),
+        )
+
+    @classmethod
+    def _crown(cls, conn: sqlite3.Connection, name: str, version: str, *, former_as: str,
+               now: str) -> None:  # fmt: skip
+        """``version`` becomes ``name``'s champion; the former one becomes ``former_as``."""
+        cls._demote(conn, name, former_as, now)
+        conn.execute(
+            "UPDATE model_versions SET status = 'champion', status_at = ? "
+            "WHERE name = ? AND version = ?",
+            (now, name, version),
         )
 
 

@@ -38,6 +38,7 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -275,23 +276,28 @@ class Hub:
             except NatsError as exc:  # the next batch acknowledges a longer chain
                 log.debug("chain ack to %s not sent: %s", store_id, exc)
 
-    async def _heartbeats(self) -> None:
-        sub = await self.js.pull_subscribe(
-            f"{subjects.PREFIX}.*.status.heartbeat",
-            durable=HEARTBEAT_DURABLE,
-            stream=subjects.STATUS_STREAM,
-            config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT),
-        )
-        streak = Streak(f"fetching heartbeats from {subjects.STATUS_STREAM}", log)
+    async def _pull_status(
+        self, kind: str, durable: str, handle: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        """Pull ``storeedge.*.status.<kind>`` from the status stream and ``handle`` each
+        message (a bad one is logged by ``handle``, never fatal), acking as it goes. On a
+        cluster the consumer is replicated: right after it is made, or while a node is down,
+        it may have no leader for seconds (503). That is ridden out, as ingest does; only a
+        failure lasting 30 s goes up, to re-bind."""
+        streak = Streak(f"fetching {kind} reports from {subjects.STATUS_STREAM}", log)
+        sub = None
         while not self.stop.is_set():
             try:
+                if sub is None:
+                    sub = await self.js.pull_subscribe(
+                        f"{subjects.PREFIX}.*.status.{kind}", durable=durable,
+                        stream=subjects.STATUS_STREAM,
+                        config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT),
+                    )  # fmt: skip
                 msgs = await sub.fetch(100, timeout=1.0)
             except (NatsTimeoutError, TimeoutError):
                 continue
             except NatsError as exc:
-                # On a cluster the consumer is replicated: right after it is made, or while
-                # a node is down, it may have no leader for seconds (503). Ride that out,
-                # as ingest does; only a lasting failure goes up, to re-bind.
                 streak.failed(exc)
                 if streak.failing_for() > 30.0:
                     raise
@@ -299,44 +305,41 @@ class Hub:
                 continue
             streak.succeeded()
             for msg in msgs:
-                try:
-                    store_id, _, _ = subjects.parse_subject(msg.subject)
-                    beat = heartbeat_pb2.Heartbeat.FromString(msg.data)
-                except Exception as exc:  # a bad beat is logged, never fatal
-                    log.warning("unreadable heartbeat on %s: %s", msg.subject, exc)
-                else:
-                    await asyncio.to_thread(
-                        self.storage.record_heartbeat, store_id, beat.agent_version, msg.data
-                    )
+                await handle(msg)
                 await msg.ack()
 
-    async def _model_reports(self) -> None:
-        sub = await self.js.pull_subscribe(
-            f"{subjects.PREFIX}.*.status.model",
-            durable=MODEL_REPORTS_DURABLE,
-            stream=subjects.STATUS_STREAM,
-            config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT),
-        )
-        assert self.settings.db is not None
-        while not self.stop.is_set():
+    async def _heartbeats(self) -> None:
+        async def record(msg: Any) -> None:
             try:
-                msgs = await sub.fetch(100, timeout=1.0)
-            except (NatsTimeoutError, TimeoutError):
-                continue
-            for msg in msgs:
-                try:
-                    report = model_pb2.ModelSwapReport.FromString(msg.data)
-                    # The subject names the store (the server holds it to its own).
-                    report.store_id = subjects.parse_subject(msg.subject)[0]
-                except Exception as exc:  # a bad report is logged, never fatal
-                    log.warning("unreadable model report on %s: %s", msg.subject, exc)
-                else:
-                    await asyncio.to_thread(distribution.record_swap_report, self.settings.db,
-                                            report)  # fmt: skip
-                    log.info("store %s: model %s %s %s%s", report.store_id, report.model_name,
-                             report.version, model_pb2.ModelSwapOutcome.Name(report.outcome),
-                             f" ({report.reason})" if report.reason else "")  # fmt: skip
-                await msg.ack()
+                store_id, _, _ = subjects.parse_subject(msg.subject)
+                beat = heartbeat_pb2.Heartbeat.FromString(msg.data)
+            except Exception as exc:  # a bad beat is logged, never fatal
+                log.warning("unreadable heartbeat on %s: %s", msg.subject, exc)
+                return
+            await asyncio.to_thread(
+                self.storage.record_heartbeat, store_id, beat.agent_version, msg.data
+            )
+
+        await self._pull_status("heartbeat", HEARTBEAT_DURABLE, record)
+
+    async def _model_reports(self) -> None:
+        assert self.settings.db is not None
+        db = self.settings.db
+
+        async def record(msg: Any) -> None:
+            try:
+                report = model_pb2.ModelSwapReport.FromString(msg.data)
+                # The subject names the store (the server holds it to its own).
+                report.store_id = subjects.parse_subject(msg.subject)[0]
+            except Exception as exc:  # a bad report is logged, never fatal
+                log.warning("unreadable model report on %s: %s", msg.subject, exc)
+                return
+            await asyncio.to_thread(distribution.record_swap_report, db, report)
+            log.info("store %s: model %s %s %s%s", report.store_id, report.model_name,
+                     report.version, model_pb2.ModelSwapOutcome.Name(report.outcome),
+                     f" ({report.reason})" if report.reason else "")  # fmt: skip
+
+        await self._pull_status("model", MODEL_REPORTS_DURABLE, record)
 
     async def _rollouts(self) -> None:
         from cloud_hub import rollouts

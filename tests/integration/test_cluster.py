@@ -119,7 +119,7 @@ def test_a_route_port_taken_after_it_was_chosen_starts_the_cluster_on_others(tmp
     squatter.bind(("127.0.0.1", 0))
     squatter.listen()
     taken = squatter.getsockname()[1]
-    real_pick = natscluster._pick_ports
+    real_pick = natscluster.free_ports
     picks: list[list[int]] = []
 
     def pick(host: str, count: int) -> list[int]:
@@ -129,7 +129,7 @@ def test_a_route_port_taken_after_it_was_chosen_starts_the_cluster_on_others(tmp
         picks.append(ports)
         return ports
 
-    monkeypatch.setattr(natscluster, "_pick_ports", pick)
+    monkeypatch.setattr(natscluster, "free_ports", pick)
     cluster = NatsCluster(tmp_path / "cluster", attempts=2)
     try:
         cluster.start()
@@ -139,7 +139,7 @@ def test_a_route_port_taken_after_it_was_chosen_starts_the_cluster_on_others(tmp
     finally:
         cluster.stop()
     # Out of attempts: a clear error that says what happened.
-    monkeypatch.setattr(natscluster, "_pick_ports", lambda host, count: [taken] * count)
+    monkeypatch.setattr(natscluster, "free_ports", lambda host, count: [taken] * count)
     with pytest.raises(NatsServerError, match=r"exited .* at start") as caught:
         NatsCluster(tmp_path / "again", attempts=1).start()
     assert "took one of its ports" in caught.value.hint
