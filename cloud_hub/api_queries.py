@@ -72,13 +72,9 @@ def _store(conn: sqlite3.Connection, row: tuple, gap_timeout_s: float) -> dict[s
      heartbeat_at, agent_version, heartbeat, last_seen) = row  # fmt: skip
     received = {key: 0 for key in subjects.STATUS_KEYS}
     for record_type, count in conn.execute(
-        "SELECT record_type, COUNT(*) FROM records WHERE store_id = ? GROUP BY record_type",
-        (store_id,),
-    ):
+        "SELECT record_type, n FROM record_counts WHERE store_id = ?", (store_id,)
+    ):  # kept by triggers at ingest (cloud_hub/storage.py)
         received[subjects.RECORD_TYPES.get(record_type, record_type)] = count
-    received["audit"] = conn.execute(
-        "SELECT COUNT(*) FROM audit_entries WHERE store_id = ?", (store_id,)
-    ).fetchone()[0]
     quarantined = conn.execute(
         "SELECT COUNT(*) FROM quarantine WHERE store_id = ?", (store_id,)
     ).fetchone()[0]

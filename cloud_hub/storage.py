@@ -150,6 +150,42 @@ def _serialized(method: Callable[..., T]) -> Callable[..., T]:
     return locked
 
 
+# Records and audit entries held per store and type, kept by triggers in the writer's
+# transaction: a store's status reads one row per type instead of counting its millions
+# of records (the API's ListStores answered in 10-30 ms for 50 stores of 1,000 records).
+_COUNTS = (
+    """CREATE TABLE record_counts (
+         store_id TEXT NOT NULL,
+         record_type TEXT NOT NULL,
+         n INTEGER NOT NULL,
+         PRIMARY KEY (store_id, record_type)
+       ) WITHOUT ROWID""",
+    """CREATE TRIGGER records_counted AFTER INSERT ON records BEGIN
+         INSERT INTO record_counts VALUES (NEW.store_id, NEW.record_type, 1)
+         ON CONFLICT (store_id, record_type) DO UPDATE SET n = n + 1;
+       END""",
+    """CREATE TRIGGER audit_entries_counted AFTER INSERT ON audit_entries BEGIN
+         INSERT INTO record_counts VALUES (NEW.store_id, 'audit', 1)
+         ON CONFLICT (store_id, record_type) DO UPDATE SET n = n + 1;
+       END""",
+    # what a database from an older release already holds
+    "INSERT INTO record_counts SELECT store_id, record_type, COUNT(*) FROM records "
+    "GROUP BY store_id, record_type",
+    "INSERT INTO record_counts SELECT store_id, 'audit', COUNT(*) FROM audit_entries "
+    "GROUP BY store_id",
+)
+
+
+def _ensure_counts(conn: sqlite3.Connection) -> None:
+    """Create the counts once, in one write transaction, so that two hub processes
+    starting together on one database agree."""
+    with hubdb.immediate(conn):
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'record_counts'").fetchone():
+            return
+        for statement in _COUNTS:
+            conn.execute(statement)
+
+
 class SqliteHubStorage:
     """The hub database on one SQLite file (WAL); safe to share between threads."""
 
@@ -160,6 +196,7 @@ class SqliteHubStorage:
             self.conn = hubdb.connect(path, check_same_thread=False)
             self.conn.execute("PRAGMA cache_size = -65536")
             self.conn.executescript(_SCHEMA)
+            _ensure_counts(self.conn)
         except sqlite3.DatabaseError as exc:
             raise HubStorageError(
                 f"cannot open hub database {path}: {exc}",
@@ -217,13 +254,12 @@ class SqliteHubStorage:
     def _ingest_records(
         self, conn: sqlite3.Connection, records: list[Incoming], now: str, result: IngestResult
     ) -> None:
-        before = conn.total_changes
-        conn.executemany(
+        # rowcount: the rows this statement inserted (total_changes counts the triggers' too)
+        stored = max(0, conn.executemany(
             "INSERT OR IGNORE INTO records(record_id, store_id, record_type, payload, "
             "received_at) VALUES (?, ?, ?, ?, ?)",
             [(m.record_id, m.store_id, m.record_type, m.payload, now) for m in records],
-        )
-        stored = conn.total_changes - before
+        ).rowcount)  # fmt: skip
         result.stored += stored
         answers = [m for m in records if m.record_type == "approval_result"]
         if answers:
@@ -322,13 +358,11 @@ class SqliteHubStorage:
                 continue
             rows.append((message, entry))
         rows = self._current_epoch_only(conn, rows, now, result)
-        before = conn.total_changes
-        conn.executemany(
+        stored = max(0, conn.executemany(
             "INSERT OR IGNORE INTO audit_entries(store_id, seq, prev_hash, hash, payload, "
             "received_at) VALUES (?, ?, ?, ?, ?, ?)",
             [(m.store_id, e.seq, e.prev_hash, e.hash, e.payload, now) for m, e in rows],
-        )
-        stored = conn.total_changes - before
+        ).rowcount)  # fmt: skip
         result.stored += stored
         touched = {m.store_id for m, _ in rows}
         if stored == len(rows):
@@ -478,14 +512,10 @@ class SqliteHubStorage:
     def _store_status(self, gap_timeout_s: float) -> dict[str, dict[str, Any]]:
         received: dict[str, dict[str, int]] = {}
         for store_id, record_type, count in self.conn.execute(
-            "SELECT store_id, record_type, COUNT(*) FROM records GROUP BY store_id, record_type"
-        ):
+            "SELECT store_id, record_type, n FROM record_counts"
+        ):  # kept by triggers (_COUNTS); 'audit' counts the chain entries
             key = subjects.RECORD_TYPES.get(record_type, record_type)
             received.setdefault(store_id, {})[key] = count
-        for store_id, count in self.conn.execute(
-            "SELECT store_id, COUNT(*) FROM audit_entries GROUP BY store_id"
-        ):
-            received.setdefault(store_id, {})["audit"] = count
         waiting = {
             store_id: (int(first), int(count), received_at)
             for store_id, first, count, received_at in self.conn.execute(

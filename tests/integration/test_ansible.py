@@ -359,6 +359,14 @@ def test_rollout_upgrades_in_waves(fleet: Fleet) -> None:
     for store in STORES:
         assert fleet.release(store) == "0.2.0"
         assert fleet.health(store)["agent_version"] == "0.2.0"
+    # S002, installed by this rollout, is connected with its own identity and deciding,
+    # and the hub holds its decisions
+    health = wait_for(lambda: (h := fleet.health("S002"))["connected"] and h["last_cycle"] and h,
+                      timeout_s=120, what="S002 connected and past its first cycle")  # fmt: skip
+    assert health["last_cycle"]["decisions"] > 0, health
+    wait_for(lambda: (fleet.hub("status", "--json")["stores"].get("S002") or {})
+             .get("received", {}).get("decisions"), timeout_s=120,
+             what="S002's decisions at the hub")  # fmt: skip
     assert fleet.release("S001", "previous") == "0.1.0"
     assert (fleet.base("S001") / "releases/0.1.0/venv/bin/edge-agent").exists()
     # 0.2.0 migrated each mirror one step further (expand only)

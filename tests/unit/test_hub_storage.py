@@ -59,6 +59,28 @@ def test_redelivery_and_replay_change_nothing(mirror, storage):
     assert storage.store_status()["S001"]["received"]["decisions"] == 2
 
 
+def test_received_counts_are_kept_at_ingest_and_built_for_an_older_database(mirror, tmp_path):
+    path = tmp_path / "older.db"
+    storage = open_storage(path)
+    chain = entries(mirror, 6)
+    records = [Incoming("S001", "decision", f"S001:decision:{k}", b"d%d" % k) for k in (1, 2, 3)]
+    storage.ingest(chain[:4] + records[:2])
+    storage.ingest(chain + records + records)  # redelivered copies count once
+    expected = {"audit": len(chain), "decisions": 3}
+    received = storage.store_status()["S001"]["received"]
+    assert {k: v for k, v in received.items() if v} == expected
+    # a database written before the counts existed: they are built from what it holds
+    storage.conn.executescript("DROP TRIGGER records_counted; DROP TRIGGER audit_entries_counted;"
+                               "DROP TABLE record_counts;")  # fmt: skip
+    storage.close()
+    reopened = open_storage(path)
+    try:
+        received = reopened.store_status()["S001"]["received"]
+        assert {k: v for k, v in received.items() if v} == expected
+    finally:
+        reopened.close()
+
+
 def test_a_reused_record_id_with_other_content_is_quarantined(storage):
     storage.ingest([Incoming("S001", "decision", "S001:decision:1", b"first")])
     result = storage.ingest([Incoming("S001", "decision", "S001:decision:1", b"forged")])
