@@ -43,8 +43,8 @@ def _stores(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[
         for s in stores:
             lines.append(
                 f"{s.store_id:<8} {s.ring or '-':<8} {s.region or '-':<8} "
-                f"{hub_pb2.RegistryStatus.Name(s.registry_status).split('_')[-1].lower():<12} "
-                f"{hub_pb2.ChainStatus.Name(s.chain_status).split('_')[-1].lower():<7} "
+                f"{enum_name(hub_pb2.RegistryStatus, 'REGISTRY_STATUS_', s.registry_status):<12} "
+                f"{enum_name(hub_pb2.ChainStatus, 'CHAIN_STATUS_', s.chain_status):<7} "
                 f"{s.chain_length:>7,} {sum(s.outbox_backlog.values()):>7,} "
                 f"{_when(s, 'last_heartbeat_time'):<16} {s.agent_version or '-'}"
             )
@@ -134,7 +134,7 @@ def _audit(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[
 
 def _verify(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
     got = client.call("VerifyChain", hub_pb2.VerifyChainRequest(store_id=args.store))
-    status = hub_pb2.ChainStatus.Name(got.status).split("_")[-1].lower()
+    status = enum_name(hub_pb2.ChainStatus, "CHAIN_STATUS_", got.status)
 
     def text() -> str:
         line = (

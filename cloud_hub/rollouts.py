@@ -790,20 +790,6 @@ def _forecast_and_actual(
 
 
 # -- status -----------------------------------------------------------------------------------
-def _applied_swaps(conn: sqlite3.Connection) -> dict[str, dict[str, tuple[str, datetime]]]:
-    """store -> model -> (version, when) of the latest swap each store reported applied."""
-    try:
-        rows = conn.execute("SELECT store_id, model, version, reported_at FROM model_swaps "
-                            "WHERE outcome = 'applied'").fetchall()  # fmt: skip
-    except sqlite3.OperationalError:  # no model was ever distributed from this hub
-        return {}
-    swaps: dict[str, dict[str, tuple[str, datetime]]] = defaultdict(dict)
-    for store_id, model, version, reported_at in rows:
-        when = datetime.fromisoformat(reported_at)
-        swaps[store_id][model] = (version, when if when.tzinfo else when.replace(tzinfo=UTC))
-    return swaps
-
-
 def rollout_status(db: Path) -> dict[str, Any]:
     """``{"rollouts": [...], "stores": {ID: {"ring", "models": {MODEL: VERSION}}}}``: every
     rollout (newest first) and what each store serves: its latest heartbeat, updated by
@@ -814,7 +800,6 @@ def rollout_status(db: Path) -> dict[str, Any]:
         names = [c[0] for c in cursor.description]
         rollouts = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         beats = _heartbeats(conn)
-        swaps = _applied_swaps(conn)
         per_store = defaultdict(dict)
         for rollout_id, store_id, status, detail in conn.execute(
                 "SELECT rollout_id, store_id, status, detail FROM rollout_stores"):  # fmt: skip
@@ -825,15 +810,19 @@ def rollout_status(db: Path) -> dict[str, Any]:
 
     with Registry(db) as registry:
         rings = {s.store_id: s.ring for s in registry.stores() if s.status == "active"}
+    applied = defaultdict(list)
+    for report in distribution.swap_reports(db):
+        if report["outcome"] == "applied":
+            applied[report["store_id"]].append(report)
     stores = {}
     for store_id in sorted(set(rings) | set(beats)):
         beat = beats.get(store_id)
         models = dict(beat.model_versions) if beat else {}
         beat_at = beat.recorded_at.ToDatetime(tzinfo=UTC) if beat else None
         # A swap the store reported after its latest heartbeat is what it serves now.
-        for model, (version, reported_at) in swaps.get(store_id, {}).items():
-            if beat_at is None or reported_at > beat_at:
-                models[model] = version
+        for report in applied.get(store_id, ()):
+            if beat_at is None or datetime.fromisoformat(report["reported_at"]) > beat_at:
+                models[report["model"]] = report["version"]
         stores[store_id] = {
             "ring": _ring_of(rings.get(store_id)),
             "models": dict(sorted(models.items())),

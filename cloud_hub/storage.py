@@ -178,9 +178,17 @@ _COUNTS = (
 
 def _ensure_counts(conn: sqlite3.Connection) -> None:
     """Create the counts once, in one write transaction, so that two hub processes
-    starting together on one database agree."""
+    starting together on one database agree. A database that has them is not locked
+    (read-only commands such as `cloud-hub status` open the storage too)."""
+
+    def present() -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE name = 'record_counts'"
+        return conn.execute(query).fetchone() is not None
+
+    if present():
+        return
     with hubdb.immediate(conn):
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'record_counts'").fetchone():
+        if present():  # another process made them while this one waited for the lock
             return
         for statement in _COUNTS:
             conn.execute(statement)
