@@ -1,5 +1,7 @@
 """A separate load process for tests/bench/test_bench_api.py.
 
+``python api_load_child.py publish URL SECONDS RATE`` sends RATE new decisions a second
+into NATS, as stores' agents would, while the API is loaded (the hub ingests them).
 ``python api_load_child.py load PORT TOKEN STORES DECISIONS RATE SECONDS`` sends RATE
 requests a second, open loop (each on its own schedule, however slow the answers),
 alternating ListStores and GetDecision of a random decision, and prints one JSON line
@@ -14,11 +16,57 @@ import json
 import random
 import sys
 import time
+from datetime import UTC, datetime
 
 import grpc
+import nats
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from cloud_hub.storage import Incoming
+from storeedge import subjects
 from storeedge.hub.v1 import hub_pb2, hub_pb2_grpc
+from storeedge.v1 import common_pb2, decision_pb2
+
+
+def decision_record(store_id: str, seq: int) -> Incoming:
+    when = Timestamp()
+    when.FromDatetime(datetime(2026, 7, 1, 6, tzinfo=UTC))
+    kinds = (decision_pb2.DECISION_KIND_ORDER, decision_pb2.DECISION_KIND_STAFFING,
+             decision_pb2.DECISION_KIND_SHELF_CHECK)  # fmt: skip
+    states = (decision_pb2.DECISION_STATE_AUTO, decision_pb2.DECISION_STATE_PENDING,
+              decision_pb2.DECISION_STATE_SUBMITTED)  # fmt: skip
+    message = decision_pb2.Decision(
+        id=common_pb2.RecordId(store_id=store_id, record_type=common_pb2.RECORD_TYPE_DECISION,
+                               sequence=seq),
+        business_date=f"2026-07-{1 + seq % 28:02d}", recorded_at=when, kind=kinds[seq % 3],
+        state=states[seq % 3], sku=f"SKU{seq % 5000:05d}", category=("dairy", "bakery")[seq % 2],
+        quantity=float(seq % 40), value=2.5 * (seq % 40), confidence=0.7,
+        model_name="replenishment_protection_p90", model_version="bench",
+        rule="order: bench")  # fmt: skip
+    record_id = f"{store_id}:decision:{seq}"
+    return Incoming(store_id, "decision", record_id, message.SerializeToString())
+
+
+async def publish(url: str, seconds: float, rate: int) -> int:
+    """New decisions of 50 other stores at ``rate`` a second, as their agents would."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    sent = 0
+    begin = time.perf_counter()
+    try:
+        while time.perf_counter() - begin < seconds:
+            for _ in range(rate // 10):
+                store = f"X{sent % 50:03d}"
+                record = decision_record(store, sent // 50 + 1)
+                await js.publish_async(subjects.up_subject(store, "decision"), record.payload,
+                                       headers={"Nats-Msg-Id": record.record_id})  # fmt: skip
+                sent += 1
+            await asyncio.sleep(0.1)
+        await js.publish_async_completed()
+    finally:
+        await nc.close()
+    return sent
 
 
 def _summary(latencies: list[float], errors: list[str], seconds: float) -> dict:
@@ -100,7 +148,9 @@ async def echo() -> None:
 
 def main(argv: list[str]) -> None:
     mode = argv[0]
-    if mode == "echo":
+    if mode == "publish":
+        print(asyncio.run(publish(argv[1], float(argv[2]), int(argv[3]))))
+    elif mode == "echo":
         asyncio.run(echo())
     elif mode == "load-echo":
         port, rate, seconds = int(argv[1]), float(argv[2]), float(argv[3])

@@ -11,25 +11,20 @@ publisher sends new decisions for other stores into NATS at ``INGEST_RATE`` a se
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import nats
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from cloud_hub.registry import Registry
-from cloud_hub.storage import Incoming, open_storage
-from storeedge import subjects
+from cloud_hub.storage import open_storage
 from storeedge.natsserver import NatsServer
-from storeedge.v1 import common_pb2, decision_pb2
+from tests.bench.api_load_child import decision_record
 from tests.helpers import start, wait_for
 
 pytestmark = pytest.mark.bench
@@ -42,25 +37,6 @@ STORES, PER_STORE = 1_000, 1_000
 RATE, SECONDS = 200.0, 30.0
 INGEST_RATE = 1_000  # records/s published while the API is loaded
 TARGET_P99_MS = 20.0
-
-
-def _decision(store_id: str, seq: int) -> Incoming:
-    when = Timestamp()
-    when.FromDatetime(datetime(2026, 7, 1, 6, tzinfo=UTC))
-    kinds = (decision_pb2.DECISION_KIND_ORDER, decision_pb2.DECISION_KIND_STAFFING,
-             decision_pb2.DECISION_KIND_SHELF_CHECK)  # fmt: skip
-    states = (decision_pb2.DECISION_STATE_AUTO, decision_pb2.DECISION_STATE_PENDING,
-              decision_pb2.DECISION_STATE_SUBMITTED)  # fmt: skip
-    message = decision_pb2.Decision(
-        id=common_pb2.RecordId(store_id=store_id, record_type=common_pb2.RECORD_TYPE_DECISION,
-                               sequence=seq),
-        business_date=f"2026-07-{1 + seq % 28:02d}", recorded_at=when, kind=kinds[seq % 3],
-        state=states[seq % 3], sku=f"SKU{seq % 5000:05d}", category=("dairy", "bakery")[seq % 2],
-        quantity=float(seq % 40), value=2.5 * (seq % 40), confidence=0.7,
-        model_name="replenishment_protection_p90", model_version="bench",
-        rule="order: bench")  # fmt: skip
-    record_id = f"{store_id}:decision:{seq}"
-    return Incoming(store_id, "decision", record_id, message.SerializeToString())
 
 
 def _hub_db(bench_tmp: Path) -> Path:
@@ -79,7 +55,9 @@ def _hub_db(bench_tmp: Path) -> Path:
         storage = open_storage(building)
         try:
             for n in range(STORES):
-                storage.ingest([_decision(f"S{n:04d}", seq) for seq in range(1, PER_STORE + 1)])
+                storage.ingest(
+                    [decision_record(f"S{n:04d}", seq) for seq in range(1, PER_STORE + 1)]
+                )
         finally:
             storage.close()
         building.rename(cached)
@@ -87,27 +65,6 @@ def _hub_db(bench_tmp: Path) -> Path:
     copy = bench_tmp / "api-hub.db"
     shutil.copyfile(cached, copy)
     return copy
-
-
-async def _publish(url: str, seconds: float, rate: int) -> int:
-    """New decisions of 50 other stores at ``rate`` a second, as their agents would."""
-    nc = await nats.connect(url)
-    js = nc.jetstream()
-    sent = 0
-    begin = time.perf_counter()
-    try:
-        while time.perf_counter() - begin < seconds:
-            for _ in range(rate // 10):
-                store = f"X{sent % 50:03d}"
-                record = _decision(store, sent // 50 + 1)
-                await js.publish_async(subjects.up_subject(store, "decision"), record.payload,
-                                       headers={"Nats-Msg-Id": record.record_id})  # fmt: skip
-                sent += 1
-            await asyncio.sleep(0.1)
-        await js.publish_async_completed()
-    finally:
-        await nc.close()
-    return sent
 
 
 def _child(*args: str, timeout: float) -> dict:
@@ -140,10 +97,8 @@ def test_api_p99_under_load_while_ingesting(benchmark, bench_tmp: Path) -> None:
                 raw = _child("load-echo", str(echo_port), str(RATE), str(SECONDS),
                              timeout=SECONDS * 4)  # fmt: skip
                 publisher = subprocess.Popen(
-                    [sys.executable, "-c", "import asyncio, sys; from tests.bench.test_bench_api "
-                     "import _publish; print(asyncio.run(_publish(sys.argv[1], float(sys.argv[2]), "
-                     "int(sys.argv[3]))))", server.url, str(SECONDS + 5), str(INGEST_RATE)],
-                    stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+                    [sys.executable, str(CHILD), "publish", server.url, str(SECONDS + 5),
+                     str(INGEST_RATE)], stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
                 time.sleep(2)  # ingest is running before the load starts
                 api = _child("load", str(port), secret, str(STORES), str(PER_STORE), str(RATE),
                              str(SECONDS), timeout=SECONDS * 4)  # fmt: skip
