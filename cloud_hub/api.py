@@ -916,11 +916,14 @@ class ApiServer:
                 root_certificates=client_ca,
                 require_client_auth=client_ca is not None,
             )  # fmt: skip
-            self.port = server.add_secure_port(address, credentials)
             transport = "TLS" + (" with client certificates" if client_ca else "")
         else:
-            self.port = server.add_insecure_port(address)
-            transport = "plaintext (loopback only)"
+            credentials, transport = None, "plaintext (loopback only)"
+        try:
+            self.port = (server.add_secure_port(address, credentials) if credentials
+                         else server.add_insecure_port(address))  # fmt: skip
+        except RuntimeError:  # grpcio >= 1.56 raises where older ones returned 0
+            self.port = 0
         if not self.port:
             raise HubConfigError(f"grpc_address: cannot listen on {address}",
                                  hint="is the port in use?")  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 
 from cloud_hub import __version__
 from cloud_hub.client_cli import add_client_parser
-from cloud_hub.config import HubSettings, load_settings
+from cloud_hub.config import LOG_FORMAT, HubSettings, load_settings
 from cloud_hub.errors import HubConfigError
 from models import BOOTSTRAP_DIR
 from storeedge import failpoints
@@ -107,8 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         check_settings(settings)  # an unsafe API address stops here, before anything starts
     failpoints.arm(settings.failpoint)
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=LOG_FORMAT)
     return run_hub(settings)
 
 

@@ -15,9 +15,12 @@ from pydantic_settings import SettingsConfigDict
 from cloud_hub.errors import HubConfigError
 from storeedge import settings as kit_settings
 
-__all__ = ["HubSettings", "load_settings"]
+__all__ = ["LOG_FORMAT", "HubSettings", "load_settings"]
 
 ENV_PREFIX = "STOREEDGE_HUB_"
+
+#: The hub's log lines (serve and its API process write to the same stderr).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class HubSettings(kit_settings.TomlSettings):

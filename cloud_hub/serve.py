@@ -23,8 +23,9 @@ With ``train_interval_hours`` > 0 the hub retrains every model on that schedule
 LightGBM and decoding never hold ingest's event loop or GIL; a run that fails (too
 little data yet) is logged and tried again at the next interval.
 
-With ``grpc_address`` the hub's gRPC API (:mod:`cloud_hub.api`) runs in the same event
-loop; it starts before the link to NATS (reads need only the database) and stops
+With ``grpc_address`` the hub's gRPC API (:mod:`cloud_hub.api`) runs in a child process
+of its own (:mod:`cloud_hub.api_process`: ingest and the API never wait for each other's
+GIL); it starts beside the link to NATS (reads need only the database) and stops
 gracefully before the link closes.
 """
 
@@ -48,6 +49,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
 
 from cloud_hub import distribution, hubdb, identity, outcomes
+from cloud_hub.api_process import ApiProcess
 from cloud_hub.config import HubSettings
 from cloud_hub.errors import HubConfigError, HubError
 from cloud_hub.ingest import consume, ensure_streams
@@ -78,7 +80,7 @@ class Hub:
         self.stop = asyncio.Event()
         self.nc: Any = None
         self.js: Any = None
-        self.api: Any = None  # cloud_hub.api.ApiServer when grpc_address is set
+        self.api: ApiProcess | None = None  # when grpc_address is set
 
     def _ensure_signing_key(self) -> None:
         """A hub signs models from its first start on (issue: no unsigned rollout)."""
@@ -112,10 +114,14 @@ class Hub:
         retraining = None
         if self.settings.train_interval_hours > 0:
             retraining = asyncio.create_task(self._retrain_on_schedule())
+        # The API process starts beside the link: ingest need not wait for it.
+        api_started = asyncio.create_task(self._start_api(options))
         try:
-            await self._start_api()
             await self._serve(options)
+            await api_started  # a start error of the API stops serve with its message
         finally:
+            api_started.cancel()
+            await asyncio.gather(api_started, return_exceptions=True)
             if retraining is not None:
                 retraining.cancel()
                 await asyncio.gather(retraining, return_exceptions=True)
@@ -170,13 +176,15 @@ class Hub:
             log.warning("scheduled retraining of %s failed: %s", model, " ".join(last))
 
     # -- the gRPC API beside ingest (cloud_hub/api.py) --------------------------------------
-    async def _start_api(self) -> None:
+    async def _start_api(self, options: link.LinkOptions) -> None:
         if self.settings.grpc_address is None:
             return
-        from cloud_hub.api import ApiServer  # grpc servers only when asked
-
-        self.api = ApiServer(self.settings, nats=lambda: self.nc)
-        await self.api.start()
+        self.api = ApiProcess(self.settings, options)
+        try:
+            await self.api.start()
+        except HubConfigError:
+            self.stop.set()
+            raise
 
     async def _stop_api(self) -> None:
         if self.api is not None:
