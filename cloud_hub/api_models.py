@@ -217,6 +217,15 @@ def _passed_gates(conn: sqlite3.Connection, rollout: dict[str, Any]) -> dict[str
 class ModelsHubApi(HubApi):
     """HubService with the models, rollouts and training calls."""
 
+    def prepare(self) -> int:
+        """Also: the shipped models registered as first champions (as `cloud-hub train`
+        does on first use), so the registry the API shows is never empty."""
+        added = super().prepare()
+        with self._registry() as registry:
+            registry.ensure_bootstrap(actor="cloud-hub")
+        training_runs.ensure_schema(self._conn())
+        return added
+
     def _registry(self) -> ModelRegistry:
         assert self.settings.db is not None
         return ModelRegistry(self.settings.db, self.settings.signing_folder())
