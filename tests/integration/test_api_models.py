@@ -188,7 +188,7 @@ def test_a_training_run_started_through_the_api_runs_in_serve(hub):
     run = wait_for(ended, timeout_s=120, what="the training run")
     assert run.state == pb.TRAINING_RUN_STATE_SUCCEEDED, run.error
     assert run.version and run.reasons and run.HasField("end_time")
-    assert run.progress  # the child's last progress line
+    assert run.version in run.progress  # the child's last progress line: its decision
     numbers = json.loads(run.metrics_json)
     assert run.challenger_error == pytest.approx(numbers["challenger"]["error"])
     assert run.champion_error == pytest.approx(numbers["champion"]["error"])
