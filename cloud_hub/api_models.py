@@ -250,7 +250,10 @@ class ModelsHubApi(HubApi):
         caller = await self._caller(context)
         try:
             require_admin(caller, method)
-            result, detail = await work(caller)
+            try:
+                result, detail = await work(caller)
+            except HubError as exc:  # a library refusal not checked above: said as it is
+                raise _precondition(exc) from None
         except (ApiError, apiauth.AuthError) as exc:
             code = exc.code if isinstance(exc.code, str) else exc.code.name
             message = exc.message
