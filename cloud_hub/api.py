@@ -886,7 +886,10 @@ class ApiServer:
         check_settings(settings)
         assert settings.grpc_address is not None
         self.settings = settings
-        self.servicer = HubApi(settings, nats=nats)
+        # The models, rollouts and training calls live in their own module (api_models).
+        from cloud_hub.api_models import ModelsHubApi
+
+        self.servicer: HubApi = ModelsHubApi(settings, nats=nats)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port = 0

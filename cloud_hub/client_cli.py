@@ -150,9 +150,169 @@ def _verify(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[
     return as_dict(got), text
 
 
+_MODEL_STATUS, _ROLLOUT_STATE, _RUN_STATE = (
+    "MODEL_VERSION_STATUS_", "ROLLOUT_STATE_", "TRAINING_RUN_STATE_")  # fmt: skip
+
+
+def _version_line(v: Any) -> str:
+    error = v.metrics.get("backtest.challenger.error")
+    score = f"{error:.4f}" if error is not None else "-"
+    return (f"{v.name:<30} {v.version:<22} "
+            f"{enum_name(hub_pb2.ModelVersionStatus, _MODEL_STATUS, v.status):<11} "
+            f"{v.parent_version or '-':<22} {v.training_rows:>9,} {score:>8} "
+            f"{v.feature_spec_hash or '-':<16} {_when(v, 'create_time')}")  # fmt: skip
+
+
+_VERSION_HEADER = (f"{'artifact':<30} {'version':<22} {'status':<11} {'parent':<22} "
+                   f"{'rows':>9} {'error':>8} {'feature spec':<16} created")  # fmt: skip
+
+
+def _models(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
+    request = hub_pb2.ListModelVersionsRequest(
+        model=args.model or "", page_size=min(args.limit, 500),
+        status=enum_value(hub_pb2.ModelVersionStatus, _MODEL_STATUS, args.status))  # fmt: skip
+    found = list(client.pages("ListModelVersions", request, "model_versions", args.limit))
+    return ({"model_versions": [as_dict(v) for v in found]},
+            lambda: "\n".join([_VERSION_HEADER, *map(_version_line, found)]))  # fmt: skip
+
+
+def _model(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
+    got = client.call("GetModelVersion", hub_pb2.GetModelVersionRequest(
+        model=args.model, version=args.version))  # fmt: skip
+
+    def text() -> str:
+        lines = [_VERSION_HEADER]
+        for a in got.artifacts:
+            lines.append(_version_line(a))
+            lines.append(f"  sha256 {a.sha256}; training window {a.training_window_start or '?'}"
+                         f" .. {a.training_window_end or '?'}; key {a.key_id}")  # fmt: skip
+            lines += [f"  {k:<40} {v:.6g}" for k, v in sorted(a.metrics.items())]
+        return "\n".join(lines)
+
+    return as_dict(got), text
+
+
+def _champions(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
+    if args.client_command == "promote":
+        got = client.call("PromoteModelVersion", hub_pb2.PromoteModelVersionRequest(
+            model=args.model, version=args.version, reason=args.reason or ""))  # fmt: skip
+    else:
+        got = client.call("RollbackModel", hub_pb2.RollbackModelRequest(
+            model=args.model, reason=args.reason or ""))  # fmt: skip
+    return as_dict(got), lambda: "\n".join([f"{args.model}: champions now", _VERSION_HEADER,
+                                            *map(_version_line, got.champions)])  # fmt: skip
+
+
+def _rollout_line(r: Any) -> str:
+    why = f" ({r.reason})" if r.reason else ""
+    return (f"#{r.rollout_id:<4} {r.model:<30} {r.version:<22} "
+            f"{enum_name(hub_pb2.RolloutState, _ROLLOUT_STATE, r.state):<11} ring {r.ring:<6} "
+            f"by {r.actor}{' forced' if r.forced else ''}{why}")  # fmt: skip
+
+
+def _rollout(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
+    action = args.rollout_action
+    if action == "list":
+        request = hub_pb2.ListRolloutsRequest(
+            model=args.model or "", page_size=min(args.limit, 500),
+            state=enum_value(hub_pb2.RolloutState, _ROLLOUT_STATE, args.state))  # fmt: skip
+        found = list(client.pages("ListRollouts", request, "rollouts", args.limit))
+        return ({"rollouts": [as_dict(r) for r in found]},
+                lambda: "\n".join(map(_rollout_line, found)) or "no rollouts")  # fmt: skip
+    if action == "status":
+        target = args.target
+        request = (hub_pb2.GetRolloutStatusRequest(rollout_id=int(target)) if target.isdigit()
+                   else hub_pb2.GetRolloutStatusRequest(model=target))  # fmt: skip
+        got = client.call("GetRolloutStatus", request)
+
+        def text() -> str:
+            lines = [_rollout_line(got.rollout),
+                     f"  {'ring':<7} {'offered':>7} {'applied':>7} {'refused':>7} "
+                     f"{'skipped':>7} {'back':>5}  gate"]  # fmt: skip
+            for ring in got.rings:
+                gate = f"{ring.gate_verdict}: {ring.gate_reason}" if ring.gate_verdict else "-"
+                lines.append(f"  {ring.ring:<7} {ring.offered:>7} {ring.applied:>7} "
+                             f"{ring.refused:>7} {ring.skipped:>7} {ring.rolled_back:>5}  "
+                             f"{gate}")  # fmt: skip
+            for st in got.stores:
+                status = enum_name(hub_pb2.RolloutStoreStatus, "ROLLOUT_STORE_STATUS_", st.status)
+                swap = enum_name(hub_pb2.SwapOutcome, "SWAP_OUTCOME_", st.swap)
+                lines.append(f"  {st.store_id:<8} {st.ring:<7} {status:<12} swap {swap:<12} "
+                             f"from {st.previous_version or '-'} {st.detail}")  # fmt: skip
+            return "\n".join(lines)
+
+        return as_dict(got), text
+    reason = args.reason or ""
+    if action == "start":
+        got = client.call("StartRollout", hub_pb2.StartRolloutRequest(
+            model=args.model, version=args.version, force=args.force, reason=reason))  # fmt: skip
+    else:
+        method = {"pause": "PauseRollout", "resume": "ResumeRollout",
+                  "rollback": "RollbackRollout", "advance": "AdvanceRollout"}[action]  # fmt: skip
+        request = getattr(hub_pb2, f"{method}Request")(model=args.model, reason=reason)
+        got = client.call(method, request)
+    return as_dict(got), lambda: _rollout_line(got.rollout)
+
+
+def _run_line(run: Any) -> str:
+    state = enum_name(hub_pb2.TrainingRunState, _RUN_STATE, run.state)
+    result = ""
+    if run.version:
+        result = f" {run.version} {'promoted' if run.promoted else 'not promoted'}"
+    if run.HasField("challenger_error") and run.HasField("champion_error"):
+        result += f" (error {run.challenger_error:.4f} vs champion {run.champion_error:.4f})"
+    return (f"#{run.run_id:<4} {run.model:<13} {state:<10} by {run.actor:<12} "
+            f"{_when(run, 'create_time')}{result}")  # fmt: skip
+
+
+def _wait_run(client: HubClient, run: Any, args: argparse.Namespace) -> Any:
+    import time
+
+    ended = (hub_pb2.TRAINING_RUN_STATE_SUCCEEDED, hub_pb2.TRAINING_RUN_STATE_FAILED)
+    while run.state not in ended:
+        time.sleep(1.0)
+        run = client.call("GetTrainingRun", hub_pb2.GetTrainingRunRequest(run_id=run.run_id)).run
+    args.exit_code = 0 if run.state == hub_pb2.TRAINING_RUN_STATE_SUCCEEDED else 1
+    return run
+
+
+def _run_text(run: Any) -> str:
+    lines = [_run_line(run)]
+    if run.progress:
+        lines.append(f"  progress: {run.progress}")
+    lines += [f"  {reason}" for reason in run.reasons]
+    if run.error:
+        lines.append(f"  error: {run.error}")
+    return "\n".join(lines)
+
+
+def _train(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
+    run = client.call("StartTraining", hub_pb2.StartTrainingRequest(model=args.model)).run
+    if args.wait:
+        run = _wait_run(client, run, args)
+    return {"run": as_dict(run)}, lambda: _run_text(run)
+
+
+def _training(client: HubClient, args: argparse.Namespace) -> tuple[Any, Callable[[], str]]:
+    if args.run_id is not None:
+        run = client.call("GetTrainingRun", hub_pb2.GetTrainingRunRequest(run_id=args.run_id)).run
+        if args.wait:
+            run = _wait_run(client, run, args)
+        elif run.state == hub_pb2.TRAINING_RUN_STATE_FAILED:
+            args.exit_code = 1
+        return {"run": as_dict(run)}, lambda: _run_text(run)
+    request = hub_pb2.ListTrainingRunsRequest(model=args.model or "",
+                                              page_size=min(args.limit, 500))  # fmt: skip
+    runs = list(client.pages("ListTrainingRuns", request, "runs", args.limit))
+    return ({"runs": [as_dict(r) for r in runs]},
+            lambda: "\n".join(map(_run_line, runs)) or "no training runs")  # fmt: skip
+
+
 _ACTIONS = {"stores": _stores, "decisions": _decisions, "decision": _decision,
             "approve": _decide, "reject": _decide, "override": _decide, "audit": _audit,
-            "verify": _verify}  # fmt: skip
+            "verify": _verify, "models": _models, "model": _model, "promote": _champions,
+            "model-rollback": _champions, "rollout": _rollout, "train": _train,
+            "training": _training}  # fmt: skip
 
 
 def cmd_client(args: argparse.Namespace) -> int:
@@ -167,7 +327,8 @@ def cmd_client(args: argparse.Namespace) -> int:
 def add_client_parser(sub: argparse._SubParsersAction, command: Callable[..., Any]) -> None:
     """`cloud-hub client ACTION`; ``command`` makes a subcommand with help and an example."""
     group = sub.add_parser(
-        "client", help="Stores, decisions, approvals and audit through the hub's gRPC API.",
+        "client", help="Stores, decisions, approvals, audit, models, rollouts and training "
+        "through the hub's gRPC API.",
         description=__doc__.split("\n\n")[1].replace("\n", " "),
         epilog="example:\n  cloud-hub client decisions --state pending --address "
         "hub.example.com:50051 --ca tls/ca.pem --token-file ~/.storeedge-token",
@@ -236,6 +397,7 @@ def add_client_parser(sub: argparse._SubParsersAction, command: Callable[..., An
     )
     p.add_argument("store", help="the store id, e.g. S001")
     parsers.append(p)
+    parsers += _model_parsers(actions, command, at)
     for p in parsers:
         p.add_argument("--address", required=True, help="the API, HOST:PORT")
         p.add_argument("--token-file", type=Path, required=True,
@@ -246,3 +408,83 @@ def add_client_parser(sub: argparse._SubParsersAction, command: Callable[..., An
         p.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
         p.add_argument("--limit", type=int, default=100, help="at most this many rows")
         p.set_defaults(func=cmd_client)
+
+
+def _model_parsers(actions: argparse._SubParsersAction, command: Callable[..., Any],
+                   at: str) -> list[argparse.ArgumentParser]:  # fmt: skip
+    """models, model, promote, model-rollback, rollout ACTION, train, training."""
+    parsers = []
+    p = command(actions, "models", "Model versions in the hub's registry, with their metrics.",
+                f"cloud-hub client models --model replenishment {at}")  # fmt: skip
+    p.add_argument("--model", help="a model (replenishment, labor, availability) or artifact")
+    p.add_argument("--status", help="candidate, champion, retired or rolled_back")
+    parsers.append(p)
+    p = command(actions, "model", "One model version: every artifact, its hashes and metrics.",
+                f"cloud-hub client model labor 2026.07.01-1 {at}")  # fmt: skip
+    p.add_argument("model", help="a model or artifact, e.g. labor")
+    p.add_argument("version", help="the version, e.g. 2026.07.01-1")
+    parsers.append(p)
+    p = command(actions, "promote", "Make a version its model's champion (admin; audited).",
+                f'cloud-hub client promote labor 2026.07.01-1 --reason "ok" {at}')  # fmt: skip
+    p.add_argument("model", help="the model, e.g. labor")
+    p.add_argument("version", help="the version to make champion")
+    p.add_argument("--reason", help="why (audited)")
+    parsers.append(p)
+    p = command(actions, "model-rollback",
+                "Take back a model's champion; the previous one serves again (admin; audited).",
+                f'cloud-hub client model-rollback labor --reason "bad week" {at}')  # fmt: skip
+    p.add_argument("model", help="the model, e.g. labor")
+    p.add_argument("--reason", help="why (audited)")
+    parsers.append(p)
+    group = actions.add_parser(
+        "rollout", help="Model rollouts in rings (canary, early, all) through the API.",
+        description="Start, watch and steer model rollouts; `cloud-hub serve` offers and gates "
+        "each ring. Changes need an admin token and are audited.",
+        epilog=f"example:\n  cloud-hub client rollout status labor {at}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    steps = group.add_subparsers(dest="rollout_action", required=True, metavar="ACTION")
+    p = command(steps, "start", "Start a rollout of a registry version at ring canary.",
+                f"cloud-hub client rollout start labor 2026.07.01-1 {at}")  # fmt: skip
+    p.add_argument("model", help="the model artifact, e.g. labor")
+    p.add_argument("version", help="the version")
+    p.add_argument("--force", action="store_true", help="even if never promoted (audited)")
+    p.add_argument("--reason", help="why (audited)")
+    parsers.append(p)
+    p = command(steps, "status", "A rollout per ring and per store, with the gate's numbers.",
+                f"cloud-hub client rollout status labor {at}")  # fmt: skip
+    p.add_argument("target", help="a model artifact (its latest rollout) or a rollout id")
+    parsers.append(p)
+    p = command(steps, "list", "Rollouts, newest first.",
+                f"cloud-hub client rollout list --state running {at}")  # fmt: skip
+    p.add_argument("--model", help="only this model artifact")
+    p.add_argument("--state", help="running, paused, completed, rolled_back or failed")
+    parsers.append(p)
+    for action, summary in (
+        ("pause", "Pause a model's running rollout."),
+        ("resume", "Resume a model's paused rollout."),
+        ("rollback", "Roll back a model's active rollout: every offered store goes back."),
+        ("advance", "Pass the current ring's gate now (operator override; --reason required)."),
+    ):
+        p = command(
+            steps,
+            action,
+            summary + " Admin; audited.",
+            f'cloud-hub client rollout {action} labor --reason "store visit" {at}',
+        )
+        p.add_argument("model", help="the model artifact, e.g. labor")
+        p.add_argument("--reason", required=action == "advance", help="why (audited)")
+        parsers.append(p)
+    p = command(actions, "train", "Queue a retraining run that `cloud-hub serve` runs (admin).",
+                f"cloud-hub client train replenishment --wait {at}")  # fmt: skip
+    p.add_argument("model", help="replenishment, labor or availability")
+    p.add_argument("--wait", action="store_true",
+                   help="wait for the run to end (exit 1 if it failed)")  # fmt: skip
+    parsers.append(p)
+    p = command(actions, "training", "Training runs, or one run with its result.",
+                f"cloud-hub client training 7 --wait {at}")  # fmt: skip
+    p.add_argument("run_id", nargs="?", type=int, help="one run (else: the list)")
+    p.add_argument("--model", help="only this model (list)")
+    p.add_argument("--wait", action="store_true",
+                   help="with RUN_ID: wait for it to end (exit 1 if it failed)")  # fmt: skip
+    parsers.append(p)
+    return parsers

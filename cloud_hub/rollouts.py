@@ -53,6 +53,7 @@ __all__ = [
     "error_rates",
     "evaluate_gate",
     "live_accuracy",
+    "pass_gate_by_operator",
     "ring_stores",
     "rollout_status",
     "set_state",
@@ -357,6 +358,38 @@ async def _roll_back(js: Any, db: Path, rollout: Mapping[str, Any], *, actor: st
                                                      if r["skipped"]}})  # fmt: skip
     finally:
         conn.close()
+
+
+def pass_gate_by_operator(db: Path, model: str, settings: HubSettings, *, actor: str,
+                          reason: str) -> dict[str, Any]:  # fmt: skip
+    """Operator override: pass the current ring's gate of ``model``'s running rollout now
+    (next ring, or completed), audited with ``reason`` and the gate's numbers at the time."""
+    if not reason.strip():
+        raise HubError("a gate passed by hand needs a reason", hint="say why (it is audited)")
+    conn = _connect(db)
+    try:
+        rollout = _rollout(conn, "model = ? AND state IN ('running', 'paused')", (model,))
+    finally:
+        conn.close()
+    if rollout is None:
+        raise HubError(f"model {model}: no rollout is running",
+                       hint="`cloud-hub rollout status` lists them")  # fmt: skip
+    if rollout["state"] != "running":
+        raise HubError(f"model {model}: the rollout is {rollout['state']}, not running",
+                       hint="resume it first")  # fmt: skip
+    if rollout["ring_offered_at"] is None:
+        raise HubError(f"model {model}: ring {rollout['ring']} is not offered yet, so it has "
+                       "no gate to pass", hint="wait for the next rollout tick")  # fmt: skip
+    measured = evaluate_gate(db, rollout, settings)
+    gate = Gate("pass", f"passed by {actor}: {reason}",
+                {**measured.numbers, "operator": {"actor": actor, "reason": reason,
+                                                  "verdict_then": measured.verdict,
+                                                  "reason_then": measured.reason}})  # fmt: skip
+    change = _pass_ring(db, rollout, gate, actor=actor)
+    if change.get("state") == "changed meanwhile":
+        raise HubError(f"model {model}: the rollout changed while its gate was passed",
+                       hint="`cloud-hub rollout status` shows where it is now")  # fmt: skip
+    return change
 
 
 # -- the loop ---------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ points ``nats_url`` at a server or cluster. SIGTERM finishes the batch in hand a
 With ``train_interval_hours`` > 0 the hub retrains every model on that schedule
 (:mod:`cloud_hub.training`): each run is a ``cloud-hub train`` child process, so
 LightGBM and decoding never hold ingest's event loop or GIL; a run that fails (too
-little data yet) is logged and tried again at the next interval.
+little data yet) is logged and tried again at the next interval. Runs asked for through
+the API (``StartTraining``, :mod:`cloud_hub.training_runs`) run the same child, one at a
+time with the schedule's, and record their state, progress and result.
 
 With ``grpc_address`` the hub's gRPC API (:mod:`cloud_hub.api`) runs in a child process
 of its own (:mod:`cloud_hub.api_process`: ingest and the API never wait for each other's
@@ -68,6 +70,8 @@ log = logging.getLogger("storeedge.hub")
 
 HEARTBEAT_DURABLE = "storeedge-hub-heartbeats"
 MODEL_REPORTS_DURABLE = "storeedge-hub-model-reports"
+#: How often serve looks for a queued training run (StartTraining); a run takes minutes.
+TRAINING_POLL_S = 1.0
 
 
 class Hub:
@@ -81,6 +85,7 @@ class Hub:
         self.nc: Any = None
         self.js: Any = None
         self.api: ApiProcess | None = None  # when grpc_address is set
+        self._training = asyncio.Lock()  # one train child at a time
 
     def _ensure_signing_key(self) -> None:
         """A hub signs models from its first start on (issue: no unsigned rollout)."""
@@ -111,20 +116,19 @@ class Hub:
                 loop.add_signal_handler(signum, self.stop.set)
         self._ensure_signing_key()
         options = self._link_options()
-        retraining = None
+        # Training needs only the database: it runs whether NATS is reachable or not.
+        training = [asyncio.create_task(self._training_runs())]
         if self.settings.train_interval_hours > 0:
-            retraining = asyncio.create_task(self._retrain_on_schedule())
+            training.append(asyncio.create_task(self._retrain_on_schedule()))
         # The API process starts beside the link: ingest need not wait for it.
         api_started = asyncio.create_task(self._start_api(options))
         try:
             await self._serve(options)
             await api_started  # a start error of the API stops serve with its message
         finally:
-            api_started.cancel()
-            await asyncio.gather(api_started, return_exceptions=True)
-            if retraining is not None:
-                retraining.cancel()
-                await asyncio.gather(retraining, return_exceptions=True)
+            for task in (api_started, *training):
+                task.cancel()
+            await asyncio.gather(api_started, *training, return_exceptions=True)
             await self._stop_api()
             if self.nc is not None and not self.nc.is_closed:
                 await self.nc.close()
@@ -145,7 +149,21 @@ class Hub:
                     return
                 await self._train_child(model)
 
-    async def _train_child(self, model: str) -> None:
+    async def _train_child(
+        self,
+        model: str,
+        *,
+        actor: str = "cloud-hub-schedule",
+        on_progress: Callable[[str], Awaitable[None]] | None = None,
+    ) -> tuple[dict[str, Any] | None, str]:
+        """One ``cloud-hub train`` child, one at a time (schedule and API runs share it):
+        (its ``--json`` document, "") or (None, the error's last lines)."""
+        async with self._training:
+            return await self._train_child_unlocked(model, actor, on_progress)
+
+    async def _train_child_unlocked(
+        self, model: str, actor: str, on_progress: Callable[[str], Awaitable[None]] | None
+    ) -> tuple[dict[str, Any] | None, str]:
         settings = self.settings
         command = [sys.executable, "-m", "cloud_hub.cli", "train", model, "--db", str(settings.db),
                    "--margin", str(settings.train_margin),
@@ -155,14 +173,27 @@ class Hub:
                    "--origins", str(settings.train_origins),
                    "--horizon-stride", str(settings.train_horizon_stride),
                    "--threads", str(settings.train_threads),
-                   "--by", "cloud-hub-schedule",
-                   "--quiet", "--json"]  # fmt: skip
+                   "--by", actor, "--json"]  # fmt: skip
+        if on_progress is None:
+            command.append("--quiet")
         env = {**os.environ, "STOREEDGE_HUB_SIGNING_DIR": str(settings.signing_folder())}
         child = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
         )
+        assert child.stdout is not None and child.stderr is not None
+        errors: list[str] = []
+
+        async def read_errors(stream: asyncio.StreamReader) -> None:
+            async for raw in stream:  # progress lines "train MODEL: ...", then any error
+                line = raw.decode(errors="replace").rstrip()
+                errors.append(line)
+                del errors[:-20]
+                if on_progress is not None and line.startswith(f"train {model}: "):
+                    await on_progress(line.removeprefix(f"train {model}: "))
+
         try:
-            out, err = await child.communicate()
+            out, _ = await asyncio.gather(child.stdout.read(), read_errors(child.stderr))
+            await child.wait()
         except asyncio.CancelledError:
             child.kill()
             await child.wait()
@@ -171,9 +202,44 @@ class Hub:
             document = json.loads(out)
             log.info("retrained %s: version %s %s", model, document["version"],
                      "promoted" if document["promoted"] else "not promoted")  # fmt: skip
-        else:
-            last = err.decode(errors="replace").strip().splitlines()[-2:]
-            log.warning("scheduled retraining of %s failed: %s", model, " ".join(last))
+            return document, ""
+        last = [e for e in errors if not e.startswith(f"train {model}: ")][-2:]
+        log.warning("retraining of %s failed: %s", model, " ".join(last))
+        return None, "\n".join(last) or f"cloud-hub train exited with {child.returncode}"
+
+    # -- training runs asked for through the API (cloud_hub/training_runs.py) ----------------
+    async def _training_runs(self) -> None:
+        """Run the queued training runs, oldest first, each as a train child."""
+        from cloud_hub import training_runs
+
+        assert self.settings.db is not None
+        conn = hubdb.connect(self.settings.db, check_same_thread=False)
+        try:
+            training_runs.ensure_schema(conn)
+            if interrupted := training_runs.fail_interrupted(conn):
+                log.warning("%d training runs were cut short by the last stop", interrupted)
+            while not self.stop.is_set():
+                run = await asyncio.to_thread(training_runs.claim_next, conn)
+                if run is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stop.wait(), timeout=TRAINING_POLL_S)
+                    continue
+                log.info("training run %d: %s for %s", run["id"], run["model"], run["actor"])
+
+                async def progress(line: str, run_id: int = run["id"]) -> None:
+                    await asyncio.to_thread(training_runs.set_progress, conn, run_id, line)
+
+                try:
+                    document, error = await self._train_child(run["model"], actor=run["actor"],
+                                                              on_progress=progress)  # fmt: skip
+                except asyncio.CancelledError:
+                    await asyncio.shield(asyncio.to_thread(training_runs.finish, conn, run["id"],
+                        error="the hub stopped while it ran: start it again"))  # fmt: skip
+                    raise
+                await asyncio.to_thread(training_runs.finish, conn, run["id"], result=document,
+                                        error=error)  # fmt: skip
+        finally:
+            conn.close()
 
     # -- the gRPC API beside ingest (cloud_hub/api.py) --------------------------------------
     async def _start_api(self, options: link.LinkOptions) -> None:

@@ -82,6 +82,44 @@ class ShelfCheckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHELF_CHECK_STATUS_FOUND: _ClassVar[ShelfCheckStatus]
     SHELF_CHECK_STATUS_MISSING: _ClassVar[ShelfCheckStatus]
     SHELF_CHECK_STATUS_NOT_CHECKED: _ClassVar[ShelfCheckStatus]
+
+class ModelVersionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_VERSION_STATUS_UNSPECIFIED: _ClassVar[ModelVersionStatus]
+    MODEL_VERSION_STATUS_CANDIDATE: _ClassVar[ModelVersionStatus]
+    MODEL_VERSION_STATUS_CHAMPION: _ClassVar[ModelVersionStatus]
+    MODEL_VERSION_STATUS_RETIRED: _ClassVar[ModelVersionStatus]
+    MODEL_VERSION_STATUS_ROLLED_BACK: _ClassVar[ModelVersionStatus]
+
+class RolloutState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLLOUT_STATE_UNSPECIFIED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_RUNNING: _ClassVar[RolloutState]
+    ROLLOUT_STATE_PAUSED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_COMPLETED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_ROLLED_BACK: _ClassVar[RolloutState]
+    ROLLOUT_STATE_FAILED: _ClassVar[RolloutState]
+
+class RolloutStoreStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLLOUT_STORE_STATUS_UNSPECIFIED: _ClassVar[RolloutStoreStatus]
+    ROLLOUT_STORE_STATUS_OFFERED: _ClassVar[RolloutStoreStatus]
+    ROLLOUT_STORE_STATUS_SKIPPED: _ClassVar[RolloutStoreStatus]
+    ROLLOUT_STORE_STATUS_ROLLED_BACK: _ClassVar[RolloutStoreStatus]
+
+class SwapOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SWAP_OUTCOME_UNSPECIFIED: _ClassVar[SwapOutcome]
+    SWAP_OUTCOME_APPLIED: _ClassVar[SwapOutcome]
+    SWAP_OUTCOME_REFUSED: _ClassVar[SwapOutcome]
+
+class TrainingRunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRAINING_RUN_STATE_UNSPECIFIED: _ClassVar[TrainingRunState]
+    TRAINING_RUN_STATE_QUEUED: _ClassVar[TrainingRunState]
+    TRAINING_RUN_STATE_RUNNING: _ClassVar[TrainingRunState]
+    TRAINING_RUN_STATE_SUCCEEDED: _ClassVar[TrainingRunState]
+    TRAINING_RUN_STATE_FAILED: _ClassVar[TrainingRunState]
 REGISTRY_STATUS_UNSPECIFIED: RegistryStatus
 REGISTRY_STATUS_ACTIVE: RegistryStatus
 REGISTRY_STATUS_REVOKED: RegistryStatus
@@ -128,6 +166,29 @@ SHELF_CHECK_STATUS_UNSPECIFIED: ShelfCheckStatus
 SHELF_CHECK_STATUS_FOUND: ShelfCheckStatus
 SHELF_CHECK_STATUS_MISSING: ShelfCheckStatus
 SHELF_CHECK_STATUS_NOT_CHECKED: ShelfCheckStatus
+MODEL_VERSION_STATUS_UNSPECIFIED: ModelVersionStatus
+MODEL_VERSION_STATUS_CANDIDATE: ModelVersionStatus
+MODEL_VERSION_STATUS_CHAMPION: ModelVersionStatus
+MODEL_VERSION_STATUS_RETIRED: ModelVersionStatus
+MODEL_VERSION_STATUS_ROLLED_BACK: ModelVersionStatus
+ROLLOUT_STATE_UNSPECIFIED: RolloutState
+ROLLOUT_STATE_RUNNING: RolloutState
+ROLLOUT_STATE_PAUSED: RolloutState
+ROLLOUT_STATE_COMPLETED: RolloutState
+ROLLOUT_STATE_ROLLED_BACK: RolloutState
+ROLLOUT_STATE_FAILED: RolloutState
+ROLLOUT_STORE_STATUS_UNSPECIFIED: RolloutStoreStatus
+ROLLOUT_STORE_STATUS_OFFERED: RolloutStoreStatus
+ROLLOUT_STORE_STATUS_SKIPPED: RolloutStoreStatus
+ROLLOUT_STORE_STATUS_ROLLED_BACK: RolloutStoreStatus
+SWAP_OUTCOME_UNSPECIFIED: SwapOutcome
+SWAP_OUTCOME_APPLIED: SwapOutcome
+SWAP_OUTCOME_REFUSED: SwapOutcome
+TRAINING_RUN_STATE_UNSPECIFIED: TrainingRunState
+TRAINING_RUN_STATE_QUEUED: TrainingRunState
+TRAINING_RUN_STATE_RUNNING: TrainingRunState
+TRAINING_RUN_STATE_SUCCEEDED: TrainingRunState
+TRAINING_RUN_STATE_FAILED: TrainingRunState
 
 class Store(_message.Message):
     __slots__ = ("store_id", "ring", "region", "time_zone", "registry_status", "last_heartbeat_time", "agent_version", "chain_status", "chain_length", "chain_head", "records_received", "outbox_backlog", "model_versions", "chain_epoch", "last_seen_time", "quarantined")
@@ -713,3 +774,360 @@ class ListOutcomeMetricsResponse(_message.Message):
     metrics: _containers.RepeatedCompositeFieldContainer[OutcomeMetrics]
     next_page_token: str
     def __init__(self, metrics: _Optional[_Iterable[_Union[OutcomeMetrics, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ModelVersion(_message.Message):
+    __slots__ = ("name", "model", "version", "status", "parent_version", "training_window_start", "training_window_end", "training_rows", "metrics", "sha256", "feature_spec_hash", "create_time", "status_time", "key_id", "provenance")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_ROWS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_SPEC_HASH_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_TIME_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    version: str
+    status: ModelVersionStatus
+    parent_version: str
+    training_window_start: str
+    training_window_end: str
+    training_rows: int
+    metrics: _containers.ScalarMap[str, float]
+    sha256: str
+    feature_spec_hash: str
+    create_time: _timestamp_pb2.Timestamp
+    status_time: _timestamp_pb2.Timestamp
+    key_id: str
+    provenance: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., version: _Optional[str] = ..., status: _Optional[_Union[ModelVersionStatus, str]] = ..., parent_version: _Optional[str] = ..., training_window_start: _Optional[str] = ..., training_window_end: _Optional[str] = ..., training_rows: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., sha256: _Optional[str] = ..., feature_spec_hash: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., provenance: _Optional[str] = ...) -> None: ...
+
+class ListModelVersionsRequest(_message.Message):
+    __slots__ = ("model", "status", "page_size", "page_token")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    status: ModelVersionStatus
+    page_size: int
+    page_token: str
+    def __init__(self, model: _Optional[str] = ..., status: _Optional[_Union[ModelVersionStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListModelVersionsResponse(_message.Message):
+    __slots__ = ("model_versions", "next_page_token")
+    MODEL_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model_versions: _containers.RepeatedCompositeFieldContainer[ModelVersion]
+    next_page_token: str
+    def __init__(self, model_versions: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetModelVersionRequest(_message.Message):
+    __slots__ = ("model", "version")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: str
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class GetModelVersionResponse(_message.Message):
+    __slots__ = ("artifacts",)
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    artifacts: _containers.RepeatedCompositeFieldContainer[ModelVersion]
+    def __init__(self, artifacts: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ...) -> None: ...
+
+class PromoteModelVersionRequest(_message.Message):
+    __slots__ = ("model", "version", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: str
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PromoteModelVersionResponse(_message.Message):
+    __slots__ = ("champions",)
+    CHAMPIONS_FIELD_NUMBER: _ClassVar[int]
+    champions: _containers.RepeatedCompositeFieldContainer[ModelVersion]
+    def __init__(self, champions: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ...) -> None: ...
+
+class RollbackModelRequest(_message.Message):
+    __slots__ = ("model", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RollbackModelResponse(_message.Message):
+    __slots__ = ("champions",)
+    CHAMPIONS_FIELD_NUMBER: _ClassVar[int]
+    champions: _containers.RepeatedCompositeFieldContainer[ModelVersion]
+    def __init__(self, champions: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ...) -> None: ...
+
+class Rollout(_message.Message):
+    __slots__ = ("rollout_id", "model", "version", "state", "ring", "ring_offer_time", "forced", "actor", "reason", "start_time", "update_time")
+    ROLLOUT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RING_FIELD_NUMBER: _ClassVar[int]
+    RING_OFFER_TIME_FIELD_NUMBER: _ClassVar[int]
+    FORCED_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    rollout_id: int
+    model: str
+    version: str
+    state: RolloutState
+    ring: str
+    ring_offer_time: _timestamp_pb2.Timestamp
+    forced: bool
+    actor: str
+    reason: str
+    start_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, rollout_id: _Optional[int] = ..., model: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[RolloutState, str]] = ..., ring: _Optional[str] = ..., ring_offer_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., forced: _Optional[bool] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RolloutStore(_message.Message):
+    __slots__ = ("store_id", "ring", "status", "swap", "previous_version", "detail")
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    RING_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SWAP_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    store_id: str
+    ring: str
+    status: RolloutStoreStatus
+    swap: SwapOutcome
+    previous_version: str
+    detail: str
+    def __init__(self, store_id: _Optional[str] = ..., ring: _Optional[str] = ..., status: _Optional[_Union[RolloutStoreStatus, str]] = ..., swap: _Optional[_Union[SwapOutcome, str]] = ..., previous_version: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class RolloutRing(_message.Message):
+    __slots__ = ("ring", "offered", "applied", "refused", "skipped", "rolled_back", "gate_verdict", "gate_reason", "gate_numbers_json")
+    RING_FIELD_NUMBER: _ClassVar[int]
+    OFFERED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    ROLLED_BACK_FIELD_NUMBER: _ClassVar[int]
+    GATE_VERDICT_FIELD_NUMBER: _ClassVar[int]
+    GATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    GATE_NUMBERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ring: str
+    offered: int
+    applied: int
+    refused: int
+    skipped: int
+    rolled_back: int
+    gate_verdict: str
+    gate_reason: str
+    gate_numbers_json: str
+    def __init__(self, ring: _Optional[str] = ..., offered: _Optional[int] = ..., applied: _Optional[int] = ..., refused: _Optional[int] = ..., skipped: _Optional[int] = ..., rolled_back: _Optional[int] = ..., gate_verdict: _Optional[str] = ..., gate_reason: _Optional[str] = ..., gate_numbers_json: _Optional[str] = ...) -> None: ...
+
+class StartRolloutRequest(_message.Message):
+    __slots__ = ("model", "version", "force", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: str
+    force: bool
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[str] = ..., force: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class StartRolloutResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+
+class GetRolloutStatusRequest(_message.Message):
+    __slots__ = ("rollout_id", "model")
+    ROLLOUT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    rollout_id: int
+    model: str
+    def __init__(self, rollout_id: _Optional[int] = ..., model: _Optional[str] = ...) -> None: ...
+
+class GetRolloutStatusResponse(_message.Message):
+    __slots__ = ("rollout", "rings", "stores")
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    RINGS_FIELD_NUMBER: _ClassVar[int]
+    STORES_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    rings: _containers.RepeatedCompositeFieldContainer[RolloutRing]
+    stores: _containers.RepeatedCompositeFieldContainer[RolloutStore]
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ..., rings: _Optional[_Iterable[_Union[RolloutRing, _Mapping]]] = ..., stores: _Optional[_Iterable[_Union[RolloutStore, _Mapping]]] = ...) -> None: ...
+
+class ListRolloutsRequest(_message.Message):
+    __slots__ = ("model", "state", "page_size", "page_token")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    state: RolloutState
+    page_size: int
+    page_token: str
+    def __init__(self, model: _Optional[str] = ..., state: _Optional[_Union[RolloutState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRolloutsResponse(_message.Message):
+    __slots__ = ("rollouts", "next_page_token")
+    ROLLOUTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    rollouts: _containers.RepeatedCompositeFieldContainer[Rollout]
+    next_page_token: str
+    def __init__(self, rollouts: _Optional[_Iterable[_Union[Rollout, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class PauseRolloutRequest(_message.Message):
+    __slots__ = ("model", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PauseRolloutResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+
+class ResumeRolloutRequest(_message.Message):
+    __slots__ = ("model", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResumeRolloutResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+
+class RollbackRolloutRequest(_message.Message):
+    __slots__ = ("model", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RollbackRolloutResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+
+class AdvanceRolloutRequest(_message.Message):
+    __slots__ = ("model", "reason")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    reason: str
+    def __init__(self, model: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AdvanceRolloutResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: Rollout
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+
+class TrainingRun(_message.Message):
+    __slots__ = ("run_id", "model", "state", "progress", "actor", "create_time", "start_time", "end_time", "version", "promoted", "reasons", "challenger_error", "champion_error", "metrics_json", "error")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROMOTED_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGER_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CHAMPION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    METRICS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    model: str
+    state: TrainingRunState
+    progress: str
+    actor: str
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    version: str
+    promoted: bool
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    challenger_error: float
+    champion_error: float
+    metrics_json: str
+    error: str
+    def __init__(self, run_id: _Optional[int] = ..., model: _Optional[str] = ..., state: _Optional[_Union[TrainingRunState, str]] = ..., progress: _Optional[str] = ..., actor: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[str] = ..., promoted: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., challenger_error: _Optional[float] = ..., champion_error: _Optional[float] = ..., metrics_json: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class StartTrainingRequest(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    def __init__(self, model: _Optional[str] = ...) -> None: ...
+
+class StartTrainingResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: TrainingRun
+    def __init__(self, run: _Optional[_Union[TrainingRun, _Mapping]] = ...) -> None: ...
+
+class GetTrainingRunRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    def __init__(self, run_id: _Optional[int] = ...) -> None: ...
+
+class GetTrainingRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: TrainingRun
+    def __init__(self, run: _Optional[_Union[TrainingRun, _Mapping]] = ...) -> None: ...
+
+class ListTrainingRunsRequest(_message.Message):
+    __slots__ = ("model", "page_size", "page_token")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    page_size: int
+    page_token: str
+    def __init__(self, model: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTrainingRunsResponse(_message.Message):
+    __slots__ = ("runs", "next_page_token")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[TrainingRun]
+    next_page_token: str
+    def __init__(self, runs: _Optional[_Iterable[_Union[TrainingRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -95,6 +95,76 @@ class HubServiceStub:
                 request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsRequest.SerializeToString,
                 response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsResponse.FromString,
                 _registered_method=True)
+        self.ListModelVersions = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/ListModelVersions',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListModelVersionsRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.GetModelVersion = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/GetModelVersion',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetModelVersionRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetModelVersionResponse.FromString,
+                _registered_method=True)
+        self.PromoteModelVersion = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/PromoteModelVersion',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PromoteModelVersionRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PromoteModelVersionResponse.FromString,
+                _registered_method=True)
+        self.RollbackModel = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/RollbackModel',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackModelRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackModelResponse.FromString,
+                _registered_method=True)
+        self.StartRollout = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/StartRollout',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartRolloutRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartRolloutResponse.FromString,
+                _registered_method=True)
+        self.GetRolloutStatus = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/GetRolloutStatus',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetRolloutStatusRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetRolloutStatusResponse.FromString,
+                _registered_method=True)
+        self.ListRollouts = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/ListRollouts',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListRolloutsRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListRolloutsResponse.FromString,
+                _registered_method=True)
+        self.PauseRollout = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/PauseRollout',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PauseRolloutRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PauseRolloutResponse.FromString,
+                _registered_method=True)
+        self.ResumeRollout = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/ResumeRollout',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ResumeRolloutRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ResumeRolloutResponse.FromString,
+                _registered_method=True)
+        self.RollbackRollout = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/RollbackRollout',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackRolloutRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackRolloutResponse.FromString,
+                _registered_method=True)
+        self.AdvanceRollout = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/AdvanceRollout',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.AdvanceRolloutRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.AdvanceRolloutResponse.FromString,
+                _registered_method=True)
+        self.StartTraining = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/StartTraining',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartTrainingRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartTrainingResponse.FromString,
+                _registered_method=True)
+        self.GetTrainingRun = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/GetTrainingRun',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetTrainingRunRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetTrainingRunResponse.FromString,
+                _registered_method=True)
+        self.ListTrainingRuns = channel.unary_unary(
+                '/storeedge.hub.v1.HubService/ListTrainingRuns',
+                request_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListTrainingRunsRequest.SerializeToString,
+                response_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListTrainingRunsResponse.FromString,
+                _registered_method=True)
 
 
 class HubServiceServicer:
@@ -185,6 +255,104 @@ class HubServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListModelVersions(self, request, context):
+        """Model versions in the hub's registry with their metrics, filtered by model. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelVersion(self, request, context):
+        """One model version (every artifact of its model at that version). Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PromoteModelVersion(self, request, context):
+        """Make a version the champion of its model (the former champion is retired). Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackModel(self, request, context):
+        """Take back a model's champion: the previous champion serves again. Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartRollout(self, request, context):
+        """Start a rollout of a model version in rings (canary, early, all). Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRolloutStatus(self, request, context):
+        """One rollout per ring and per store, with the current ring's gate numbers. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRollouts(self, request, context):
+        """Rollouts, newest first. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseRollout(self, request, context):
+        """Pause a model's running rollout (no ring is offered or gated while paused). Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeRollout(self, request, context):
+        """Resume a model's paused rollout. Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackRollout(self, request, context):
+        """Roll back a model's active rollout: every offered store goes back to its version. Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdvanceRollout(self, request, context):
+        """Operator override: pass the current ring's gate now, with a reason. Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartTraining(self, request, context):
+        """Queue a retraining run of a model; `cloud-hub serve` runs it. Admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTrainingRun(self, request, context):
+        """One training run: its state, progress and result. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTrainingRuns(self, request, context):
+        """Training runs, newest first. Viewer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HubServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +415,76 @@ def add_HubServiceServicer_to_server(servicer, server):
                     servicer.ListOutcomeMetrics,
                     request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsRequest.FromString,
                     response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsResponse.SerializeToString,
+            ),
+            'ListModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModelVersions,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListModelVersionsRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListModelVersionsResponse.SerializeToString,
+            ),
+            'GetModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelVersion,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetModelVersionRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetModelVersionResponse.SerializeToString,
+            ),
+            'PromoteModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromoteModelVersion,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PromoteModelVersionRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PromoteModelVersionResponse.SerializeToString,
+            ),
+            'RollbackModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackModel,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackModelRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackModelResponse.SerializeToString,
+            ),
+            'StartRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartRollout,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartRolloutRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartRolloutResponse.SerializeToString,
+            ),
+            'GetRolloutStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRolloutStatus,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetRolloutStatusRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetRolloutStatusResponse.SerializeToString,
+            ),
+            'ListRollouts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRollouts,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListRolloutsRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListRolloutsResponse.SerializeToString,
+            ),
+            'PauseRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseRollout,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PauseRolloutRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.PauseRolloutResponse.SerializeToString,
+            ),
+            'ResumeRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeRollout,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ResumeRolloutRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ResumeRolloutResponse.SerializeToString,
+            ),
+            'RollbackRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackRollout,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackRolloutRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackRolloutResponse.SerializeToString,
+            ),
+            'AdvanceRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdvanceRollout,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.AdvanceRolloutRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.AdvanceRolloutResponse.SerializeToString,
+            ),
+            'StartTraining': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTraining,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartTrainingRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.StartTrainingResponse.SerializeToString,
+            ),
+            'GetTrainingRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrainingRun,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetTrainingRunRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.GetTrainingRunResponse.SerializeToString,
+            ),
+            'ListTrainingRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrainingRuns,
+                    request_deserializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListTrainingRunsRequest.FromString,
+                    response_serializer=storeedge_dot_hub_dot_v1_dot_hub__pb2.ListTrainingRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -574,6 +812,384 @@ class HubService:
             '/storeedge.hub.v1.HubService/ListOutcomeMetrics',
             storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsRequest.SerializeToString,
             storeedge_dot_hub_dot_v1_dot_hub__pb2.ListOutcomeMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/ListModelVersions',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListModelVersionsRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/GetModelVersion',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetModelVersionRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromoteModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/PromoteModelVersion',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.PromoteModelVersionRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.PromoteModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/RollbackModel',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackModelRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/StartRollout',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.StartRolloutRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.StartRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRolloutStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/GetRolloutStatus',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetRolloutStatusRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetRolloutStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRollouts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/ListRollouts',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListRolloutsRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListRolloutsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/PauseRollout',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.PauseRolloutRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.PauseRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/ResumeRollout',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ResumeRolloutRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ResumeRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/RollbackRollout',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackRolloutRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.RollbackRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdvanceRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/AdvanceRollout',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.AdvanceRolloutRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.AdvanceRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTraining(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/StartTraining',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.StartTrainingRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.StartTrainingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrainingRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/GetTrainingRun',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetTrainingRunRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.GetTrainingRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTrainingRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storeedge.hub.v1.HubService/ListTrainingRuns',
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListTrainingRunsRequest.SerializeToString,
+            storeedge_dot_hub_dot_v1_dot_hub__pb2.ListTrainingRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,
