@@ -48,6 +48,7 @@ from models.panels import category_code
 
 __all__ = [
     "METRICS",
+    "SEGMENTS",
     "BaselinePolicy",
     "LiftScenario",
     "load_scenario",
@@ -257,6 +258,7 @@ class _Kit(_Recorded):
         width = inputs.regular.shape[1]
         self.sales = np.full((cat.n, width), np.nan, dtype=np.float32)  # NaN: not observed
         self.blocked = 0
+        self.forecasts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.seconds = 0.0
 
     def trade(self, demand, shrink, damage, returns, vanish=None):  # type: ignore[no-untyped-def]
@@ -296,6 +298,7 @@ class _Kit(_Recorded):
             for s in due.tolist()])  # fmt: skip
         features = cycle._protection_features(panel, np.arange(due.size), origin, protection)
         order_up_to = np.maximum(self.models.protection.predict(features), 0.0)
+        self.forecasts.append((day, due, order_up_to, protection))
         confidence = cycle._confidence(features, F.PROTECTION_FEATURES)
         scale = cat.scale[due]
         position = (self.system[due] + self.on_order[due]) / scale
@@ -344,20 +347,36 @@ class _Totals:
         return out
 
 
+#: Metrics are also kept apart for perishables (shelf life: waste) and the rest.
+SEGMENTS = ("all", "perishable", "shelf_stable")
+
+
 def _measure(world: Replay, stock: Any, go_live: int, holding_rate: float,
-             totals: _Totals) -> None:  # fmt: skip
+             totals: dict[str, _Totals]) -> None:  # fmt: skip
+    fresh = world.cat.life > 0
+    for segment, columns in (("all", slice(None)), ("perishable", np.flatnonzero(fresh)),
+                             ("shelf_stable", np.flatnonzero(~fresh))):  # fmt: skip
+        _measure_columns(world, stock, go_live, holding_rate, columns,
+                         totals.setdefault(segment, _Totals()))  # fmt: skip
+
+
+def _measure_columns(world: Replay, stock: Any, go_live: int, holding_rate: float,
+                     columns: slice | np.ndarray, totals: _Totals) -> None:  # fmt: skip
     cat, days = world.cat, world.cfg.days
-    w = slice(go_live, days)
+    totals.store_days += days - go_live
+    w = (slice(go_live, days), columns)
+    if isinstance(columns, np.ndarray) and not columns.size:
+        return
+    scale, cost_ratio = cat.scale[columns], cat.cost_ratio[columns]
     active = world.active[w]
     demand, sold = world.demand[w].astype(np.float64), stock.sold[w].astype(np.float64)
-    unmet = np.where(active, demand - sold, 0.0) / cat.scale
-    cost = world.regular[w] * cat.cost_ratio  # the products row's unit cost
-    shelf = stock.shelf[w] / cat.scale
-    waste = stock.waste[w] / cat.scale
+    unmet = np.where(active, demand - sold, 0.0) / scale
+    cost = world.regular[w] * cost_ratio  # the products row's unit cost
+    shelf = stock.shelf[w] / scale
+    waste = stock.waste[w] / scale
     inventory_value = float((shelf * cost).sum())
     totals.sku_days += float(active.sum())
     totals.stockout_days += float((active & (unmet > 0)).sum())
-    totals.store_days += days - go_live
     totals.add("lost_sales_units", unmet.sum())
     totals.add("lost_sales_value", (unmet * world.price[w]).sum())
     totals.add("lost_margin_value", (unmet * (world.price[w] - cost)).sum())
@@ -366,7 +385,10 @@ def _measure(world: Replay, stock: Any, go_live: int, holding_rate: float,
     totals.add("holding_cost_value", inventory_value * holding_rate / 365.0)
     totals.add("waste_units", waste.sum())
     totals.add("waste_value", (waste * cost).sum())
-    totals.add("orders_placed", int((stock.orders.day >= go_live).sum()))
+    placed = stock.orders.day >= go_live
+    if isinstance(columns, np.ndarray):
+        placed &= np.isin(stock.orders.sku, columns)
+    totals.add("orders_placed", int(placed.sum()))
 
 
 # -- the experiment -------------------------------------------------------------------------------
@@ -374,17 +396,20 @@ def _measure(world: Replay, stock: Any, go_live: int, holding_rate: float,
 class _Seed:
     seed: int
     worlds: list[Replay]
-    kit: dict[str, float] = field(default_factory=dict)
-    baseline: dict[str, float] = field(default_factory=dict)
-    tuned: dict[str, float] = field(default_factory=dict)
+    # segment -> metric -> per store-day figure
+    kit: dict[str, dict[str, float]] = field(default_factory=dict)
+    baseline: dict[str, dict[str, float]] = field(default_factory=dict)
+    tuned: dict[str, dict[str, float]] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
     kit_seconds: float = 0.0
+    # segment -> [P90 forecasts, of them covering the true demand]
+    coverage: dict[str, list[int]] = field(default_factory=dict)
     blocked: int = 0
 
 
 def _run_baseline(item: _Seed, go_live: int, scenario: LiftScenario, factor: float,
-                  record: str | None = None) -> dict[str, float]:  # fmt: skip
-    totals = _Totals()
+                  record: str | None = None) -> dict[str, dict[str, float]]:  # fmt: skip
+    totals: dict[str, _Totals] = {}
     digest = hashlib.sha256()
     for world in item.worlds:
         proc = world.process(
@@ -394,12 +419,12 @@ def _run_baseline(item: _Seed, go_live: int, scenario: LiftScenario, factor: flo
         digest.update(proc.digest.digest())
     if record:
         item.digests[record] = digest.hexdigest()
-    return totals.per_store_day()
+    return {k: t.per_store_day() for k, t in totals.items()}
 
 
 def _run_kit(item: _Seed, go_live: int, scenario: LiftScenario, models: cycle.ModelSet,
-             policy: Policy) -> dict[str, float]:  # fmt: skip
-    totals = _Totals()
+             policy: Policy) -> dict[str, dict[str, float]]:  # fmt: skip
+    totals: dict[str, _Totals] = {}
     digest = hashlib.sha256()
     for world in item.worlds:
         proc = world.process(
@@ -410,19 +435,47 @@ def _run_kit(item: _Seed, go_live: int, scenario: LiftScenario, models: cycle.Mo
         digest.update(proc.digest.digest())
         item.kit_seconds += proc.seconds
         item.blocked += proc.blocked
+        _p90_coverage(world, proc.forecasts, item.coverage)
     item.digests["kit"] = digest.hexdigest()
-    return totals.per_store_day()
+    return {k: t.per_store_day() for k, t in totals.items()}
+
+
+def _p90_coverage(world: Replay, forecasts: list, coverage: dict[str, list[int]]) -> None:
+    """How often the kit's order-up-to (the P90 of demand over the protection interval)
+    covered the true demand of those days: the model checked on this world's ground truth."""
+    demand = world.demand / world.cat.scale
+    fresh = world.cat.life > 0
+    cum = np.vstack([np.zeros(demand.shape[1]), np.cumsum(demand, axis=0)])
+    for day, due, up_to, protection in forecasts:
+        end = day + protection
+        inside = end <= world.cfg.days  # the whole interval was simulated
+        rows, ends = due[inside], end[inside]
+        total = cum[ends, rows] - cum[day, rows]
+        covered = total <= up_to[inside]
+        for segment, mask in (("perishable", fresh[rows]), ("shelf_stable", ~fresh[rows])):
+            counts = coverage.setdefault(segment, [0, 0])
+            counts[0] += int(mask.sum())
+            counts[1] += int((covered & mask).sum())
+
+
+def _coverage_summary(items: list[_Seed]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for segment in SEGMENTS[1:]:
+        n = sum(s.coverage.get(segment, [0, 0])[0] for s in items)
+        hit = sum(s.coverage.get(segment, [0, 0])[1] for s in items)
+        out[segment] = {"forecasts": n, "covered": hit / n if n else None}
+    return out
 
 
 def _tune(seeds: list[_Seed], go_live: int, scenario: LiftScenario) -> dict[str, Any]:
     """Scale the baseline's min and max by one factor until its mean inventory value is the
     kit's within 2 % (bisection on log(factor); inventory grows with the factor)."""
-    target = float(np.mean([s.kit["avg_inventory_value"] for s in seeds]))
+    target = float(np.mean([s.kit["all"]["avg_inventory_value"] for s in seeds]))
 
     def inventory(factor: float) -> float:
         for s in seeds:
             s.tuned = _run_baseline(s, go_live, scenario, factor)
-        return float(np.mean([s.tuned["avg_inventory_value"] for s in seeds]))
+        return float(np.mean([s.tuned["all"]["avg_inventory_value"] for s in seeds]))
 
     lo, hi = 1.0 / 16, 16.0
     factor, value, steps = 1.0, inventory(1.0), 1
@@ -437,6 +490,23 @@ def _tune(seeds: list[_Seed], go_live: int, scenario: LiftScenario) -> dict[str,
     matched = abs(value / target - 1) <= _TUNE_TOLERANCE
     return {"factor": factor, "steps": steps, "matched": matched,
             "inventory_value": value, "kit_inventory_value": target}  # fmt: skip
+
+
+def _entry(items: list[_Seed], segment: str, name: str, *, tuned: bool) -> dict[str, Any]:
+    """The arms' intervals over seeds and the paired lifts, for one metric of one segment."""
+    kit = [s.kit[segment][name] for s in items]
+    base = [s.baseline[segment][name] for s in items]
+    entry: dict[str, Any] = {
+        "kit": t_interval(kit), "baseline": t_interval(base), "baseline_tuned": None,
+        "lift": t_interval([a - b for a, b in zip(kit, base, strict=True)]),
+        "lift_vs_tuned": None, "per_seed": {"kit": kit, "baseline": base},
+    }  # fmt: skip
+    if tuned:
+        tuned_values = [s.tuned[segment][name] for s in items]
+        entry["baseline_tuned"] = t_interval(tuned_values)
+        entry["lift_vs_tuned"] = t_interval([a - b for a, b in zip(kit, tuned_values, strict=True)])
+        entry["per_seed"]["baseline_tuned"] = tuned_values
+    return entry
 
 
 def simulated_lift(
@@ -484,8 +554,8 @@ def simulated_lift(
         item = _Seed(seed, worlds)
         item.baseline = _run_baseline(item, go_live, scenario, 1.0, record="baseline")
         item.kit = _run_kit(item, go_live, scenario, models, policy)
-        say(f"lift: seed {seed}: stock-out rate kit {item.kit['stockout_rate']:.4f}, "
-            f"baseline {item.baseline['stockout_rate']:.4f} "
+        say(f"lift: seed {seed}: stock-out rate kit {item.kit['all']['stockout_rate']:.4f}, "
+            f"baseline {item.baseline['all']['stockout_rate']:.4f} "
             f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
         items.append(item)
     tuning = _tune(items, go_live, scenario) if tune else None
@@ -494,20 +564,14 @@ def simulated_lift(
             f"(matched: {tuning['matched']})")  # fmt: skip
     metrics = {}
     for name, (unit, better) in METRICS.items():
-        kit = [s.kit[name] for s in items]
-        base = [s.baseline[name] for s in items]
-        entry: dict[str, Any] = {
-            "unit": unit, "per": "store_day", "higher_is_better": better,
-            "kit": t_interval(kit), "baseline": t_interval(base), "baseline_tuned": None,
-            "lift": t_interval([a - b for a, b in zip(kit, base, strict=True)]),
-            "lift_vs_tuned": None,
-            "per_seed": {"kit": kit, "baseline": base},
+        entry = _entry(items, "all", name, tuned=tuning is not None)
+        entry = {"unit": unit, "per": "store_day", "higher_is_better": better, **entry}
+        # The same figures for perishables and the rest (extra keys of the contract).
+        entry["segments"] = {
+            seg: {k: v for k, v in _entry(items, seg, name, tuned=tuning is not None).items()
+                  if k != "per_seed"}
+            for seg in SEGMENTS[1:]
         }  # fmt: skip
-        if tuning:
-            tuned = [s.tuned[name] for s in items]
-            entry["baseline_tuned"] = t_interval(tuned)
-            entry["lift_vs_tuned"] = t_interval([a - b for a, b in zip(kit, tuned, strict=True)])
-            entry["per_seed"]["baseline_tuned"] = tuned
         metrics[name] = entry
     end = end_date
     return {
@@ -528,6 +592,7 @@ def simulated_lift(
             "models_dir": models_dir,
             "policy_hash": policy.hash,
             "kit_orders_blocked_by_policy": sum(s.blocked for s in items),
+            "kit_p90_coverage": _coverage_summary(items),
             "demand_digests": {str(s.seed): s.digests for s in items},
             "kit_order_seconds": round(sum(s.kit_seconds for s in items), 3),
             "seconds": round(time.perf_counter() - started, 3),

@@ -138,3 +138,22 @@ def test_the_command_writes_the_same_json(tmp_path: Path, capsys) -> None:
     assert printed == json.loads(out.read_text())
     assert printed["kind"] == "simulated" and printed["source"]["tuning"] is None
     assert printed["metrics"]["stockout_rate"]["baseline_tuned"] is None
+
+
+def test_segments_split_the_store_and_waste_is_perishable(lift: dict) -> None:
+    for name in ("lost_sales_units", "avg_inventory_value", "waste_units", "orders_placed"):
+        entry = lift["metrics"][name]
+        parts = sum(entry["segments"][seg]["kit"]["mean"] for seg in entry["segments"])
+        assert parts == pytest.approx(entry["kit"]["mean"]), name
+    rates = lift["metrics"]["stockout_rate"]
+    low, high = sorted(rates["segments"][s]["kit"]["mean"] for s in rates["segments"])
+    assert low <= rates["kit"]["mean"] <= high
+    assert lift["metrics"]["waste_units"]["segments"]["shelf_stable"]["kit"]["mean"] == 0.0
+
+
+def test_the_served_p90_covers_about_nine_in_ten_true_demands(lift: dict) -> None:
+    """The protection model checked on the simulator's ground truth: the kit's order-up-to
+    levels are P90s of demand over the protection interval."""
+    for segment, coverage in lift["source"]["kit_p90_coverage"].items():
+        assert coverage["forecasts"] > 500, segment
+        assert 0.8 <= coverage["covered"] <= 0.98, (segment, coverage)
