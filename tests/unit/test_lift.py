@@ -157,3 +157,19 @@ def test_the_served_p90_covers_about_nine_in_ten_true_demands(lift: dict) -> Non
     for segment, coverage in lift["source"]["kit_p90_coverage"].items():
         assert coverage["forecasts"] > 500, segment
         assert 0.8 <= coverage["covered"] <= 0.98, (segment, coverage)
+
+
+def test_the_scenario_changes_the_baseline_and_only_the_baseline(models, tmp_path: Path) -> None:
+    small = {"stores": 1, "skus": 40, "days": 28, "history_days": 120, "seeds": [1, 2],
+             "models": models, "tune": False}  # fmt: skip
+    plain = simulated_lift(**small)
+    scenario = tmp_path / "lift.toml"
+    scenario.write_text("[baseline]\nmin_scale = 2.0\nmax_scale = 2.0\n")
+    doubled = simulated_lift(**small, scenario=load_scenario(scenario))
+    stock = "avg_inventory_units"
+    assert doubled["metrics"][stock]["kit"] == plain["metrics"][stock]["kit"]
+    assert (
+        doubled["metrics"][stock]["baseline"]["mean"]
+        > 1.3 * (plain["metrics"][stock]["baseline"]["mean"])
+    )
+    assert doubled["source"]["baseline"]["min_scale"] == 2.0
