@@ -218,7 +218,7 @@ class _KitInputs:
     def of(cls, world: Replay) -> _KitInputs:
         cal, cat, days = world.cal, world.cat, world.cfg.days
         n, width = cat.n, _PAD + days + _LOOK + 1
-        regular = np.full((n, width), np.nan)
+        regular = np.full((n, width), np.nan, dtype=np.float32)  # float32, as the mirror
         listed = world.listed.T
         regular[:, _PAD : _PAD + days] = np.where(listed, world.regular.T, np.nan)
         still = listed[:, -1:]  # past the end: as on the last day
