@@ -9,8 +9,8 @@ Where the hub learns it (the decision record itself carries no mode):
   none do; a store that switched is left out (listed in ``source.mixed``).
 - **went live**: the business date of the store's first decision.
 
-Per store, from ``outcome_sku_days`` (newest revision) on its open synced days
-(``outcome_parts``; closed days left out), in ``window_days`` before and after go-live:
+Per store, from ``outcome_sku_days`` (newest revision) on the days with outcomes
+(closed days, per ``outcome_parts``, left out), in ``window_days`` before and after go-live:
 
 - ``stockout_rate``: listed SKU-days with end-of-day on-hand <= 0 / listed SKU-days whose
   on-hand is known (the outcome join's stock-out rule, docs/OUTCOMES.md);
