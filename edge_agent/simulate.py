@@ -38,7 +38,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-__all__ = ["HEADERS", "KINDS", "SimBatch", "SimConfig", "generate"]
+__all__ = [
+    "HEADERS",
+    "KINDS",
+    "OldProcess",
+    "Replay",
+    "SimBatch",
+    "SimConfig",
+    "generate",
+    "replay",
+]
 
 #: Batch kinds in the order :func:`generate` yields them (the per-chunk ones repeat).
 KINDS: tuple[str, ...] = (
@@ -983,7 +992,61 @@ class _Lots:
         return out
 
 
-def _simulate_chunk(cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog) -> _Chunk:
+@dataclass(frozen=True)
+class Replay:
+    """One chunk's world, drawn once, to run under any ordering process (the lift).
+
+    Everything that is not the ordering process itself: the calendar, the catalog, true
+    demand, shrink, damage, returns, phantom events, cycle counts, prices and promotions.
+    :meth:`process` gives a fresh old process whose random stream (receiving slips, short
+    shipments) starts where :func:`generate`'s does, so two processes built from one
+    replay see identical draws until their orders differ.
+    """
+
+    cfg: SimConfig
+    cal: _Calendar
+    cat: _Catalog
+    listed: np.ndarray  # (day, sku) bool
+    active: np.ndarray  # listed and the store open
+    demand: np.ndarray  # true demand, internal units
+    events: _Events
+    counted: np.ndarray  # cycle counts
+    can_order: np.ndarray  # the old process's order days
+    promo_soon: np.ndarray
+    regular: np.ndarray  # regular price
+    price: np.ndarray  # realized price
+    promo: np.ndarray  # bool
+    rng_state: dict
+
+    @property
+    def category_names(self) -> np.ndarray:
+        """Each SKU's category name (the products rows' ``category``)."""
+        return _CAT_NAME[self.cat.cat]
+
+    def process(self, factory: Callable[..., OldProcess] | None = None) -> OldProcess:
+        """A process at day 0 (``factory(rng, cat, cal)``, default the old process)."""
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.rng_state
+        return (factory or OldProcess)(rng, self.cat, self.cal)
+
+    def run(self, proc: OldProcess) -> _Stock:
+        """Every simulated day under ``proc``: receive, order, trade, expire, count."""
+        return _run_stock(proc, self.demand, self.events, self.counted, self.can_order,
+                          self.promo_soon)  # fmt: skip
+
+
+def replay(cfg: SimConfig) -> Iterator[Replay]:
+    """The worlds :func:`generate` simulates, chunk by chunk, without running the store."""
+    cal = _build_calendar(cfg)
+    store = _build_store(cfg, cal)
+    for chunk, lo in enumerate(range(0, cfg.skus, cfg.chunk_skus)):
+        cat = _make_catalog(cfg, cal, chunk, lo, min(lo + cfg.chunk_skus, cfg.skus))
+        yield _draw_world(cfg, cal, store, cat)[0]
+
+
+def _draw_world(
+    cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog
+) -> tuple[Replay, np.random.Generator]:
     rng = _rng(cfg.seed, _STREAM_CHUNK, cat.chunk)
     days = cal.days
     d = _day_col(days)
@@ -992,7 +1055,7 @@ def _simulate_chunk(cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog
     regular, realized, promo, boost = _prices(cat, days)
     mu = _mean_demand(cat, cal, store, regular, realized, promo, boost)
     mu[~active] = 0.0
-    del regular, boost
+    del boost
     demand = _draw_demand(rng, cat, mu)
     events = _draw_events(rng, cat, mu, active)
     del mu
@@ -1007,22 +1070,26 @@ def _simulate_chunk(cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog
         gone[first:] = (vanish < rate[None, :]) & active[first:]
         events = dataclasses.replace(events, vanish=gone)
     counted = (((d - cat.count_phase) % cat.count_period) == 0) & active
-    stock = _run_stock(
-        _OldProcess(rng, cat, cal),
-        demand,
-        events,
-        counted,
-        _order_days(cat, cal),
-        _promo_soon(promo),
-    )
+    world = Replay(
+        cfg=cfg, cal=cal, cat=cat, listed=listed, active=active, demand=demand,
+        events=events, counted=counted, can_order=_order_days(cat, cal),
+        promo_soon=_promo_soon(promo), regular=regular, price=realized, promo=promo,
+        rng_state=rng.bit_generator.state,
+    )  # fmt: skip
+    return world, rng
+
+
+def _simulate_chunk(cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog) -> _Chunk:
+    world, rng = _draw_world(cfg, cal, store, cat)
+    stock = world.run(OldProcess(rng, cat, cal))
     return _Chunk(
         cat=cat,
-        listed=listed,
-        active=active,
-        demand=demand,
-        price=realized,
-        promo=promo,
-        returns=events.returns,
+        listed=world.listed,
+        active=world.active,
+        demand=world.demand,
+        price=world.price,
+        promo=world.promo,
+        returns=world.events.returns,
         sold=stock.sold,
         system=stock.system,
         shelf=stock.shelf,
@@ -1033,7 +1100,7 @@ def _simulate_chunk(cfg: SimConfig, cal: _Calendar, store: _Store, cat: _Catalog
     )
 
 
-class _OldProcess:
+class OldProcess:
     """One chunk's stock (physical and as the POS believes) under the store's old process."""
 
     def __init__(self, rng: np.random.Generator, cat: _Catalog, cal: _Calendar) -> None:
@@ -1071,7 +1138,13 @@ class _OldProcess:
         if not idx.size:
             return
         cp = cat.case_pack[idx]
-        qty = -(-(cat.s_max[idx] + extra[idx] - position[idx]) // cp) * cp
+        self.place(day, idx, -(-(cat.s_max[idx] + extra[idx] - position[idx]) // cp) * cp)
+
+    def place(self, day: int, idx: np.ndarray, qty: np.ndarray) -> None:
+        """Order ``qty`` (internal units) of SKUs ``idx`` on ``day``; it arrives after the
+        lead time, on the next open day; 3% of orders of more than a case ship one short."""
+        cat = self.cat
+        cp = cat.case_pack[idx]
         arrival = self.cal.next_open[day + cat.lead[idx]]
         short = (self.rng.random(idx.size) < 0.03) & (qty > cp)  # the supplier ships a case less
         self.ordered[arrival, idx] += qty
@@ -1127,7 +1200,7 @@ class _Stock:
 
 
 def _run_stock(
-    proc: _OldProcess,
+    proc: OldProcess,
     demand: np.ndarray,
     events: _Events,
     counted: np.ndarray,
