@@ -9,6 +9,7 @@ them run beside ingest's writes. Writes stay with ingest, downlink and
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,17 @@ _STORE_COLUMNS = (
     "s.chain_head, s.chain_state, s.chain_problem, s.chain_problem_seq, s.last_heartbeat_at, "
     "s.agent_version, s.heartbeat, s.last_seen_at"
 )
+# What a page of stores needs beside its rows, per store in the same statement (one
+# query per page, not three per store): counts kept by triggers at ingest
+# (cloud_hub/storage.py), quarantined rows (indexed by store), chain entries waiting
+# behind a gap (the audit_entries key is (store_id, seq)).
+_STORE_FACTS = (
+    "(SELECT json_group_object(c.record_type, c.n) FROM record_counts c "
+    " WHERE c.store_id = ids.store_id), "
+    "(SELECT COUNT(*) FROM quarantine q WHERE q.store_id = ids.store_id), "
+    "(SELECT json_array(MIN(a.seq), COUNT(*), MIN(a.received_at)) FROM audit_entries a "
+    " WHERE a.store_id = ids.store_id AND a.seq > COALESCE(s.chain_length, 0))"
+)
 
 
 def stores(
@@ -46,38 +58,47 @@ def stores(
     store_id: str | None = None,
     gap_timeout_s: float = 900.0,
 ) -> list[dict[str, Any]]:
-    """Stores (registered or seen by ingest) ordered by id, after ``after``, with status."""
-    where = ["ids.store_id > ?"]
-    params: list[Any] = [after]
+    """Stores (registered or seen by ingest) ordered by id, after ``after``, with status,
+    in one query (a read transaction of its own: one state of the file)."""
+    # The page's ids first, each side of the union cut to the page (not a union of
+    # every store sorted per call); ring and region are the registry's.
     if store_id is not None:
-        where, params = ["ids.store_id = ?"], [store_id]
-    if ring:
-        where.append("r.ring = ?")
-        params.append(ring)
-    if region:
-        where.append("r.region = ?")
-        params.append(region)
+        page = "SELECT store_id FROM store_registry WHERE store_id = ? " \
+               "UNION SELECT store_id FROM stores WHERE store_id = ?"  # fmt: skip
+        params: list[Any] = [store_id, store_id]
+    elif ring or region:
+        where, params = ["store_id > ?"], [after]
+        for column, value in (("ring", ring), ("region", region)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        page = f"SELECT store_id FROM store_registry WHERE {' AND '.join(where)} " \
+               f"ORDER BY store_id LIMIT ?"  # fmt: skip
+        params.append(limit)
+    else:
+        page = (
+            "SELECT store_id FROM (SELECT store_id FROM store_registry WHERE store_id > ? "
+            "ORDER BY store_id LIMIT ?) UNION SELECT store_id FROM (SELECT store_id FROM "
+            "stores WHERE store_id > ? ORDER BY store_id LIMIT ?) ORDER BY store_id LIMIT ?"
+        )
+        params = [after, limit, after, limit, limit]
     rows = conn.execute(
-        f"WITH ids AS (SELECT store_id FROM store_registry UNION SELECT store_id FROM stores) "
-        f"SELECT {_STORE_COLUMNS} FROM ids LEFT JOIN store_registry r USING (store_id) "
-        f"LEFT JOIN stores s USING (store_id) WHERE {' AND '.join(where)} "
-        f"ORDER BY ids.store_id LIMIT ?",
-        (*params, limit),
+        f"WITH ids AS ({page}) SELECT {_STORE_COLUMNS}, {_STORE_FACTS} FROM ids "
+        f"LEFT JOIN store_registry r USING (store_id) LEFT JOIN stores s USING (store_id) "
+        f"ORDER BY ids.store_id",
+        params,
     ).fetchall()
-    return [_store(conn, row, gap_timeout_s) for row in rows]
+    stale_before = (datetime.now(UTC) - timedelta(seconds=gap_timeout_s)).isoformat()
+    return [_store(row, stale_before) for row in rows]
 
 
-def _store(conn: sqlite3.Connection, row: tuple, gap_timeout_s: float) -> dict[str, Any]:
+def _store(row: tuple, stale_before: str) -> dict[str, Any]:
     (store_id, ring, region, tz, status, epoch, length, head, state, problem, problem_seq,
-     heartbeat_at, agent_version, heartbeat, last_seen) = row  # fmt: skip
+     heartbeat_at, agent_version, heartbeat, last_seen, counts, quarantined,
+     waiting) = row  # fmt: skip
     received = {key: 0 for key in subjects.STATUS_KEYS}
-    for record_type, count in conn.execute(
-        "SELECT record_type, n FROM record_counts WHERE store_id = ?", (store_id,)
-    ):  # kept by triggers at ingest (cloud_hub/storage.py)
+    for record_type, count in json.loads(counts or "{}").items():
         received[subjects.RECORD_TYPES.get(record_type, record_type)] = count
-    quarantined = conn.execute(
-        "SELECT COUNT(*) FROM quarantine WHERE store_id = ?", (store_id,)
-    ).fetchone()[0]
     backlog: dict[str, int] = {}
     models: dict[str, str] = {}
     if heartbeat:
@@ -101,26 +122,24 @@ def _store(conn: sqlite3.Connection, row: tuple, gap_timeout_s: float) -> dict[s
         "model_versions": models,
         "quarantined": quarantined,
     }
-    doc.update(_chain(conn, store_id, length, head, state, problem, problem_seq, gap_timeout_s))
+    first, count, since = json.loads(waiting)
+    doc.update(_chain(store_id, length, head, state, problem, problem_seq,
+                      (first, int(count), since), stale_before))  # fmt: skip
     return doc
 
 
 def _chain(
-    conn: sqlite3.Connection,
     store_id: str,
     length: int | None,
     head: bytes | None,
     state: str | None,
     problem: str | None,
     problem_seq: int | None,
-    gap_timeout_s: float,
+    waiting_entries: tuple[int | None, int, str | None],
+    stale_before: str,
 ) -> dict[str, Any]:
     length = int(length or 0)
-    first, waiting, since = conn.execute(
-        "SELECT MIN(seq), COUNT(*), MIN(received_at) FROM audit_entries "
-        "WHERE store_id = ? AND seq > ?",
-        (store_id, length),
-    ).fetchone()
+    first, waiting, since = waiting_entries
     doc: dict[str, Any] = {
         "chain_length": length,
         "chain_head": bytes(head).hex() if head else bytes(32).hex(),
@@ -134,7 +153,6 @@ def _chain(
                              "reason": problem}  # fmt: skip
     elif waiting:
         doc["gap_missing_seq"] = length + 1
-        stale_before = (datetime.now(UTC) - timedelta(seconds=gap_timeout_s)).isoformat()
         if since < stale_before:
             doc["chain_status"] = "broken"
             doc["bad_record"] = {

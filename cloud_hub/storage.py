@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
   payload BLOB NOT NULL,
   received_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS quarantine_store ON quarantine(store_id);
 """
 
 
