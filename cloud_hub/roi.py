@@ -87,7 +87,7 @@ class Costs(_Strict):
 
 
 class Estimate(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     mean: float
     ci95: tuple[float, float]
 
@@ -219,6 +219,10 @@ def _direct_line(
     if lift is None or metric is None:
         why = "no lift file given (--lift)" if lift is None else (
             f"the lift file has no {metric_name!r} metric")  # fmt: skip
+        return {**line, "status": "not measured", "annual": None, "why": why}
+    wanted = "hours" if valued_by == "labor_cost_per_hour" else "currency"
+    if metric.unit != wanted:
+        why = f"the lift file's {metric_name!r} is in {metric.unit}, not {wanted}"
         return {**line, "status": "not measured", "annual": None, "why": why}
     # Saved = baseline - kit when lower is better; the 95 % interval's ends give the range.
     sign = 1.0 if metric.higher_is_better else -1.0

@@ -162,6 +162,18 @@ def test_a_bad_lift_file_is_refused_naming_the_key(tmp_path):
     _, lift_file = _files(tmp_path, lift=broken)
     with pytest.raises(ReportError, match=r"metrics\.waste_value\.lift\.ci95"):
         roi.load_lift(lift_file)
+    lift_file.write_text(json.dumps(LIFT).replace('"mean": -2.0', '"mean": NaN'))
+    with pytest.raises(ReportError, match=r"metrics\.lost_margin_value\.lift\.mean"):
+        roi.load_lift(lift_file)
+
+
+def test_a_money_line_needs_a_money_metric(hub, tmp_path):
+    lift = {**LIFT, "metrics": {"waste_value": _metric(-3.0, (-4.0, -2.0), unit="units")}}
+    costs_file, lift_file = _files(tmp_path, lift=lift)
+    doc = roi.roi_statement(hub, roi.load_costs(costs_file), costs_path=costs_file,
+                            lift=roi.load_lift(lift_file), lift_path=lift_file)  # fmt: skip
+    waste = {line["name"]: line for line in doc["direct"]}["waste_saved"]
+    assert waste["status"] == "not measured" and "in units, not currency" in waste["why"]
 
 
 def test_roi_command_prints_the_statement_and_errors_name_the_key(hub, tmp_path, capsys):
