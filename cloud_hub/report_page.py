@@ -169,9 +169,11 @@ _SCRIPT = r"""
   }
   // Bars with optional 95 % whiskers: bars [{label, value, lo, hi, color, group}].
   function barChart(parent, name, bars, opts) {
-    var height = opts.height || 280;
+    var slot = 810 / Math.max(bars.length, 1);
+    var tilted = slot < 80;  // many bars: slanted labels, so that they do not overlap
+    var height = (opts.height || 280) + (tilted ? 60 : 0);
     var svg = frame(parent, name, height);
-    var box = {left: 70, right: 880, top: 14, bottom: height - 40};
+    var box = {left: 70, right: 880, top: 14, bottom: height - (tilted ? 100 : 40)};
     var values = [0];
     bars.forEach(function (b) {
       [b.value, b.lo, b.hi].forEach(function (v) { if (isNum(v)) { values.push(v); } });
@@ -180,10 +182,10 @@ _SCRIPT = r"""
     var lo = Math.min.apply(null, values) < 0 ? -niceMax(-Math.min.apply(null, values)) : 0;
     var yAt = function (v) { return box.bottom - (box.bottom - box.top) * (v - lo) / (hi - lo); };
     yAxis(svg, box, lo, hi, opts.fmt, opts.yLabel);
-    var slot = (box.right - box.left) / Math.max(bars.length, 1);
     var width = Math.min(70, slot * 0.7);
     bars.forEach(function (b, i) {
       var x = box.left + slot * i + (slot - width) / 2;
+      var cx = x + width / 2;
       var color = b.color || COLORS[i % COLORS.length];
       if (isNum(b.value)) {
         var top = yAt(Math.max(b.value, 0));
@@ -193,7 +195,6 @@ _SCRIPT = r"""
         var tip = b.label + ": " + opts.fmt(b.value);
         if (isNum(b.lo) && isNum(b.hi)) {
           tip += " (95 % interval " + opts.fmt(b.lo) + " .. " + opts.fmt(b.hi) + ")";
-          var cx = x + width / 2;
           svgEl("line", {x1: cx, x2: cx, y1: yAt(b.lo), y2: yAt(b.hi), stroke: "#1b1f24",
                          "stroke-width": 1.5, "class": "whisker"}, svg);
           [b.lo, b.hi].forEach(function (v) {
@@ -202,14 +203,21 @@ _SCRIPT = r"""
           });
         }
         svgEl("title", {}, r).textContent = tip;
-        svgEl("text", {x: x + width / 2, y: Math.min(yAt(b.value), yAt(0)) - 5,
-                       "text-anchor": "middle"}, svg).textContent = opts.fmt(b.value);
+        if (slot >= 45) {
+          var above = isNum(b.hi) ? Math.min(yAt(b.hi), yAt(b.value)) : yAt(b.value);
+          svgEl("text", {x: cx + (isNum(b.hi) ? 12 : 0), y: Math.min(above, yAt(0)) - 5,
+                         "text-anchor": isNum(b.hi) ? "start" : "middle"}, svg)
+            .textContent = opts.fmt(b.value);
+        }
       } else {
-        svgEl("text", {x: x + width / 2, y: box.bottom - 6, "text-anchor": "middle",
-                       fill: "#9a3412"}, svg).textContent = "not measured";
+        svgEl("text", {x: cx, y: box.bottom - 6, "text-anchor": "middle", fill: "#9a3412"}, svg)
+          .textContent = "not measured";
       }
-      svgEl("text", {x: x + width / 2, y: box.bottom + 16, "text-anchor": "middle"}, svg)
-        .textContent = b.label;
+      var label = svgEl("text", tilted
+        ? {x: cx, y: box.bottom + 12, "text-anchor": "end",
+           transform: "rotate(-40 " + cx + " " + (box.bottom + 12) + ")"}
+        : {x: cx, y: box.bottom + 16, "text-anchor": "middle"}, svg);
+      label.textContent = b.label;
     });
     return svg;
   }
@@ -284,7 +292,8 @@ _SCRIPT = r"""
   }
 
   function categories() {
-    var c = data.categories;
+    var all = data.categories;
+    var c = all.filter(function (x) { return isNum(x.stockout_rate); });
     var s = section("categories", "Stock-outs and inventory turns by category",
       "Stock-out rate: share of the days an order's stock had to cover on which the shelf " +
       "ran empty (lower is better). Inventory turns: yearly sales / average stock, in units " +
@@ -298,6 +307,12 @@ _SCRIPT = r"""
     barChart(s, "turns", c.map(function (x) {
       return {label: x.category, value: x.inventory_turns, color: "#0c8599"};
     }), {fmt: function (v) { return num(v, 1); }, yLabel: "turns / year"});
+    var rest = all.filter(function (x) { return !isNum(x.stockout_rate); });
+    if (rest.length) {
+      missing(s, rest.length + (rest.length === 1 ? " category" : " categories") +
+              " with no complete order window yet (" +
+              rest.map(function (x) { return x.category; }).join(", ") + ")");
+    }
   }
 
   function funnel() {

@@ -187,3 +187,27 @@ def test_roi_command_prints_the_statement_and_errors_name_the_key(hub, tmp_path,
     code = hub_cli(["roi", "--db", db, "--costs", str(costs_file)])
     err = capsys.readouterr().err
     assert code == 2 and "operation" in err and "hint:" in err
+
+
+def test_metric_rows_add_up_as_one_row():
+    """outcomes.combine: sums summed, ratios from the sums, review time weighted by count."""
+    from cloud_hub import outcomes
+
+    def row(**values):
+        base = {name: 0 for name, _ in outcomes._SUMS}
+        base.update(review_seconds_mean=None, review_seconds_max=None)
+        return {**base, **values}
+
+    a = row(decisions=4, auto=3, approved=1, sku_days=10, stockout_days=1, reviewed=1,
+            review_seconds_mean=600.0, review_seconds_max=600.0, forecasts=2, abs_error=3.0,
+            actual=10.0)  # fmt: skip
+    b = row(decisions=6, auto=2, rejected=4, sku_days=30, stockout_days=6, reviewed=3,
+            review_seconds_mean=200.0, review_seconds_max=400.0, forecasts=1, abs_error=1.0,
+            actual=30.0)  # fmt: skip
+    total = outcomes.combine([a, b])
+    assert (total["decisions"], total["rows"], total["share_auto"]) == (10, 2, 0.5)
+    assert total["stockout_rate"] == pytest.approx(7 / 40)  # not the mean of 0.1 and 0.2
+    assert total["wape"] == pytest.approx(4 / 40)
+    assert total["review_seconds_mean"] == pytest.approx((600 + 3 * 200) / 4)
+    assert total["review_seconds_max"] == 600.0
+    assert outcomes.combine([])["stockout_rate"] is None
