@@ -374,7 +374,8 @@ def statement_lines(doc: dict[str, Any]) -> list[str]:
     cur = doc["currency"]
     lines = [f"ROI statement for {doc['fleet']['stores']} stores ({doc['fleet']['source']}), "
              f"{doc['days_per_year']} days a year; amounts in {cur} per year",
-             f"  scenarios: {doc['scenarios']}", "", "DIRECT IMPACT (money)"]  # fmt: skip
+             f"  scenarios: {doc['scenarios']}", "",
+             f"{'DIRECT IMPACT (money)':<38} {'low':>16} {'central':>16} {'high':>16}"]  # fmt: skip
     for line in doc["direct"]:
         if line["status"] != "measured":
             lines.append(f"  {line['label']:<36} {line['status']}: {line['why']}")
