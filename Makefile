@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format demo bench models proto proto-check proto-lock lock clean help
+.PHONY: venv browser test lint format demo bench models proto proto-check proto-lock lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,7 +28,10 @@ format: venv  ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: venv lint  ## lint, then the whole test suite (unit, integration, faults)
+browser:  ## Debian's chromium for the report's browser test (apt-get; needs root or sudo)
+	@bash scripts/install_chromium.sh > /dev/null
+
+test: venv browser lint  ## lint, then the whole test suite (unit, integration, faults)
 	$(BIN)/python -m pytest -m "not bench" -q tests
 
 demo: venv  ## simulate a store, ingest a POS export with bad rows, run decision cycles, approve, verify the chain

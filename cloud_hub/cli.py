@@ -276,6 +276,47 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roi_inputs(args: argparse.Namespace):
+    from cloud_hub import roi
+
+    costs = roi.load_costs(args.costs) if args.costs else None
+    lift = roi.load_lift(args.lift) if args.lift else None
+    return costs, lift
+
+
+def cmd_roi(args: argparse.Namespace) -> int:
+    from cloud_hub import roi
+
+    costs, lift = _roi_inputs(args)
+    storage = _joined_outcomes(args)
+    try:
+        doc = roi.roi_statement(storage.conn, costs, costs_path=args.costs, lift=lift,
+                                lift_path=args.lift)  # fmt: skip
+    finally:
+        storage.close()
+    _emit(args, doc, lambda: "\n".join(roi.statement_lines(doc)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from cloud_hub import report
+
+    costs, lift = _roi_inputs(args)
+    storage = _joined_outcomes(args)
+    try:
+        doc = report.build_report(storage.conn, db=_settings(args).db, skus=args.sku,
+                                  lift=lift, lift_path=args.lift, costs=costs,
+                                  costs_path=args.costs)  # fmt: skip
+    finally:
+        storage.close()
+    page, data = report.write_report(doc, args.out)
+    result = {"html": str(page), "json": str(data), "url": page.resolve().as_uri(),
+              "lift": args.lift is not None, "roi": costs is not None}  # fmt: skip
+    _emit(args, result, lambda: f"report written: {page} (numbers in {data})\n"
+          f"open it: {result['url']}")  # fmt: skip
+    return 0
+
+
 def _outcome_lines(doc: dict[str, Any]) -> list[str]:
     lines = [f"{doc['decision_id']} {doc['kind']} {doc['sku']} ({doc['category'] or '-'}), "
              f"model {doc['model_version'] or '-'}, {doc['business_date']}: {doc['status']} "
@@ -1060,6 +1101,29 @@ def build_parser() -> argparse.ArgumentParser:
     for q in (p, p_metrics):
         q.add_argument("--db", type=Path, help="the hub database (SQLite)")
         q.set_defaults(func=cmd_outcomes)
+    p = _command(sub, "roi", "The ROI statement: direct impact (from a lift file) apart from "
+                 "enabling impact (from the hub's decisions), net of the costs in a TOML file, "
+                 "with payback and a low/central/high range (docs/OUTCOMES.md).",
+                 "cloud-hub roi --db hub.db --costs docs/roi-costs.example.toml "
+                 "--lift lift.json")  # fmt: skip
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.add_argument("--costs", type=Path, required=True,
+                   help="costs file (TOML; example: docs/roi-costs.example.toml)")  # fmt: skip
+    p.add_argument("--lift", type=Path, help="lift file (JSON); without it direct impact "
+                   "is 'not measured'")  # fmt: skip
+    p.set_defaults(func=cmd_roi)
+    p = _command(sub, "report", "Write one self-contained HTML page with charts (forecast vs "
+                 "actual, accuracy by model version, stock-outs and turns, the approval "
+                 "funnel, lift, ROI) and report.json with the same numbers.",
+                 "cloud-hub report --db hub.db --out report --costs "
+                 "docs/roi-costs.example.toml --lift lift.json")  # fmt: skip
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.add_argument("--out", type=Path, required=True, help="folder for index.html and report.json")
+    p.add_argument("--costs", type=Path, help="costs file (TOML) for the ROI table")
+    p.add_argument("--lift", type=Path, help="lift file (JSON) for the lift charts and ROI")
+    p.add_argument("--sku", action="append", help="chart forecast vs actual for this SKU "
+                   "(repeatable; default: the 3 SKUs with the most orders)")  # fmt: skip
+    p.set_defaults(func=cmd_report)
     group = sub.add_parser(
         "stores", help="The store registry: identities, rings, time zones, revocation.",
         description="The store registry: one NATS identity per store with permissions to its "

@@ -12,6 +12,7 @@ Tree::
     ├── RegistryError        a store registry change cannot be made (unknown, duplicate, revoked)
     ├── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
     ├── ModelRegistryError   a model version is unknown or a registry change cannot be made
+    ├── ReportError          a costs or lift file for the ROI statement or report cannot be used
     └── TrainingError        retraining cannot run (too little synced data, no champion)
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "IngestLinkError",
     "ModelRegistryError",
     "RegistryError",
+    "ReportError",
     "TrainingError",
 ]
 
@@ -57,6 +59,10 @@ class HubConfigError(HubError):
 
 class ModelRegistryError(HubError):
     """A model version is unknown, or a promotion or rollback cannot be made."""
+
+
+class ReportError(HubError):
+    """A costs file or lift file cannot be used: the message names the file and the key."""
 
 
 class TrainingError(HubError):

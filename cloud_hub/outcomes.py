@@ -49,6 +49,7 @@ __all__ = [
     "SkuDay",
     "UpdateReport",
     "backfill",
+    "combine",
     "decision_outcome",
     "enqueue",
     "ensure_schema",
@@ -642,6 +643,22 @@ def _finish(sums: dict[str, Any]) -> dict[str, Any]:
     for name in ("auto", "approved", "rejected", "overridden", "other"):
         out[f"share_{name}"] = _ratio(s[name], s["decisions"])
     return out
+
+
+def combine(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Metric rows (from :func:`metrics`) added up into one: the sums summed and the ratios
+    worked out again from them, as for one row (e.g. a category over every week and
+    store); ``rows`` counts the rows it came from."""
+    rows = list(rows)
+    sums: dict[str, Any] = {name: sum(r[name] or 0 for r in rows) for name, _ in _SUMS}
+    reviewed = sum(r["reviewed"] or 0 for r in rows)
+    sums["review_seconds_mean"] = (
+        sum((r["review_seconds_mean"] or 0) * (r["reviewed"] or 0) for r in rows) / reviewed
+        if reviewed else None
+    )  # fmt: skip
+    longest = [r["review_seconds_max"] for r in rows if r["review_seconds_max"] is not None]
+    sums["review_seconds_max"] = max(longest) if longest else None
+    return {**_finish(sums), "rows": len(rows)}
 
 
 def metrics(

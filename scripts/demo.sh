@@ -326,4 +326,21 @@ import json, sys
 print('  S001 serves labor', json.load(sys.stdin)['models'].get('labor'), '(the bad version never served)')"
 cloud-hub hub-audit show --db "$DEMO/hub.db" --limit 4 | sed 's/^/  /'
 
+step "25. The report: forecasts vs actuals, accuracy per model version, stock-outs, the approval funnel, lift and ROI"
+ROI_ARGS=(--db "$DEMO/hub.db" --costs docs/roi-costs.example.toml)
+# OPTIONAL STEP: the lift against the baseline policy. When the demo has computed one (the
+# lift computation writes $DEMO/lift.json), the lift charts and the ROI's direct lines use
+# it; without it they say "not measured" instead of showing invented numbers.
+LIFT=$DEMO/lift.json
+if [ -f "$LIFT" ]; then
+  ROI_ARGS+=(--lift "$LIFT")
+else
+  echo "  (no $LIFT in this run: lift and direct impact are shown as not measured)"
+fi
+echo "  costs from docs/roi-costs.example.toml (an example: enter your own)"
+cloud-hub roi "${ROI_ARGS[@]}" | sed 's/^/  /'
+cloud-hub report "${ROI_ARGS[@]}" --out "$DEMO/report" | sed 's/^/  /'
+REPORT_URL=$(python -c "import pathlib; print(pathlib.Path('$DEMO/report/index.html').resolve().as_uri())")
+
 printf '\n\033[1mDemo complete.\033[0m The mirror is %s; try: .venv/bin/edge-agent status --db %s --json\n' "$DB" "$DB"
+printf 'The report: open %s in a browser (numbers in %s)\n' "$REPORT_URL" "$DEMO/report/report.json"
