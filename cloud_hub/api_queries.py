@@ -278,8 +278,8 @@ def region_of(conn: sqlite3.Connection, store_id: str) -> str | None:
 
 
 def audit_trail(conn: sqlite3.Connection, store_id: str, decision_id: str) -> list[dict[str, Any]]:
-    """The store's audit records whose subject is the decision, in chain order. The
-    payload is searched for the id's bytes first (in SQLite), then decoded to be sure."""
+    """The store's audit records whose subject is the decision, in chain order: found
+    through the subject index ingest keeps, then decoded to be sure."""
     trail, _ = audit_records(conn, store_id, from_seq=0, to_seq=None, event_type=None,
                              subject_id=decision_id, limit=AUDIT_SCAN)  # fmt: skip
     return trail
@@ -300,15 +300,20 @@ def audit_records(
         "SELECT chain_length FROM stores WHERE store_id = ?", (store_id,)
     ).fetchone()
     verified_to = int(length[0]) if length else 0
-    sql = "SELECT seq, hash, payload FROM audit_entries WHERE store_id = ? AND seq >= ?"
-    params: list[Any] = [store_id, from_seq]
+    if subject_id:  # the subject index kept at ingest (cloud_hub/storage.py)
+        sql = ("SELECT e.seq, e.hash, e.payload FROM audit_subjects x JOIN audit_entries e "
+               "ON e.store_id = x.store_id AND e.seq = x.seq WHERE x.store_id = ? "
+               "AND x.subject_id = ? AND x.seq >= ?")  # fmt: skip
+        params: list[Any] = [store_id, subject_id, from_seq]
+        column = "x.seq"
+    else:
+        sql = "SELECT seq, hash, payload FROM audit_entries WHERE store_id = ? AND seq >= ?"
+        params = [store_id, from_seq]
+        column = "seq"
     if to_seq is not None:
-        sql += " AND seq <= ?"
+        sql += f" AND {column} <= ?"
         params.append(to_seq)
-    if subject_id:
-        sql += " AND instr(payload, ?) > 0"
-        params.append(subject_id.encode())
-    sql += " ORDER BY seq LIMIT ?"
+    sql += f" ORDER BY {column} LIMIT ?"
     params.append(AUDIT_SCAN)
     found: list[dict[str, Any]] = []
     last = None

@@ -16,7 +16,10 @@ Tables:
 - ``approval_requests``: approvals taken at the hub, and what each store
   answered (applied, or refused with the reason);
 - ``quarantine``: what cannot be accepted (a fork, a bad hash, an unreadable
-  payload, a record id reused with other content), with the reason.
+  payload, a record id reused with other content), with the reason;
+- ``audit_subjects``: (store, subject id, seq) of every chain entry about a subject
+  (a decision's id), so that a decision's audit trail is an index lookup, not a scan
+  of its store's chain; filled at ingest (readers decode the entry and check).
 """
 
 from __future__ import annotations
@@ -177,6 +180,50 @@ _COUNTS = (
 )
 
 
+_SUBJECTS = """CREATE TABLE audit_subjects (
+  store_id TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (store_id, subject_id, seq)
+) WITHOUT ROWID"""
+
+
+def _subject_rows(store_id: str, entries: Iterable[tuple[int, bytes]]) -> list[tuple]:
+    """(store, subject, seq) of the entries whose record names a subject."""
+    rows = []
+    for seq, payload in entries:
+        try:
+            subject = audit_pb2.AuditRecord.FromString(bytes(payload)).subject_id
+        except DecodeError:
+            continue  # the chain check flags it; nothing to index
+        if subject:
+            rows.append((store_id, subject, seq))
+    return rows
+
+
+def _ensure_subjects(conn: sqlite3.Connection) -> None:
+    """The subject index, made once (in one write transaction) for a database of an
+    older release, from the entries it holds."""
+
+    def present() -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE name = 'audit_subjects'"
+        return conn.execute(query).fetchone() is not None
+
+    if present():
+        return
+    with hubdb.immediate(conn):
+        if present():
+            return
+        conn.execute(_SUBJECTS)
+        cursor = conn.execute("SELECT store_id, seq, payload FROM audit_entries")
+        while batch := cursor.fetchmany(10_000):
+            conn.executemany(
+                "INSERT OR IGNORE INTO audit_subjects VALUES (?, ?, ?)",
+                [row for store_id, seq, payload in batch
+                 for row in _subject_rows(store_id, [(seq, payload)])],
+            )  # fmt: skip
+
+
 def _ensure_counts(conn: sqlite3.Connection) -> None:
     """Create the counts once, in one write transaction, so that two hub processes
     starting together on one database agree. A database that has them is not locked
@@ -206,6 +253,7 @@ class SqliteHubStorage:
             self.conn.execute("PRAGMA cache_size = -65536")
             self.conn.executescript(_SCHEMA)
             _ensure_counts(self.conn)
+            _ensure_subjects(self.conn)
         except sqlite3.DatabaseError as exc:
             raise HubStorageError(
                 f"cannot open hub database {path}: {exc}",
@@ -373,6 +421,10 @@ class SqliteHubStorage:
             [(m.store_id, e.seq, e.prev_hash, e.hash, e.payload, now) for m, e in rows],
         ).rowcount)  # fmt: skip
         result.stored += stored
+        # A fork's subject may be indexed at the kept entry's seq: readers check it.
+        conn.executemany("INSERT OR IGNORE INTO audit_subjects VALUES (?, ?, ?)",
+                         [row for m, e in rows
+                          for row in _subject_rows(m.store_id, [(e.seq, e.payload)])])  # fmt: skip
         touched = {m.store_id for m, _ in rows}
         if stored == len(rows):
             return touched

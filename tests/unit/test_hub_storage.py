@@ -81,6 +81,38 @@ def test_received_counts_are_kept_at_ingest_and_built_for_an_older_database(mirr
         reopened.close()
 
 
+def test_a_subjects_trail_is_indexed_at_ingest_and_for_an_older_database(mirror, tmp_path):
+    from cloud_hub import api_queries
+
+    expected = []
+    with mirror.transaction():
+        for k in range(30):  # the subject's entries spread over a longer chain
+            subject = "S001:decision:7" if k in (3, 17, 29) else f"S001:decision:{100 + k}"
+            appended = audit.append(mirror, audit_pb2.AUDIT_EVENT_TYPE_DECISION_CREATED,
+                                    summary=f"e{k}", subject_id=subject)  # fmt: skip
+            if subject == "S001:decision:7":
+                expected.append(appended.seq)
+    chain = entries(mirror, 2)  # two more without a subject
+    path = tmp_path / "hub.db"
+    storage = open_storage(path)
+    storage.ingest(chain)
+
+    def trail() -> list[int]:
+        return [e["seq"] for e in api_queries.audit_trail(storage.conn, "S001", "S001:decision:7")]
+
+    assert trail() == expected and len(expected) == 3
+    indexed = "SELECT COUNT(*) FROM audit_subjects WHERE subject_id LIKE 'S001:decision:%'"
+    assert storage.conn.execute(indexed).fetchone()[0] == 30
+    # a database written before the index existed: it is built from the entries it holds
+    storage.conn.execute("DROP TABLE audit_subjects")
+    storage.close()
+    storage = open_storage(path)
+    try:
+        assert trail() == expected
+    finally:
+        storage.close()
+
+
 def test_a_reused_record_id_with_other_content_is_quarantined(storage):
     storage.ingest([Incoming("S001", "decision", "S001:decision:1", b"first")])
     result = storage.ingest([Incoming("S001", "decision", "S001:decision:1", b"forged")])
