@@ -12,6 +12,7 @@ and prints its port; ``... load-echo PORT RATE SECONDS`` loads it the same way.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import sys
@@ -26,7 +27,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from cloud_hub.storage import Incoming
 from storeedge import subjects
 from storeedge.hub.v1 import hub_pb2, hub_pb2_grpc
-from storeedge.v1 import common_pb2, decision_pb2
+from storeedge.v1 import audit_pb2, common_pb2, decision_pb2
 
 
 def decision_record(store_id: str, seq: int) -> Incoming:
@@ -46,6 +47,25 @@ def decision_record(store_id: str, seq: int) -> Incoming:
         rule="order: bench")  # fmt: skip
     record_id = f"{store_id}:decision:{seq}"
     return Incoming(store_id, "decision", record_id, message.SerializeToString())
+
+
+def decision_audit_chain(store_id: str, count: int) -> list[Incoming]:
+    """The store's hash chain with one DECISION_CREATED record per decision 1..count,
+    as its agent would send it (sha256(prev_hash || payload))."""
+    entries, prev = [], bytes(32)
+    for seq in range(1, count + 1):
+        record = audit_pb2.AuditRecord(
+            id=common_pb2.RecordId(store_id=store_id, record_type=common_pb2.RECORD_TYPE_AUDIT,
+                                   sequence=seq),
+            event_type=audit_pb2.AUDIT_EVENT_TYPE_DECISION_CREATED, actor="system",
+            subject_id=f"{store_id}:decision:{seq}", summary="order: bench")  # fmt: skip
+        payload = record.SerializeToString(deterministic=True)
+        digest = hashlib.sha256(prev + payload).digest()
+        entry = audit_pb2.AuditEntry(seq=seq, prev_hash=prev, hash=digest, payload=payload)
+        entries.append(Incoming(store_id, "audit", f"{store_id}:audit:{seq}",
+                                entry.SerializeToString()))  # fmt: skip
+        prev = digest
+    return entries
 
 
 async def publish(url: str, seconds: float, rate: int) -> int:

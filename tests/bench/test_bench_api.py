@@ -4,7 +4,8 @@ from a separate load process, p99 under 20 ms; the raw limit is a bare grpc.aio 
 Check on its own server, loaded the same way in the same run.
 
 The hub database is built once through the hub's own ingest path (synthetic decisions,
-1,000 per store), its outcome join run to the end (steady state), and kept in
+1,000 per store, each with its audit record in the store's verified chain, which
+GetDecision returns as the trail), its outcome join run to the end (steady state), and kept in
 .bench-cache; every run copies it. While the load runs, a
 publisher sends new decisions for other stores into NATS at ``INGEST_RATE`` a second and
 `cloud-hub serve` ingests them.
@@ -26,7 +27,7 @@ from cloud_hub import hubdb, outcomes
 from cloud_hub.registry import Registry
 from cloud_hub.storage import open_storage
 from storeedge.natsserver import NatsServer
-from tests.bench.api_load_child import decision_record
+from tests.bench.api_load_child import decision_audit_chain, decision_record
 from tests.helpers import start, wait_for
 
 pytestmark = pytest.mark.bench
@@ -43,7 +44,7 @@ TARGET_P99_MS = 20.0
 
 def _hub_db(bench_tmp: Path) -> Path:
     """The 1,000-store, 1,000,000-decision hub database (cached), copied for this run."""
-    cached = CACHE / f"api-hub-{STORES}x{PER_STORE}-v2.db"
+    cached = CACHE / f"api-hub-{STORES}x{PER_STORE}-v3.db"
     if not cached.exists():
         CACHE.mkdir(exist_ok=True)
         building = cached.with_suffix(".building")
@@ -57,9 +58,9 @@ def _hub_db(bench_tmp: Path) -> Path:
         storage = open_storage(building)
         try:
             for n in range(STORES):
-                storage.ingest(
-                    [decision_record(f"S{n:04d}", seq) for seq in range(1, PER_STORE + 1)]
-                )
+                store = f"S{n:04d}"
+                storage.ingest([decision_record(store, seq) for seq in range(1, PER_STORE + 1)]
+                               + decision_audit_chain(store, PER_STORE))  # fmt: skip
         finally:
             storage.close()
         # A hub in steady state: its outcome join has caught up (serve would spend its
