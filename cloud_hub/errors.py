@@ -12,6 +12,7 @@ Tree::
     ├── RegistryError        a store registry change cannot be made (unknown, duplicate, revoked)
     ├── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
     ├── ModelRegistryError   a model version is unknown or a registry change cannot be made
+    ├── RolloutError         a rollout cannot start or change as asked (model, version, state)
     └── TrainingError        retraining cannot run (too little synced data, no champion)
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "IngestLinkError",
     "ModelRegistryError",
     "RegistryError",
+    "RolloutError",
     "TrainingError",
 ]
 
@@ -57,6 +59,11 @@ class HubConfigError(HubError):
 
 class ModelRegistryError(HubError):
     """A model version is unknown, or a promotion or rollback cannot be made."""
+
+
+class RolloutError(HubError):
+    """A rollout cannot start or change as asked: the message names the model and version,
+    and where the hub looked for them."""
 
 
 class TrainingError(HubError):
