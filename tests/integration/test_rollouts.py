@@ -430,6 +430,34 @@ async def test_waiting_for_a_rollout_gives_up_at_its_timeout_and_says_it_goes_on
     assert back.returncode == 1, back.stderr  # it ended rolled back: nothing was offered
 
 
+async def test_an_availability_version_is_rolled_out_gated_on_swaps_and_errors_only(fleet):
+    name, version = "availability", "2026.07.04-avail"
+    shipped_folder = fleet.folder(shipped_version(name), model=name)
+    folder = fleet.folder(version, model=name, metrics={"decision_threshold": 0.4})
+    # A forecast window to wait for would hold a scored model's gate: availability's
+    # decisions carry none, so its gate is the swap reports and the decision error rate.
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=1)
+    try:
+        agents = await start_agents(run, fleet, {s: morning() for s in RINGS})
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "rollout", name, version, "--from", str(folder), "--from",
+            str(shipped_folder), "--force", "--wait", "--timeout", "60", "--json",
+            *hub_link(fleet))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rollout"]["state"] == "completed"
+        for store_id, agent in agents.items():
+            await wait_until(lambda a=agent: a.model_versions[name] == version, store_id, 30)
+            assert agent._models.availability_threshold == 0.4
+        conn = sqlite3.connect(fleet.db)
+        gates = [r["detail"]["gate"] for r in hub_audit.records(conn, subject=f"{name}@{version}")
+                 if r["action"] in ("rollout.ring_passed", "rollout.completed")]  # fmt: skip
+        conn.close()
+        assert len(gates) == 3 and all(g["accuracy"] == "not checked" for g in gates)
+        assert all(g["applied"] == g["stores"] == 1 and "error_rate" in g for g in gates)
+    finally:
+        await run.close()
+
+
 # Last: it leaves every store serving the registry's version.
 async def test_a_version_the_registry_promoted_needs_no_force_and_no_folder(fleet):
     from google.protobuf import json_format
