@@ -11,7 +11,8 @@ A rollout is a state machine persisted in the hub database (``rollouts``,
   offered (:func:`cloud_hub.distribution.offer`, each store's current version kept as
   its rollback target); an offered ring's gate (:func:`evaluate_gate`) passes (next
   ring, or ``completed``), fails (the ring's stores are pointed back at their previous
-  version, ``rolled_back``, no other ring touched) or waits;
+  version, ``rolled_back``, no other ring touched) or waits; a store of a ring reached
+  that was skipped for want of a heartbeat is offered once it sends one (:func:`_offer_late`);
 - ``pause`` / ``resume`` / ``rollback`` (:func:`set_state`) by an operator.
 
 Rings: ``canary`` and ``early`` are the registry's rings of those names; ``all`` is every
