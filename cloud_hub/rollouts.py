@@ -400,14 +400,24 @@ async def _roll_back(js: Any, db: Path, rollout: Mapping[str, Any], *, actor: st
 async def advance(js: Any, db: Path, settings: HubSettings, *,
                   actor: str = "cloud-hub serve") -> list[dict[str, Any]]:  # fmt: skip
     """One pass over the running rollouts: offer a ring not yet offered, or gate an offered
-    one (pass: next ring or completed; fail: roll the ring back). Returns what changed."""
+    one (pass: next ring or completed; fail: roll the ring back); and offer a completed
+    rollout (its model's latest) to its stores heard from only since. Returns what
+    changed."""
     conn = _connect(db)
     try:
         running = [_rollout(conn, "id = ?", (r[0],)) for r in conn.execute(
             "SELECT id FROM rollouts WHERE state = 'running' ORDER BY id").fetchall()]  # fmt: skip
+        completed = [_rollout(conn, "id = ?", (r[0],)) for r in conn.execute(
+            "SELECT id FROM rollouts r WHERE state = 'completed' AND id = (SELECT MAX(id) FROM "
+            "rollouts WHERE model = r.model) ORDER BY id").fetchall()]  # fmt: skip
     finally:
         conn.close()
     changes = []
+    for rollout in completed:  # what the fleet should serve: a store heard from late gets it
+        assert rollout is not None
+        with contextlib.suppress(HubError):  # its artifacts gone: nothing to offer
+            if (late := await _offer_late(js, db, rollout, actor=actor)) is not None:
+                changes.append(late)
     for rollout in running:
         assert rollout is not None
         if rollout["ring_offered_at"] is None:

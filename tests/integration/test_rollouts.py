@@ -400,11 +400,50 @@ async def test_a_store_first_heard_from_after_its_ring_was_offered_gets_the_vers
         status = await asyncio.to_thread(cli, "cloud-hub", "rollout", "status", "--db",
                                          str(fleet.db), "--json")  # fmt: skip
         doc = json.loads(status.stdout)
-        assert doc["revoked"] == ["S004"] and sorted(doc["stores"]) == sorted(RINGS)
+        assert "S004" in doc["revoked"] and sorted(doc["stores"]) == sorted(RINGS)
         assert all("S004" not in r["stores"] for r in doc["rollouts"])
         text = await asyncio.to_thread(cli, "cloud-hub", "rollout", "status", "--db",
                                        str(fleet.db))  # fmt: skip
         assert "revoked (in no ring): S004" in text.stdout
+    finally:
+        await run.close()
+
+
+async def test_a_store_not_heard_from_by_the_deadline_gets_the_completed_version_later(fleet):
+    version = "2026.07.02-later"
+    folder = fleet.folder(version, model=MODEL, onnx_bytes=scaled(0.99))
+    shipped = fleet.folder(SHIPPED, model=MODEL)
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=0,
+                  rollout_swap_deadline_s=8.0)  # fmt: skip
+    try:
+        agents = await start_agents(run, fleet, {s: morning() for s in RINGS})
+        added = await asyncio.to_thread(cli, "cloud-hub", "stores", "add", "S005", "--db",
+                                        str(fleet.db), "--embedded-nats",
+                                        str(fleet.root / "nats"), "--json")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        fleet.creds["S005"] = Path(json.loads(added.stdout)["creds"])
+        # Ring all waits the swap deadline for S005, then completes without it.
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "rollout", MODEL, version, "--from", str(folder), "--from",
+            str(shipped), "--force", "--timeout", "60", "--json", *hub_link(fleet))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rollout"]["state"] == "completed"
+        assert all(a.model_versions[MODEL] == version for a in agents.values())
+        conn = sqlite3.connect(fleet.db)
+        last = hub_audit.records(conn, subject=f"{MODEL}@{version}")[0]
+        conn.close()
+        assert last["action"] == "rollout.completed"
+        assert last["detail"]["gate"]["not_heard_from"] == ["S005"]
+        # Heard from after the rollout completed: it is still its model's latest, so S005
+        # gets the version the fleet serves.
+        late = run.start(fleet.agent("S005", morning()))
+        await wait_until(lambda: late.model_versions.get(MODEL) == version, "S005's swap", 30)
+        assert rollout_row(fleet.db, version)["stores"]["S005"]["status"] == "offered"
+        await run.stop(late)
+        revoked = await asyncio.to_thread(cli, "cloud-hub", "stores", "revoke", "S005",
+                                          "--reason", "closed", "--db", str(fleet.db),
+                                          "--embedded-nats", str(fleet.root / "nats"))  # fmt: skip
+        assert revoked.returncode == 0, revoked.stderr
     finally:
         await run.close()
 
