@@ -47,7 +47,7 @@ from nats.js.errors import NotFoundError
 
 from edge_agent import audit, cycle, sync
 from edge_agent.config import EdgeSettings
-from edge_agent.cycle import SERVED_MODELS, ModelSet, verify_model, with_model
+from edge_agent.cycle import SERVED_MODELS, ModelSet, verify_model
 from edge_agent.errors import EdgeAgentError, ModelRefused
 from edge_agent.mirror.db import Mirror
 from models.runtime import OnnxModel
@@ -489,9 +489,6 @@ class ModelUpdater:
         except (sqlite3.Error, ValueError, EdgeAgentError) as exc:
             raise ModelRefused(f"model {name}: {version}: no shadow run, the store's data "
                                f"could not be read: {exc}", model=name) from None  # fmt: skip
-        # What it will serve with must be valid too (availability's threshold), before the
-        # shadow run rather than at the swap.
-        with_model(serving, name, model, manifest)
         current = cycle.serving(serving, name)
         rows = shadow_check(name, version, model, current or model, features, self.limits)
         return model, manifest, rows
