@@ -631,6 +631,16 @@ def cmd_models_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
+
+
 def _rollout_line(r: dict[str, Any]) -> str:
     why = f" ({r['reason']})" if r["reason"] else ""
     forced = " forced" if r["forced"] else ""
@@ -659,6 +669,8 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             for store_id, st in doc["stores"].items():
                 models = ", ".join(f"{m} {v}" for m, v in st["models"].items()) or "-"
                 lines.append(f"  {store_id:<8} ring {st['ring']:<7} {models}")
+            if doc["revoked"]:
+                lines.append(f"  revoked (in no ring): {', '.join(doc['revoked'])}")
             return "\n".join(lines)
 
         _emit(args, doc, text)
@@ -685,13 +697,25 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             await client.close()
 
     rollout = asyncio.run(act())
-    if action == "start" and args.wait:
+    timed_out = False
+    if action == "start" and (args.wait or args.timeout is not None):
+        until = time.monotonic() + args.timeout if args.timeout is not None else None
         while rollout["state"] in ("running", "paused"):
+            if until is not None and time.monotonic() >= until:
+                timed_out = True
+                break
             time.sleep(min(settings.rollout_tick_s, 1.0))
             rollout = next(r for r in rollouts.rollout_status(db)["rollouts"]
                            if r["id"] == rollout["id"])  # fmt: skip
     rollout.pop("stores", None)
-    _emit(args, {"rollout": rollout}, lambda: _rollout_line(rollout).strip())
+    _emit(args, {"rollout": rollout, **({"timed_out": True} if timed_out else {})},
+          lambda: _rollout_line(rollout).strip())  # fmt: skip
+    if timed_out:
+        print(f"error: waited {args.timeout:g} s: the rollout of {rollout['model']} "
+              f"{rollout['version']} is still {rollout['state']} at ring {rollout['ring']}; it "
+              "keeps going in `cloud-hub serve`", file=sys.stderr)  # fmt: skip
+        print("hint: follow it with `cloud-hub rollout status`", file=sys.stderr)
+        return 3
     return 0 if rollout["state"] in ("running", "paused", "completed") else 1
 
 
@@ -939,7 +963,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "Start rolling MODEL VERSION out (a version not promoted needs --force, "
                  "which is audited); `cloud-hub serve` advances it.",
                  "cloud-hub rollout start labor 2026.07.01-1 --from models/v2 --force --wait "
-                 "--db hub.db --nats nats://127.0.0.1:4222 --creds hub.nk")  # fmt: skip
+                 "--timeout 3600 --db hub.db --nats nats://127.0.0.1:4222 "
+                 "--creds hub.nk")  # fmt: skip
     p.add_argument("model", help="model name, e.g. labor")
     p.add_argument("version", help="the version to roll out")
     p.add_argument("--from", dest="source", action="append", type=Path, metavar="DIR",
@@ -948,6 +973,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="roll out a version never promoted")
     p.add_argument("--wait", action="store_true", help="block until it completes or rolls "
                    "back (`cloud-hub serve` advances it); exit 1 if it rolled back")  # fmt: skip
+    p.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS",
+                   help="wait (as --wait) at most SECONDS, then exit 3 saying where it is "
+                   "(the rollout keeps going in `cloud-hub serve`)")  # fmt: skip
     p.add_argument("--by", help="who starts it (default: the OS user)")
     _link_flags(p)
     p.set_defaults(func=cmd_rollout)

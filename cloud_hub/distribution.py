@@ -37,6 +37,7 @@ from storeedge import signing, subjects
 from storeedge.v1 import heartbeat_pb2, model_pb2
 
 __all__ = [
+    "NO_HEARTBEAT",
     "OfferResult",
     "compatibility_problem",
     "ensure_buckets",
@@ -155,11 +156,16 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)) or (0,)
 
 
+#: Why a store was not offered a version because the hub has not heard from it yet (a
+#: rollout offers it later, when its first heartbeat arrives).
+NO_HEARTBEAT = "no heartbeat yet: its agent version and features are unknown"
+
+
 def compatibility_problem(manifest: model_pb2.ModelManifest,
                           beat: heartbeat_pb2.Heartbeat | None) -> str | None:  # fmt: skip
     """Why a store cannot run ``manifest`` by its latest heartbeat; None if it can."""
     if beat is None:
-        return "no heartbeat yet: its agent version and features are unknown"
+        return NO_HEARTBEAT
     if manifest.min_agent_version and (
         _version_tuple(beat.agent_version) < _version_tuple(manifest.min_agent_version)
     ):

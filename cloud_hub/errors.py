@@ -13,6 +13,7 @@ Tree::
     ├── IngestLinkError      the link to NATS failed while ingesting (nothing is lost)
     ├── ModelRegistryError   a model version is unknown or a registry change cannot be made
     ├── ReportError          a costs or lift file for the ROI statement or report cannot be used
+    ├── RolloutError         a rollout cannot start or change as asked (model, version, state)
     └── TrainingError        retraining cannot run (too little synced data, no champion)
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "ModelRegistryError",
     "RegistryError",
     "ReportError",
+    "RolloutError",
     "TrainingError",
 ]
 
@@ -63,6 +65,11 @@ class ModelRegistryError(HubError):
 
 class ReportError(HubError):
     """A costs file or lift file cannot be used: the message names the file and the key."""
+
+
+class RolloutError(HubError):
+    """A rollout cannot start or change as asked: the message names the model and version,
+    and where the hub looked for them."""
 
 
 class TrainingError(HubError):

@@ -11,7 +11,8 @@ A rollout is a state machine persisted in the hub database (``rollouts``,
   offered (:func:`cloud_hub.distribution.offer`, each store's current version kept as
   its rollback target); an offered ring's gate (:func:`evaluate_gate`) passes (next
   ring, or ``completed``), fails (the ring's stores are pointed back at their previous
-  version, ``rolled_back``, no other ring touched) or waits;
+  version, ``rolled_back``, no other ring touched) or waits; a store of a ring reached
+  that was skipped for want of a heartbeat is offered once it sends one (:func:`_offer_late`);
 - ``pause`` / ``resume`` / ``rollback`` (:func:`set_state`) by an operator.
 
 Rings: ``canary`` and ``early`` are the registry's rings of those names; ``all`` is every
@@ -39,7 +40,8 @@ from nats.js.errors import NotFoundError
 
 from cloud_hub import distribution, hub_audit, hubdb
 from cloud_hub.config import HubSettings
-from cloud_hub.errors import HubError
+from cloud_hub.errors import HubError, RolloutError
+from models import SERVED_MODELS
 from storeedge import subjects
 from storeedge.v1 import decision_pb2, heartbeat_pb2, outcome_pb2
 
@@ -107,6 +109,9 @@ class ArtifactSource(Protocol):
     def promoted(self, name: str, version: str) -> bool:
         """Whether ``version`` passed promotion (else a rollout needs ``--force``)."""
 
+    def where(self, name: str) -> str:
+        """Where it looked for ``name`` and what it holds of it (for an error message)."""
+
 
 class SignedFolders:
     """Folders signed by ``cloud-hub models sign`` (each ``<name>.onnx`` +
@@ -115,6 +120,7 @@ class SignedFolders:
 
     def __init__(self, folders: Sequence[Path], trusted: Mapping[str, Any] | None = None) -> None:
         self._found: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        self.folders = list(folders)
         for folder in folders:
             for blob, signed, manifest in distribution.read_signed_folder(folder, trusted):
                 self._found[(manifest.name, manifest.version)] = (blob, signed)
@@ -127,6 +133,13 @@ class SignedFolders:
 
     def promoted(self, name: str, version: str) -> bool:
         return False
+
+    def where(self, name: str) -> str:
+        if not self.folders:
+            return "no --from folder given"
+        versions = sorted(v for n, v in self._found if n == name)
+        return (f"--from {', '.join(map(str, self.folders))} (versions of {name}: "
+                f"{', '.join(versions) or 'none'})")  # fmt: skip
 
 
 class RegistrySource:
@@ -153,6 +166,15 @@ class RegistrySource:
             return self.registry.version(name, version).status in ("champion", "retired")
         except HubError:
             return False
+
+    def where(self, name: str) -> str:
+        try:
+            versions = [v.version for v in self.registry.list(name)]
+        except HubError:
+            versions = []
+        shown = ", ".join(versions[-5:]) or "none"
+        found = f"the model registry (versions of {name}: {shown})"
+        return f"{found}; {self.folders.where(name)}" if self.folders else found
 
 
 # -- the database -----------------------------------------------------------------------------
@@ -222,11 +244,28 @@ async def start(js: Any, db: Path, source: ArtifactSource, model: str, version: 
                 actor: str, force: bool = False) -> dict[str, Any]:  # fmt: skip
     """Publish ``model`` ``version`` (and what each store serves now, for rollback) and
     write a running rollout at ring canary; ``cloud-hub serve`` takes it from there."""
+    if model not in SERVED_MODELS:
+        from cloud_hub.model_registry import FAMILIES
+
+        family = FAMILIES.get(model, ())
+        hint = (f"{model} is a family: roll out its served artifacts one by one "
+                f"({', '.join(n for n in family if n in SERVED_MODELS)})" if family
+                else f"roll out one of: {', '.join(SERVED_MODELS)}")  # fmt: skip
+        raise RolloutError(f"model {model}: stores do not serve it (they serve "
+                           f"{', '.join(SERVED_MODELS)})", hint=hint)  # fmt: skip
+    # Before the promotion check: a mistyped version is "no such version", not "not promoted".
+    if source.artifact(model, version) is None and not await _published(js, model, version):
+        raise RolloutError(
+            f"model {model} {version}: no such version: not in the object store "
+            f"{subjects.MODELS_BUCKET}, not in {source.where(model)}",
+            hint="check the version (`cloud-hub models list`), or pass --from DIR, a folder "
+            "signed by `cloud-hub models sign` that holds it",
+        )
     promoted = source.promoted(model, version)
     if not promoted and not force:
-        raise HubError(f"model {model} {version} was not promoted",
-                       hint="promote it first, or roll it out anyway with --force "
-                       "(audited)")  # fmt: skip
+        raise RolloutError(f"model {model} {version} was not promoted",
+                           hint="promote it first, or roll it out anyway with --force "
+                           "(audited)")  # fmt: skip
     conn = _connect(db)
     try:
         active = _rollout(conn, "model = ? AND state IN ('running', 'paused')", (model,))
@@ -237,11 +276,9 @@ async def start(js: Any, db: Path, source: ArtifactSource, model: str, version: 
         raise HubError(f"model {model}: rollout of {active['version']} is {active['state']}",
                        hint=f"`cloud-hub rollout rollback {model}` (or wait for it) "
                        "first")  # fmt: skip
-    if not await _ensure_published(js, source, model, version):
-        raise HubError(
-            f"model {model} {version}: not published and not in the artifact source",
-            hint="pass --from DIR, a folder signed by `cloud-hub models sign`",
-        )
+    if not await _ensure_published(js, source, model, version):  # gone meanwhile
+        raise RolloutError(f"model {model} {version}: not published and not in "
+                           f"{source.where(model)}", hint="start it again")  # fmt: skip
     missing = {}
     for store_id, beat in beats.items():
         current = beat.model_versions.get(model)
@@ -396,14 +433,24 @@ def pass_gate_by_operator(db: Path, model: str, settings: HubSettings, *, actor:
 async def advance(js: Any, db: Path, settings: HubSettings, *,
                   actor: str = "cloud-hub serve") -> list[dict[str, Any]]:  # fmt: skip
     """One pass over the running rollouts: offer a ring not yet offered, or gate an offered
-    one (pass: next ring or completed; fail: roll the ring back). Returns what changed."""
+    one (pass: next ring or completed; fail: roll the ring back); and offer a completed
+    rollout (its model's latest) to its stores heard from only since. Returns what
+    changed."""
     conn = _connect(db)
     try:
         running = [_rollout(conn, "id = ?", (r[0],)) for r in conn.execute(
             "SELECT id FROM rollouts WHERE state = 'running' ORDER BY id").fetchall()]  # fmt: skip
+        completed = [_rollout(conn, "id = ?", (r[0],)) for r in conn.execute(
+            "SELECT id FROM rollouts r WHERE state = 'completed' AND id = (SELECT MAX(id) FROM "
+            "rollouts WHERE model = r.model) ORDER BY id").fetchall()]  # fmt: skip
     finally:
         conn.close()
     changes = []
+    for rollout in completed:  # what the fleet should serve: a store heard from late gets it
+        assert rollout is not None
+        with contextlib.suppress(HubError):  # its artifacts gone: nothing to offer
+            if (late := await _offer_late(js, db, rollout, actor=actor)) is not None:
+                changes.append(late)
     for rollout in running:
         assert rollout is not None
         if rollout["ring_offered_at"] is None:
@@ -412,6 +459,15 @@ async def advance(js: Any, db: Path, settings: HubSettings, *,
             except HubError as exc:  # e.g. its artifacts are gone from the object store
                 changes.append(_fail(db, rollout, exc.message, actor=actor))
             continue
+        try:
+            late = await _offer_late(js, db, rollout, actor=actor)
+        except HubError as exc:
+            changes.append(_fail(db, rollout, exc.message, actor=actor))
+            continue
+        if late is not None:
+            changes.append(late)
+            if late["state"] != "running":
+                continue
         gate = evaluate_gate(db, rollout, settings)
         if gate.verdict == "fail":
             await _roll_back(js, db, rollout, actor=actor, reason=gate.reason,
@@ -427,35 +483,16 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
                       actor: str) -> dict[str, Any]:  # fmt: skip
     model, version, ring = rollout["model"], rollout["version"], rollout["ring"]
     stores = ring_stores(db, ring)
-    obs, _ = await distribution.ensure_buckets(js)
-    try:
-        signed = (await obs.get(subjects.model_object(model, version,
-                                                      "manifest.signed.binpb"))).data  # fmt: skip
-    except NotFoundError:
-        raise HubError(f"model {model} {version} is no longer in the object store",
-                       hint="start the rollout again with --from DIR") from None  # fmt: skip
-    manifest = distribution._manifest(signed, f"model {model} {version}")
     conn = _connect(db)
     try:
         beats = _heartbeats(conn)
     finally:
         conn.close()
-    previous: dict[str, str] = {}
-    unreturnable: dict[str, str] = {}
-    for store_id in stores:
-        beat = beats.get(store_id)
-        current = beat.model_versions.get(model, "") if beat is not None else ""
-        if current == version:
-            previous[store_id] = version
-        elif current and await _published(js, model, current):
-            previous[store_id] = current
-        elif beat is not None:  # no heartbeat: offer() skips it anyway, saying why
-            unreturnable[store_id] = (f"its version {current or '?'} is not published: it "
-                                      "could not be rolled back")  # fmt: skip
-    offerable = [s for s in stores if s not in unreturnable]
-    result = await distribution.offer(js, db, offerable, manifest, actor=actor, reason="rollout")
-    result.skipped.update(unreturnable)
-    if stores and not result.offered:  # a ring never skipped unseen (the canary guards all)
+    result, previous = await _offer_stores(js, db, rollout, stores, beats, actor=actor)
+    unheard = [s for s, why in result.skipped.items() if why == distribution.NO_HEARTBEAT]
+    # A ring never passes unseen (the canary guards all): none offered fails it, unless
+    # some of its stores are yet to be heard from (offered then; the gate waits for them).
+    if stores and not result.offered and not unheard:
         raise HubError(f"no store of ring {ring} could be offered {model} {version}: " + "; ".join(
             f"{s}: {why}" for s, why in sorted(result.skipped.items())),
             hint="see `cloud-hub rollout status`; start it again once they can")  # fmt: skip
@@ -488,6 +525,103 @@ async def _offer_ring(js: Any, db: Path, rollout: Mapping[str, Any], *,
                          numbers={}, every_ring=True)  # fmt: skip
     return {"rollout": rollout["id"], "state": state, "ring": ring,
             "offered": result.offered, "skipped": result.skipped}  # fmt: skip
+
+
+async def _offer_stores(js: Any, db: Path, rollout: Mapping[str, Any], stores: Sequence[str],
+                        beats: Mapping[str, heartbeat_pb2.Heartbeat], *,
+                        actor: str) -> tuple[distribution.OfferResult, dict[str, str]]:  # fmt: skip
+    """Offer the rollout's version to ``stores`` (each compatible one whose current version,
+    by its heartbeat, can be rolled back to); (the result, each offered store's previous
+    version)."""
+    model, version = rollout["model"], rollout["version"]
+    obs, _ = await distribution.ensure_buckets(js)
+    try:
+        signed = (await obs.get(subjects.model_object(model, version,
+                                                      "manifest.signed.binpb"))).data  # fmt: skip
+    except NotFoundError:
+        raise HubError(f"model {model} {version} is no longer in the object store",
+                       hint="start the rollout again with --from DIR") from None  # fmt: skip
+    manifest = distribution._manifest(signed, f"model {model} {version}")
+    previous: dict[str, str] = {}
+    unreturnable: dict[str, str] = {}
+    for store_id in stores:
+        beat = beats.get(store_id)
+        current = beat.model_versions.get(model, "") if beat is not None else ""
+        if current == version:
+            previous[store_id] = version
+        elif current and await _published(js, model, current):
+            previous[store_id] = current
+        elif beat is not None:  # no heartbeat: offer() skips it anyway, saying why
+            unreturnable[store_id] = (f"its version {current or '?'} is not published: it "
+                                      "could not be rolled back")  # fmt: skip
+    offerable = [s for s in stores if s not in unreturnable]
+    result = await distribution.offer(js, db, offerable, manifest, actor=actor, reason="rollout")
+    result.skipped.update(unreturnable)
+    return result, previous
+
+
+def _reached(rollout: Mapping[str, Any]) -> tuple[str, ...]:
+    """The rings the rollout has offered so far (the current one once it is offered)."""
+    index = RINGS.index(rollout["ring"])
+    return RINGS[: index + 1] if rollout["ring_offered_at"] is not None else RINGS[:index]
+
+
+async def _offer_late(js: Any, db: Path, rollout: Mapping[str, Any], *,
+                      actor: str) -> dict[str, Any] | None:  # fmt: skip
+    """Offer the version to the stores of the rings reached that were skipped for want of a
+    heartbeat and have sent one since (compatibility checked as for the others). A late
+    store of the current ring is gated with it; of a ring already passed, it is offered
+    without holding anything up. None when there is no such store."""
+    rings = _reached(rollout)
+    conn = _connect(db)
+    try:
+        waiting = dict(conn.execute(
+            f"SELECT store_id, ring FROM rollout_stores WHERE rollout_id = ? AND status = "
+            f"'skipped' AND detail = ? AND ring IN ({','.join('?' * len(rings))})",
+            (rollout["id"], distribution.NO_HEARTBEAT, *rings)).fetchall())  # fmt: skip
+        beats = _heartbeats(conn) if waiting else {}
+    finally:
+        conn.close()
+    revoked = _revoked(db) if waiting else set()
+    late = sorted(s for s in waiting if s in beats and s not in revoked)
+    if not late:
+        return None
+    result, previous = await _offer_stores(js, db, rollout, late, beats, actor=actor)
+    conn = _connect(db)
+    try:
+        now = _now()
+        with hubdb.immediate(conn):
+            conn.executemany(
+                "UPDATE rollout_stores SET status = 'offered', previous_version = ?, detail = '', "
+                "at = ? WHERE rollout_id = ? AND store_id = ?",
+                [(previous[s], now, rollout["id"], s) for s in result.offered],
+            )
+            conn.executemany(
+                "UPDATE rollout_stores SET detail = ?, at = ? WHERE rollout_id = ? AND "
+                "store_id = ?", [(why, now, rollout["id"], s) for s, why in result.skipped.items()],
+            )  # fmt: skip
+            state = conn.execute("SELECT state FROM rollouts WHERE id = ?",
+                                 (rollout["id"],)).fetchone()[0]  # fmt: skip
+            hub_audit.append(conn, actor=actor, action="rollout.late_offered",
+                             subject=f"{rollout['model']}@{rollout['version']}",
+                             detail={"rollout": rollout["id"], "ring": rollout["ring"],
+                                     "offered": {s: waiting[s] for s in result.offered},
+                                     "skipped": result.skipped})  # fmt: skip
+    finally:
+        conn.close()
+    if state == "rolled_back":  # an operator's rollback read the stores before these
+        await _roll_back(js, db, {**rollout, "state": state}, actor=actor, reason="",
+                         numbers={}, every_ring=True)  # fmt: skip
+    return {"rollout": rollout["id"], "state": state, "ring": rollout["ring"],
+            "late_offered": result.offered, "skipped": result.skipped}  # fmt: skip
+
+
+def _revoked(db: Path) -> set[str]:
+    """Stores the registry revoked: never offered, gated or shown as waiting."""
+    from cloud_hub.registry import Registry
+
+    with Registry(db) as registry:
+        return {s.store_id for s in registry.stores() if s.status != "active"}
 
 
 def _fail(db: Path, rollout: Mapping[str, Any], reason: str, *, actor: str) -> dict[str, Any]:
@@ -558,11 +692,18 @@ def evaluate_gate(db: Path, rollout: Mapping[str, Any], settings: HubSettings) -
     "Rollouts in rings" for each check and its setting."""
     model, version, ring = rollout["model"], rollout["version"], rollout["ring"]
     waited = _seconds_since(rollout["ring_offered_at"])
+    revoked = _revoked(db)  # they cannot report any more: not gated
     conn = _connect(db)
     try:
-        offered = [r[0] for r in conn.execute(
+        offered_at = {s: at for s, at in conn.execute(
+            "SELECT store_id, at FROM rollout_stores WHERE rollout_id = ? AND ring = ? AND "
+            "status = 'offered' ORDER BY store_id", (rollout["id"], ring))
+            if s not in revoked}  # fmt: skip
+        offered = list(offered_at)
+        unheard = [r[0] for r in conn.execute(
             "SELECT store_id FROM rollout_stores WHERE rollout_id = ? AND ring = ? AND status = "
-            "'offered' ORDER BY store_id", (rollout["id"], ring))]  # fmt: skip
+            "'skipped' AND detail = ? ORDER BY store_id",
+            (rollout["id"], ring, distribution.NO_HEARTBEAT)) if r[0] not in revoked]  # fmt: skip
         touched = {r[0] for r in conn.execute(
             "SELECT store_id FROM rollout_stores WHERE rollout_id = ? AND status = 'offered'",
             (rollout["id"],))}  # fmt: skip
@@ -586,13 +727,25 @@ def evaluate_gate(db: Path, rollout: Mapping[str, Any], settings: HubSettings) -
             + "; ".join(f"{s}: {why}" for s, why in sorted(refused.items())),
             numbers,
         )
+    deadline = settings.rollout_swap_deadline_s
     if len(applied) < len(offered):
-        if waited > settings.rollout_swap_deadline_s:
-            missing = sorted(set(offered) - set(applied))
+        # Each store's deadline runs from its own offer (a late store's from its late one).
+        missing = sorted(set(offered) - set(applied))
+        if any(_seconds_since(offered_at[s]) > deadline for s in missing):
             return Gate("fail", f"{len(missing)} of {len(offered)} stores did not report the swap "
-                        f"within {settings.rollout_swap_deadline_s:g} s: {', '.join(missing)}",
-                        numbers)  # fmt: skip
+                        f"within {deadline:g} s: {', '.join(missing)}", numbers)  # fmt: skip
         return Gate("wait", "waiting for the stores to report the swap", numbers)
+    # Stores of the ring not heard from yet are offered when they are: the gate waits for
+    # them up to the swap deadline, then goes on without them (a ring none of whose stores
+    # was offered fails: it never passes unseen).
+    if unheard:
+        numbers["not_heard_from"] = unheard
+        if waited <= deadline:
+            return Gate("wait", f"waiting for {len(unheard)} stores to send a heartbeat: "
+                        f"{', '.join(unheard)}", numbers)  # fmt: skip
+        if not offered:
+            return Gate("fail", f"no store of ring {ring} was heard from within {deadline:g} s: "
+                        f"{', '.join(unheard)}", numbers)  # fmt: skip
     # 2. The decision error rate of the ring's stores, after the offer vs before it.
     after, before = error_rates(db, offered, rollout["ring_offered_at"])
     numbers["error_rate"] = {"after": after, "before": before,
@@ -660,7 +813,8 @@ def _champion(settings: HubSettings, model: str) -> str | None:
 
 
 def _all_stores(db: Path) -> list[str]:
-    return distribution.target_stores(db)
+    revoked = _revoked(db)
+    return [s for s in distribution.target_stores(db) if s not in revoked]
 
 
 def error_rates(db: Path, store_ids: Sequence[str],
@@ -824,9 +978,10 @@ def _forecast_and_actual(
 
 # -- status -----------------------------------------------------------------------------------
 def rollout_status(db: Path) -> dict[str, Any]:
-    """``{"rollouts": [...], "stores": {ID: {"ring", "models": {MODEL: VERSION}}}}``: every
-    rollout (newest first) and what each store serves: its latest heartbeat, updated by
-    the swaps it reported since."""
+    """``{"rollouts": [...], "stores": {ID: {"ring", "models": {MODEL: VERSION}}},
+    "revoked": [ID, ...]}``: every rollout (newest first) and what each store serves: its
+    latest heartbeat, updated by the swaps it reported since. A store the registry revoked
+    is in no ring and waits for nothing: listed under ``revoked`` only."""
     conn = _connect(db)
     try:
         cursor = conn.execute("SELECT * FROM rollouts ORDER BY id DESC")
@@ -842,13 +997,15 @@ def rollout_status(db: Path) -> dict[str, Any]:
     from cloud_hub.registry import Registry
 
     with Registry(db) as registry:
-        rings = {s.store_id: s.ring for s in registry.stores() if s.status == "active"}
+        entries = registry.stores()
+    rings = {s.store_id: s.ring for s in entries if s.status == "active"}
+    revoked = sorted(s.store_id for s in entries if s.status != "active")
     applied = defaultdict(list)
     for report in distribution.swap_reports(db):
         if report["outcome"] == "applied":
             applied[report["store_id"]].append(report)
     stores = {}
-    for store_id in sorted(set(rings) | set(beats)):
+    for store_id in sorted((set(rings) | set(beats)) - set(revoked)):
         beat = beats.get(store_id)
         models = dict(beat.model_versions) if beat else {}
         beat_at = beat.recorded_at.ToDatetime(tzinfo=UTC) if beat else None
@@ -861,6 +1018,7 @@ def rollout_status(db: Path) -> dict[str, Any]:
             "models": dict(sorted(models.items())),
         }
     for rollout in rollouts:
-        rollout["stores"] = per_store.get(rollout["id"], {})
+        rollout["stores"] = {s: row for s, row in per_store.get(rollout["id"], {}).items()
+                             if s not in revoked}  # fmt: skip
         rollout["forced"] = bool(rollout["forced"])
-    return {"rollouts": rollouts, "stores": stores}
+    return {"rollouts": rollouts, "stores": stores, "revoked": revoked}

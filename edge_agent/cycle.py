@@ -46,6 +46,7 @@ from edge_agent.mirror import hours as hour_windows
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, hourly_panel, latest_on_hand
 from edge_agent.policy import Policy
+from models import SERVED_MODELS
 from models import features as F
 from models.runtime import OnnxModel
 from storeedge import failpoints, signing
@@ -55,8 +56,10 @@ __all__ = [
     "SERVED_MODELS",
     "CycleResult",
     "ModelSet",
+    "decision_threshold",
     "load_models",
     "run_cycle",
+    "serving",
     "verify_model",
     "with_model",
 ]
@@ -85,17 +88,39 @@ class ModelSet:
     availability_threshold: float = 0.5  # the manifest's decision_threshold
 
 
-#: The models the cycle serves (ModelSet's fields, in this order).
-SERVED_MODELS = ("replenishment_protection_p90", "replenishment_daily", "labor")
+#: The models the cycle serves, each a ModelSet field (what the hub may swap).
 _FIELDS = {"replenishment_protection_p90": "protection", "replenishment_daily": "daily",
-           "labor": "labor"}  # fmt: skip
+           "labor": "labor", "availability": "availability"}  # fmt: skip
+assert tuple(_FIELDS) == SERVED_MODELS
 
 
-def with_model(models: ModelSet, name: str, model: OnnxModel, version: str) -> ModelSet:
-    """A copy of ``models`` serving ``model`` (version ``version``) as ``name``."""
+def serving(models: ModelSet, name: str) -> OnnxModel | None:
+    """The session serving ``name`` in ``models``."""
+    return getattr(models, _FIELDS[name])
+
+
+def with_model(models: ModelSet, name: str, model: OnnxModel, manifest: Any) -> ModelSet:
+    """A copy of ``models`` serving ``model`` as ``name``, at its manifest's version (and,
+    for availability, with its manifest's decision threshold: the two travel together)."""
     from dataclasses import replace
 
-    return replace(models, **{_FIELDS[name]: model}, versions={**models.versions, name: version})
+    extra = {}
+    if name == "availability":
+        extra["availability_threshold"] = decision_threshold(manifest)
+    return replace(models, **{_FIELDS[name]: model}, **extra,
+                   versions={**models.versions, name: manifest.version})  # fmt: skip
+
+
+def decision_threshold(manifest: Any) -> float:
+    """The availability model's ``decision_threshold`` (its manifest's metric), in (0, 1);
+    :class:`ModelRefused` when it has none."""
+    threshold = manifest.metrics.get("decision_threshold")
+    if threshold is None or not 0.0 < threshold < 1.0:
+        raise ModelRefused(f"model availability: {manifest.version}: the manifest has no "
+                           "decision_threshold in (0, 1)",
+                           hint="install an availability model built by cloud-hub",
+                           model="availability")  # fmt: skip
+    return float(threshold)
 
 
 def verify_model(
@@ -140,6 +165,8 @@ def verify_model(
         raise refuse(f"{version}: onnxruntime cannot run it: {exc}") from None
     if not np.isfinite(probe).all():
         raise refuse(f"{version}: its outputs are not finite numbers")
+    if name == "availability":
+        decision_threshold(manifest)  # it decides nothing without one
     return model, manifest
 
 
@@ -157,10 +184,8 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
 
     versions: dict[str, str] = {}
     loaded: dict[str, OnnxModel] = {}
-    thresholds: dict[str, float] = {}
-    # The availability model is loaded from the kit's folder, not received from the hub
-    # yet (SERVED_MODELS are the ones distribution swaps).
-    for name in (*SERVED_MODELS, "availability"):
+    threshold = 0.5
+    for name in SERVED_MODELS:
 
         def refuse(reason: str, hint: str = "", name: str = name) -> ModelRefused:
             return ModelRefused(f"model {name}: {reason}", hint=hint, model=name)
@@ -182,18 +207,11 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
             raise refuse(f"cannot read it in {directory}: {exc.strerror}") from None
         model, parsed = verify_model(name, blob, manifest, trust)
         if name == "availability":
-            threshold = parsed.metrics.get("decision_threshold")
-            if threshold is None or not 0.0 < threshold < 1.0:
-                raise refuse(
-                    f"{parsed.version}: the manifest has no decision_threshold in (0, 1)",
-                    "install an availability model built by cloud-hub",
-                )
-            thresholds[name] = float(threshold)
+            threshold = decision_threshold(parsed)
         loaded[name] = model
         versions[name] = parsed.version
     return ModelSet(loaded["replenishment_protection_p90"], loaded["replenishment_daily"],
-                    loaded["labor"], versions, loaded["availability"],
-                    thresholds["availability"])  # fmt: skip
+                    loaded["labor"], versions, loaded["availability"], threshold)  # fmt: skip
 
 
 @dataclass
@@ -549,19 +567,7 @@ def _shelf_checks(mirror, models, policy, shelf, as_of, products, seed, on_hand)
     if not rows or cap <= 0:
         return []
     skus = [shelf.skus[i] for i in rows]
-    hour = _last_trading_hour(mirror, shelf.scored_day)
-    first = shelf.scored_day - timedelta(days=_AVAILABILITY_DAYS - 1)
-    sales = hour_windows.hourly_sales(mirror, first, _AVAILABILITY_DAYS,
-                                      {sku: k for k, sku in enumerate(skus)})  # fmt: skip
-    # Promotion and price are the scored day's (the features read them at the scored hour
-    # only): broadcast views, no copies.
-    shape = sales.shape
-    panel = F.SkuHourPanel(first, sales,
-                           np.broadcast_to(shelf.promo[rows, None], shape),
-                           np.broadcast_to(shelf.price_ratio[rows, None], shape))  # fmt: skip
-    scored = (_AVAILABILITY_DAYS - 1) * 24 + hour
-    features = F.availability_features_at(panel, scored, chunk=_AVAILABILITY_CHUNK)
-    del panel, sales
+    features, hour, scored = _availability_rows(mirror, shelf, rows)
     probability = _predict_availability(models.availability, features, scored)
     order = np.argsort(-probability, kind="stable")
     above = order[probability[order] >= models.availability_threshold]
@@ -581,6 +587,25 @@ def _shelf_checks(mirror, models, policy, shelf, as_of, products, seed, on_hand)
         + [(0, k, True) for k in randoms]
     ]  # fmt: skip
     return decisions.record_many(mirror, proposals, policy)
+
+
+def _availability_rows(mirror: Mirror, shelf: _ShelfInputs,
+                       rows: list[int]) -> tuple[np.ndarray, int, int]:  # fmt: skip
+    """(availability features of ``shelf``'s ``rows`` at the scored day's last trading hour,
+    that hour, its index in the hourly window): what the model scores (and what a model
+    received from the hub is shadow-run on)."""
+    hour = _last_trading_hour(mirror, shelf.scored_day)
+    first = shelf.scored_day - timedelta(days=_AVAILABILITY_DAYS - 1)
+    sales = hour_windows.hourly_sales(mirror, first, _AVAILABILITY_DAYS,
+                                      {shelf.skus[i]: k for k, i in enumerate(rows)})  # fmt: skip
+    # Promotion and price are the scored day's (the features read them at the scored hour
+    # only): broadcast views, no copies.
+    shape = sales.shape
+    panel = F.SkuHourPanel(first, sales,
+                           np.broadcast_to(shelf.promo[rows, None], shape),
+                           np.broadcast_to(shelf.price_ratio[rows, None], shape))  # fmt: skip
+    scored = (_AVAILABILITY_DAYS - 1) * 24 + hour
+    return F.availability_features_at(panel, scored, chunk=_AVAILABILITY_CHUNK), hour, scored
 
 
 def _predict_availability(model: OnnxModel, features: np.ndarray, scored: int) -> np.ndarray:

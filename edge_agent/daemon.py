@@ -499,7 +499,7 @@ class Agent:
             if version is None:
                 continue
             try:
-                model, _ = self.shelf.load(name, version, self.trust)
+                model, manifest = self.shelf.load(name, version, self.trust)
             except ModelRefused as exc:
                 log.error("ALARM: %s; serving %s", exc, models.versions[name])
                 self.alarms["model_refused"] = str(exc)
@@ -507,7 +507,7 @@ class Agent:
                                                outcome="refused", reason=exc.message)  # fmt: skip
                 model_updates.audit_model_change(self.models_mirror, change)
                 continue
-            models = with_model(models, name, model, version)
+            models = with_model(models, name, model, manifest)
         self._models = models
         self.model_versions = dict(models.versions)
         with self.models_mirror.transaction():
@@ -515,12 +515,13 @@ class Agent:
                              json.dumps(self.model_versions, sort_keys=True))  # fmt: skip
         return models
 
-    def _serve_model(self, name: str, model: Any, version: str) -> dict[str, str]:
-        """Serve ``model`` as ``name`` from the next cycle on (waits for one in flight)."""
+    def _serve_model(self, name: str, model: Any, manifest: Any) -> dict[str, str]:
+        """Serve ``model`` as ``name`` from the next cycle on (waits for one in flight), with
+        what its manifest carries (version; availability's decision threshold)."""
         from edge_agent.cycle import with_model
 
         with self.models_lock:
-            self._models = with_model(self._ensure_models(locked=True), name, model, version)
+            self._models = with_model(self._ensure_models(locked=True), name, model, manifest)
             self.model_versions = dict(self._models.versions)
             self.metrics.inc("storeedge_model_swaps_total")
             return dict(self.model_versions)

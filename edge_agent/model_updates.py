@@ -35,7 +35,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
 from nats.js.errors import NotFoundError
 
-from edge_agent import audit, sync
+from edge_agent import audit, cycle, sync
 from edge_agent.config import EdgeSettings
 from edge_agent.cycle import SERVED_MODELS, ModelSet, verify_model
 from edge_agent.errors import EdgeAgentError, ModelRefused
@@ -56,6 +56,7 @@ from storeedge.retry import Streak, backoff_delay
 from storeedge.v1 import audit_pb2, model_pb2
 
 __all__ = [
+    "PROBABILITY_MODELS",
     "SERVING_STATE_KEY",
     "ModelShelf",
     "ModelUpdater",
@@ -163,17 +164,16 @@ class ShadowLimits:
 def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
     """Feature rows of ``name`` from the store's recent data, as the cycle computes them
     (the latest origin, up to ``limit`` SKUs); None when the mirror has no sales yet."""
-    from edge_agent import cycle
     from edge_agent.mirror.panels import daily_panel, hourly_panel
     from models import features as F
 
     last = mirror.conn.execute("SELECT MAX(date) FROM daily_sales").fetchone()[0]
     if last is None:
         return None
-    from datetime import date
-
     as_of = date.fromisoformat(last) + timedelta(days=1)
     start = as_of - timedelta(days=cycle._HISTORY_DAYS)
+    if name == "availability":
+        return _availability_features(mirror, date.fromisoformat(last), limit)
     if name == "labor":
         hourly = hourly_panel(mirror, start, as_of)
         origin = hourly.traffic.shape[1] - 2
@@ -190,10 +190,39 @@ def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
     return F.daily_features(cycle._subpanel(panel, rows), origin, [1])
 
 
+def _availability_features(mirror: Mirror, last: date, limit: int) -> np.ndarray | None:
+    """The availability rows the next cycle would score (the last sales day's last trading
+    hour, from the hourly blocks), for up to ``limit`` SKUs; None without sales lines for
+    that day (the cycle's rule would decide, not the model)."""
+    from edge_agent.mirror import hours as hour_windows
+    from edge_agent.mirror.panels import daily_panel
+
+    if not hour_windows.has_lines(mirror, last):
+        return None
+    # The usual price reads _PRICE_DAYS back from the scored day: nothing older is needed.
+    panel = daily_panel(mirror, last - timedelta(days=cycle._PRICE_DAYS + 1),
+                        last + timedelta(days=1))  # fmt: skip
+    if not panel.skus:
+        return None
+    scored = panel.index(last)
+    panel.sales[:, scored + 1 :] = np.nan
+    shelf = cycle._ShelfInputs.of(panel, scored, scored, False)
+    rows = list(range(min(limit, len(panel.skus))))
+    return cycle._availability_rows(mirror, shelf, rows)[0]
+
+
+#: Models whose output is a probability: outside [0, 1] is insane, whatever the serving
+#: model says.
+PROBABILITY_MODELS = ("availability",)
+
+
 def shadow_check(name: str, version: str, candidate: OnnxModel, serving: OnnxModel,
                  features: np.ndarray | None, limits: ShadowLimits) -> int:  # fmt: skip
     """Run ``candidate`` beside ``serving`` on ``features``; the rows scored, or
-    :class:`ModelRefused` naming the check that failed."""
+    :class:`ModelRefused` naming the check that failed. A forecast must lie within
+    ``min_output .. max_output_factor x`` the serving model's largest output, a probability
+    within [0, 1]; agreement is the mean absolute difference over the serving model's mean
+    output (at least 1: for probabilities, the mean difference in probability)."""
 
     def refuse(reason: str) -> ModelRefused:
         return ModelRefused(f"model {name}: {version} failed its shadow run: {reason}",
@@ -221,10 +250,14 @@ def shadow_check(name: str, version: str, candidate: OnnxModel, serving: OnnxMod
     if seconds > limits.max_seconds:
         raise refuse(f"{seconds:.2f} s for {len(new)} rows, over the budget of "
                      f"{limits.max_seconds} s")  # fmt: skip
-    upper = limits.max_output_factor * max(1.0, float(np.max(np.abs(old))))
-    if float(new.min()) < limits.min_output or float(new.max()) > upper:
+    if name in PROBABILITY_MODELS:
+        lower, upper = 0.0, 1.0
+    else:
+        lower, upper = limits.min_output, limits.max_output_factor * max(
+            1.0, float(np.max(np.abs(old))))  # fmt: skip
+    if float(new.min()) < lower or float(new.max()) > upper:
         raise refuse(f"outputs {new.min():.3g}..{new.max():.3g} are outside the sane bounds "
-                     f"{limits.min_output:g}..{upper:.3g}")  # fmt: skip
+                     f"{lower:g}..{upper:.3g}")  # fmt: skip
     scale = max(float(np.mean(np.abs(old))), 1.0)  # counts: below one unit is noise
     disagreement = float(np.mean(np.abs(new - old))) / scale
     if disagreement > limits.max_disagreement:
@@ -272,8 +305,9 @@ class ModelUpdater:
     """The daemon's model loop (see the module docstring).
 
     ``serving()`` returns the ModelSet the cycles use (loading it if needed);
-    ``swap(name, model, version)`` replaces one model between cycles (it waits for a
-    cycle in flight) and returns the versions now served.
+    ``swap(name, model, manifest)`` replaces one model between cycles (it waits for a
+    cycle in flight; the manifest carries the version and, for availability, the decision
+    threshold) and returns the versions now served.
     """
 
     def __init__(
@@ -285,7 +319,7 @@ class ModelUpdater:
         mirror: Mirror,
         shelf: ModelShelf,
         serving: Callable[[], ModelSet],
-        swap: Callable[[str, OnnxModel, str], dict[str, str]],
+        swap: Callable[[str, OnnxModel, model_pb2.ModelManifest], dict[str, str]],
     ) -> None:
         self.store_id = store_id
         self.settings = settings
@@ -387,10 +421,11 @@ class ModelUpdater:
                                    hint="give the agent a --trust file")  # fmt: skip
             if not self.shelf.has(name, version):
                 staging = await self._download(js, name, version)
-            model, rows = await asyncio.to_thread(self._check, name, version, staging, serving)
+            model, manifest, rows = await asyncio.to_thread(self._check, name, version, staging,
+                                                            serving)  # fmt: skip
             await asyncio.to_thread(self._install, name, version, staging)
             staging = None
-            now_serving = await asyncio.to_thread(self.swap, name, model, version)
+            now_serving = await asyncio.to_thread(self.swap, name, model, manifest)
         except ModelRefused as exc:
             self.refused[name] = version
             report.outcome = model_pb2.MODEL_SWAP_OUTCOME_REFUSED
@@ -438,8 +473,9 @@ class ModelUpdater:
         return staging
 
     def _check(self, name: str, version: str, staging: Path | None,
-               serving: ModelSet) -> tuple[OnnxModel, int]:  # fmt: skip
-        """verify_model's checks, then the shadow run (worker thread)."""
+               serving: ModelSet) -> tuple[OnnxModel, Any, int]:  # fmt: skip
+        """verify_model's checks, then the shadow run (worker thread): (session, manifest,
+        rows shadow-scored)."""
         if staging is None:
             model, manifest = self.shelf.load(name, version, self.trust)
         else:
@@ -453,10 +489,9 @@ class ModelUpdater:
         except (sqlite3.Error, ValueError, EdgeAgentError) as exc:
             raise ModelRefused(f"model {name}: {version}: no shadow run, the store's data "
                                f"could not be read: {exc}", model=name) from None  # fmt: skip
-        current = {"replenishment_protection_p90": serving.protection,
-                   "replenishment_daily": serving.daily, "labor": serving.labor}[name]  # fmt: skip
-        rows = shadow_check(name, version, model, current, features, self.limits)
-        return model, rows
+        current = cycle.serving(serving, name)
+        rows = shadow_check(name, version, model, current or model, features, self.limits)
+        return model, manifest, rows
 
     def _install(self, name: str, version: str, staging: Path | None) -> None:
         if staging is not None:

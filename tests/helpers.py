@@ -178,9 +178,11 @@ class Fleet:
 
     def folder(self, version: str, *, model: str = "replenishment_daily",
                onnx_bytes: bytes | None = None, feature_spec: str | None = None,
-               signed_by: Path | None = None, min_agent: str | None = None) -> Path:  # fmt: skip
-        """A copy of the shipped ``model`` at ``version`` (other bytes or feature spec if
-        given), signed by the hub (or by the hub database ``signed_by``)."""
+               signed_by: Path | None = None, min_agent: str | None = None,
+               metrics: dict[str, float] | None = None) -> Path:  # fmt: skip
+        """A copy of the shipped ``model`` at ``version`` (other bytes, feature spec or
+        manifest metrics if given), signed by the hub (or by the hub database
+        ``signed_by``)."""
         from google.protobuf import json_format
 
         from cloud_hub.cli import main as hub_cli
@@ -203,6 +205,7 @@ class Fleet:
             manifest.feature_spec_hash = feature_spec
         if min_agent is not None:
             manifest.min_agent_version = min_agent
+        manifest.metrics.update(metrics or {})
         path.write_text(json_format.MessageToJson(manifest))
         assert hub_cli(["models", "sign", str(folder), "--db", str(signed_by or self.db)]) == 0
         return folder

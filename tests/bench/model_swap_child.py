@@ -38,9 +38,9 @@ class TimedAgent(Agent):
         super().__init__(*args, **kwargs)
         self.served_at: dict[str, float] = {}
 
-    def _serve_model(self, name: str, model: Any, version: str) -> dict[str, str]:
-        serving = super()._serve_model(name, model, version)
-        self.served_at[f"{name} {version}"] = time.time()
+    def _serve_model(self, name: str, model: Any, manifest: Any) -> dict[str, str]:
+        serving = super()._serve_model(name, model, manifest)
+        self.served_at[f"{name} {manifest.version}"] = time.time()
         return serving
 
 

@@ -342,3 +342,92 @@ def test_the_hub_refuses_to_publish_what_its_stores_would_refuse(fleet):
     assert done.returncode == 2
     assert f"{MODEL}.signed.binpb" in done.stderr and "does not trust" in done.stderr
     assert "cloud-hub models sign" in done.stderr
+
+
+AVAILABILITY = "availability"
+
+
+def shelf_checks_by(agent: Agent) -> dict[str, str]:
+    """Which model (and version) decided the shelf checks of the agent's last cycle."""
+    rows = agent.models_mirror.conn.execute(
+        "SELECT DISTINCT model_name, model_version FROM decisions WHERE kind = 'shelf_check' "
+        "AND business_date = ?", (agent.last_cycle["as_of"],)).fetchall()  # fmt: skip
+    return dict(rows)
+
+
+def availability_report(db: Path, store_id: str, version: str) -> dict | None:
+    return next((r for r in distribution.swap_reports(db) if r["store_id"] == store_id
+                 and r["model"] == AVAILABILITY and r["version"] == version), None)  # fmt: skip
+
+
+async def test_a_retrained_availability_model_is_swapped_with_its_threshold(fleet):
+    """The availability model travels like the others, its decision threshold with it: the
+    next cycle's shelf checks are the new version's, at its threshold; a corrupted one is
+    refused and the store keeps deciding with the version it served."""
+    run = Running(fleet)
+    store_id, version, shipped = "S012", "2026.06.29-avail", shipped_version(AVAILABILITY)
+    try:
+        agent = run.start(fleet.agent(store_id, morning()))
+        await wait_until(lambda: agent.last_cycle is not None, "the catch-up cycle", 30)
+        await wait_until(lambda: heartbeat_at_hub(fleet.db, store_id), "the heartbeat", 30)
+        assert agent.model_versions[AVAILABILITY] == shipped
+        assert shelf_checks_by(agent) == {AVAILABILITY: shipped}
+        folder = fleet.folder(version, model=AVAILABILITY, metrics={"decision_threshold": 0.6})
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "models", "publish", str(folder), "--store", store_id, "--db",
+            str(fleet.db), "--nats", fleet.url, "--creds", str(fleet.hub_seed),
+            "--json")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["published"][0]["offered"] == [store_id]
+        await wait_until(lambda: availability_report(fleet.db, store_id, version), "report", 30)
+        report = availability_report(fleet.db, store_id, version)
+        assert (report["outcome"], report["previous_version"]) == ("applied", shipped), report
+        assert report["shadow_rows"] == 20  # every SKU of the store, from its hourly sales
+        assert agent.model_versions[AVAILABILITY] == version
+        assert agent._models.availability_threshold == 0.6
+        # The next cycle's shelf checks: the new version, at its threshold.
+        before = agent.last_cycle
+        agent.clock.advance(timedelta(hours=1, minutes=5))
+        await wait_until(lambda: agent.last_cycle is not before, "the 06:00 cycle", 30)
+        assert shelf_checks_by(agent) == {AVAILABILITY: version}
+        audited = [r for _, r in audit.iter_records(agent.models_mirror)
+                   if r.decision.model_name == AVAILABILITY
+                   and r.decision.model_version == version]  # fmt: skip
+        assert audited and {r.attributes["decision_threshold"] for r in audited} == {"0.6"}
+        ranked = [r.decision.shelf_check for r in audited
+                  if not r.decision.shelf_check.random_sample]  # fmt: skip
+        assert all(c.off_shelf_probability >= 0.6 for c in ranked)
+        change = model_changes(agent)[-1]
+        assert (change.model_name, change.outcome, change.to_version) == (
+            AVAILABILITY, "activated", version)  # fmt: skip
+        # A corrupted one is refused: the store keeps deciding with the version it serves.
+        bad = f"{version}-corrupted"
+        bad_folder = fleet.folder(bad, model=AVAILABILITY)
+        blob = bytearray((bad_folder / f"{AVAILABILITY}.onnx").read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        client, js = await run.hub_js()
+        obs, kv = await distribution.ensure_buckets(js)
+        await obs.put(subjects.model_object(AVAILABILITY, bad, "model.onnx"), bytes(blob))
+        await obs.put(subjects.model_object(AVAILABILITY, bad, "manifest.signed.binpb"),
+                      (bad_folder / f"{AVAILABILITY}.signed.binpb").read_bytes())  # fmt: skip
+        offer = model_pb2.ModelOffer(model_name=AVAILABILITY, version=bad, actor="test")
+        await kv.put(subjects.desired_key(store_id, AVAILABILITY), offer.SerializeToString())
+        await client.close()
+        await wait_until(lambda: availability_report(fleet.db, store_id, bad), "refusal", 30)
+        report = availability_report(fleet.db, store_id, bad)
+        assert report["outcome"] == "refused" and "sha256" in report["reason"], report
+        assert report["previous_version"] == version
+        assert agent.model_versions[AVAILABILITY] == version
+        assert agent._models.availability_threshold == 0.6
+        before = agent.last_cycle
+        agent.clock.advance(timedelta(hours=24))
+        await wait_until(lambda: agent.last_cycle is not before, "the next day's cycle", 30)
+        assert shelf_checks_by(agent) == {AVAILABILITY: version}
+        # Restarted, it serves the received version from disk, threshold included.
+        await run.stop(agent)
+        again = fleet.agent(store_id, morning())
+        served = again._ensure_models()
+        assert (served.versions[AVAILABILITY], served.availability_threshold) == (version, 0.6)
+        again.close()
+    finally:
+        await run.close()

@@ -349,6 +349,154 @@ async def test_a_canary_that_never_reports_the_swap_fails_the_gate_at_its_deadli
         await run.close()
 
 
+async def test_a_store_first_heard_from_after_its_ring_was_offered_gets_the_version(fleet):
+    version = "2026.07.02-late"
+    folder = fleet.folder(version, model=MODEL, onnx_bytes=scaled(1.01))
+    shipped = fleet.folder(SHIPPED, model=MODEL)
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=0)
+    try:
+        agents = await start_agents(run, fleet, {s: morning() for s in RINGS})
+        # A new store in ring early: registered, its agent not started yet.
+        added = await asyncio.to_thread(cli, "cloud-hub", "stores", "add", "S004", "--ring",
+                                        "early", "--db", str(fleet.db), "--embedded-nats",
+                                        str(fleet.root / "nats"), "--json")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        fleet.creds["S004"] = Path(json.loads(added.stdout)["creds"])
+        started = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, version, "--from",
+                                          str(folder), "--from", str(shipped), "--force",
+                                          *hub_link(fleet))  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        await wait_until(lambda: agents["S002"].model_versions[MODEL] == version, "early", 30)
+        await asyncio.sleep(1.0)  # several ticks: the gate waits for S004
+        row = rollout_row(fleet.db, version)
+        assert (row["state"], row["ring"]) == ("running", "early"), row
+        assert row["stores"]["S004"] == {"status": "skipped", "detail": distribution.NO_HEARTBEAT}
+        assert agents["S003"].model_versions[MODEL] != version
+        # Its agent starts: its first heartbeat gets it the offer; the ring passes with it.
+        late = run.start(fleet.agent("S004", morning()))
+        await wait_until(lambda: late.model_versions.get(MODEL) == version, "S004's swap", 30)
+        await wait_until(lambda: rollout_row(fleet.db, version)["state"] == "completed",
+                         "the rollout", 30)  # fmt: skip
+        assert agents["S003"].model_versions[MODEL] == version
+        row = rollout_row(fleet.db, version)
+        assert row["stores"]["S004"] == {"status": "offered", "detail": ""}
+        conn = sqlite3.connect(fleet.db)
+        log = [(r["action"], r["detail"]) for r in reversed(
+            hub_audit.records(conn, subject=f"{MODEL}@{version}"))]  # fmt: skip
+        conn.close()
+        actions = [a for a, _ in log]
+        late_offer = actions.index("rollout.late_offered")
+        assert log[late_offer][1]["offered"] == {"S004": "early"}
+        passed = next(d for a, d in log if a == "rollout.ring_passed" and d["ring"] == "early")
+        assert actions.index("rollout.ring_offered") < late_offer < log.index(
+            ("rollout.ring_passed", passed))  # fmt: skip
+        assert passed["gate"]["applied"] == 2 and "not_heard_from" not in passed["gate"]
+        # Revoked, it is in no ring: not listed as waiting for anything.
+        await run.stop(late)
+        revoked = await asyncio.to_thread(cli, "cloud-hub", "stores", "revoke", "S004",
+                                          "--reason", "closed", "--db", str(fleet.db),
+                                          "--embedded-nats", str(fleet.root / "nats"))  # fmt: skip
+        assert revoked.returncode == 0, revoked.stderr
+        status = await asyncio.to_thread(cli, "cloud-hub", "rollout", "status", "--db",
+                                         str(fleet.db), "--json")  # fmt: skip
+        doc = json.loads(status.stdout)
+        assert "S004" in doc["revoked"] and sorted(doc["stores"]) == sorted(RINGS)
+        assert all("S004" not in r["stores"] for r in doc["rollouts"])
+        text = await asyncio.to_thread(cli, "cloud-hub", "rollout", "status", "--db",
+                                       str(fleet.db))  # fmt: skip
+        assert "revoked (in no ring): S004" in text.stdout
+    finally:
+        await run.close()
+
+
+async def test_a_store_not_heard_from_by_the_deadline_gets_the_completed_version_later(fleet):
+    version = "2026.07.02-later"
+    folder = fleet.folder(version, model=MODEL, onnx_bytes=scaled(0.99))
+    shipped = fleet.folder(SHIPPED, model=MODEL)
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=0,
+                  rollout_swap_deadline_s=8.0)  # fmt: skip
+    try:
+        agents = await start_agents(run, fleet, {s: morning() for s in RINGS})
+        added = await asyncio.to_thread(cli, "cloud-hub", "stores", "add", "S005", "--db",
+                                        str(fleet.db), "--embedded-nats",
+                                        str(fleet.root / "nats"), "--json")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        fleet.creds["S005"] = Path(json.loads(added.stdout)["creds"])
+        # Ring all waits the swap deadline for S005, then completes without it.
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "rollout", MODEL, version, "--from", str(folder), "--from",
+            str(shipped), "--force", "--timeout", "60", "--json", *hub_link(fleet))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rollout"]["state"] == "completed"
+        assert all(a.model_versions[MODEL] == version for a in agents.values())
+        conn = sqlite3.connect(fleet.db)
+        last = hub_audit.records(conn, subject=f"{MODEL}@{version}")[0]
+        conn.close()
+        assert last["action"] == "rollout.completed"
+        assert last["detail"]["gate"]["not_heard_from"] == ["S005"]
+        # Heard from after the rollout completed: it is still its model's latest, so S005
+        # gets the version the fleet serves.
+        late = run.start(fleet.agent("S005", morning()))
+        await wait_until(lambda: late.model_versions.get(MODEL) == version, "S005's swap", 30)
+        assert rollout_row(fleet.db, version)["stores"]["S005"]["status"] == "offered"
+        await run.stop(late)
+        revoked = await asyncio.to_thread(cli, "cloud-hub", "stores", "revoke", "S005",
+                                          "--reason", "closed", "--db", str(fleet.db),
+                                          "--embedded-nats", str(fleet.root / "nats"))  # fmt: skip
+        assert revoked.returncode == 0, revoked.stderr
+    finally:
+        await run.close()
+
+
+async def test_waiting_for_a_rollout_gives_up_at_its_timeout_and_says_it_goes_on(fleet):
+    version = "2026.07.03-wait"
+    folder = fleet.folder(version, model=MODEL, onnx_bytes=scaled(1.01))
+    # No `cloud-hub serve` running: the rollout stays at the canary, not offered.
+    done = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, version, "--from",
+                                   str(folder), "--force", "--wait", "--timeout", "0.5",
+                                   "--json", *hub_link(fleet))  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["timed_out"] is True and doc["rollout"]["state"] == "running"
+    assert (f"waited 0.5 s: the rollout of {MODEL} {version} is still running at ring canary; "
+            "it keeps going in `cloud-hub serve`") in done.stderr  # fmt: skip
+    assert "cloud-hub rollout status" in done.stderr
+    bad = await asyncio.to_thread(cli, "cloud-hub", "rollout", MODEL, version, "--timeout",
+                                  "0", *hub_link(fleet))  # fmt: skip
+    assert bad.returncode == 2 and "'0' is not a positive number of seconds" in bad.stderr
+    back = await asyncio.to_thread(cli, "cloud-hub", "rollout", "rollback", MODEL,
+                                   *hub_link(fleet))  # fmt: skip
+    assert back.returncode == 1, back.stderr  # it ended rolled back: nothing was offered
+
+
+async def test_an_availability_version_is_rolled_out_gated_on_swaps_and_errors_only(fleet):
+    name, version = "availability", "2026.07.04-avail"
+    shipped_folder = fleet.folder(shipped_version(name), model=name)
+    folder = fleet.folder(version, model=name, metrics={"decision_threshold": 0.4})
+    # A forecast window to wait for would hold a scored model's gate: availability's
+    # decisions carry none, so its gate is the swap reports and the decision error rate.
+    run = Running(fleet, rollout_tick_s=0.2, rollout_accuracy_window_days=1)
+    try:
+        agents = await start_agents(run, fleet, {s: morning() for s in RINGS})
+        done = await asyncio.to_thread(
+            cli, "cloud-hub", "rollout", name, version, "--from", str(folder), "--from",
+            str(shipped_folder), "--force", "--wait", "--timeout", "60", "--json",
+            *hub_link(fleet))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rollout"]["state"] == "completed"
+        for store_id, agent in agents.items():
+            await wait_until(lambda a=agent: a.model_versions[name] == version, store_id, 30)
+            assert agent._models.availability_threshold == 0.4
+        conn = sqlite3.connect(fleet.db)
+        gates = [r["detail"]["gate"] for r in hub_audit.records(conn, subject=f"{name}@{version}")
+                 if r["action"] in ("rollout.ring_passed", "rollout.completed")]  # fmt: skip
+        conn.close()
+        assert len(gates) == 3 and all(g["accuracy"] == "not checked" for g in gates)
+        assert all(g["applied"] == g["stores"] == 1 and "error_rate" in g for g in gates)
+    finally:
+        await run.close()
+
+
 # Last: it leaves every store serving the registry's version.
 async def test_a_version_the_registry_promoted_needs_no_force_and_no_folder(fleet):
     from google.protobuf import json_format

@@ -1,14 +1,20 @@
 """Model distribution, piece by piece: which stores the hub may offer a version to, the
-object names, and the received-models shelf on disk (atomic switch, previous kept)."""
+object names, the received-models shelf on disk (atomic switch, previous kept), and the
+availability model's own checks (probabilities, its decision threshold)."""
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
+from google.protobuf import json_format
 
 from cloud_hub.distribution import compatibility_problem
-from edge_agent.model_updates import ModelShelf
+from edge_agent.cycle import load_models, verify_model, with_model
+from edge_agent.errors import ModelRefused
+from edge_agent.model_updates import ModelShelf, ShadowLimits, shadow_check
+from models import BOOTSTRAP_DIR
 from models import features as F
 from storeedge import subjects
 from storeedge.v1 import heartbeat_pb2, model_pb2
@@ -61,3 +67,55 @@ def test_the_shelf_switches_atomically_and_keeps_the_previous_version(tmp_path):
     assert shelf.has("labor", "v2") and not shelf.has("labor", "v1")  # previous kept, older not
     assert shelf.files("labor", "v3")[0].read_bytes() == b"v3"
     assert not list((tmp_path / "received" / "labor").glob(".staging-*"))
+
+
+class Constant:
+    """Stands in for an OnnxModel in shadow_check: one value for every row."""
+
+    def __init__(self, value: float, n_features: int = 3) -> None:
+        self.value, self.n_features = value, n_features
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return np.full(len(features), self.value)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "refused"),
+    [
+        (0.35, None),
+        (1.2, "outputs 1.2..1.2 are outside the sane bounds 0..1"),
+        (-0.1, "outside the sane bounds 0..1"),
+        (0.9, "it differs from the serving model by 60%"),  # 0.9 vs 0.3 in probability
+    ],
+)
+def test_an_availability_shadow_run_wants_probabilities_close_to_the_serving_ones(
+    candidate, refused
+):
+    rows = np.ones((20, 3), dtype=np.float32)
+    limits = ShadowLimits()
+    run = lambda: shadow_check("availability", "v2", Constant(candidate), Constant(0.3),  # noqa: E731
+                               rows, limits)  # fmt: skip
+    if refused is None:
+        assert run() == 20
+    else:
+        with pytest.raises(ModelRefused, match=refused):
+            run()
+    # An output of 1.2 is no trouble for a count model (beside one of 1.0).
+    assert shadow_check("labor", "v2", Constant(1.2), Constant(1.0), rows, limits) == 20
+
+
+def _manifest(name: str) -> model_pb2.ModelManifest:
+    text = (BOOTSTRAP_DIR / f"{name}.manifest.json").read_text()
+    return json_format.Parse(text, model_pb2.ModelManifest())
+
+
+def test_the_availability_threshold_travels_with_its_session_and_is_required():
+    blob = (BOOTSTRAP_DIR / "availability.onnx").read_bytes()
+    manifest = _manifest("availability")
+    model, _ = verify_model("availability", blob, manifest, None)
+    manifest.version, manifest.metrics["decision_threshold"] = "v2", 0.75
+    served = with_model(load_models(BOOTSTRAP_DIR), "availability", model, manifest)
+    assert (served.versions["availability"], served.availability_threshold) == ("v2", 0.75)
+    del manifest.metrics["decision_threshold"]
+    with pytest.raises(ModelRefused, match="v2: the manifest has no decision_threshold"):
+        verify_model("availability", blob, manifest, None)

@@ -109,3 +109,63 @@ def test_the_error_rate_counts_failed_and_blocked_decisions_after_and_before_a_t
     assert after == {"decisions": 2, "errors": 1, "rate": 0.5}
     assert before == {"decisions": 4, "errors": 1, "rate": 0.25}
     assert error_rates(db, ["S2"], since)[0] == {"decisions": 0, "errors": 0, "rate": 0.0}
+
+
+# -- what `cloud-hub rollout` refuses to start ---------------------------------------------------
+async def _start(nats_server, db: Path, source, model: str, version: str):
+    import nats
+
+    from cloud_hub import rollouts
+
+    client = await nats.connect(nats_server.url)
+    try:
+        return await rollouts.start(client.jetstream(), db, source, model, version, actor="t",
+                                    force=True)  # fmt: skip
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "message", "hint"),
+    [
+        ("availabilty", "model availabilty: stores do not serve it (they serve "
+         "replenishment_protection_p90, replenishment_daily, labor, availability)",
+         "roll out one of: replenishment_protection_p90"),
+        ("replenishment", "model replenishment: stores do not serve it",
+         "replenishment is a family: roll out its served artifacts one by one "
+         "(replenishment_daily, replenishment_protection_p90)"),
+        # trained and registered, but no store serves the daily P90 (the protection one does)
+        ("replenishment_daily_p90", "model replenishment_daily_p90: stores do not serve it", ""),
+    ],
+)  # fmt: skip
+async def test_a_rollout_of_a_model_stores_do_not_serve_names_the_served_ones(
+    tmp_path, nats_server, model, message, hint
+):
+    from cloud_hub.errors import RolloutError
+    from cloud_hub.rollouts import SignedFolders
+
+    with pytest.raises(RolloutError) as caught:
+        await _start(nats_server, tmp_path / "hub.db", SignedFolders([]), model, "v1")
+    assert caught.value.message.startswith(message)
+    assert hint in caught.value.hint
+
+
+async def test_a_rollout_of_an_unknown_version_says_where_it_looked(tmp_path, nats_server):
+    from cloud_hub.config import HubSettings
+    from cloud_hub.errors import RolloutError
+    from cloud_hub.model_registry import ModelRegistry
+    from cloud_hub.rollouts import RegistrySource, SignedFolders
+
+    settings = HubSettings(db=tmp_path / "hub.db")
+    with ModelRegistry(settings.db, settings.signing_folder()) as registry:
+        registry.ensure_bootstrap()
+        shipped = registry.champion("labor").version
+        source = RegistrySource(registry, SignedFolders([]))
+        with pytest.raises(RolloutError) as caught:
+            await _start(nats_server, settings.db, source, "labor", "2026.13.01-typo")
+    assert caught.value.message == (
+        "model labor 2026.13.01-typo: no such version: not in the object store "
+        f"storeedge-models, not in the model registry (versions of labor: {shipped}); no "
+        "--from folder given"
+    )
+    assert "cloud-hub models list" in caught.value.hint and "--from DIR" in caught.value.hint
