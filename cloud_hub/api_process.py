@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import pickle
@@ -145,6 +146,10 @@ async def _serve(settings: HubSettings, options: link.LinkOptions) -> None:
         _answer({"error": exc.message, "hint": exc.hint})
         raise
     _answer({"ready": port})
+    # What start-up made (modules, descriptors, the server) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it
+    # in the middle of a call.
+    gc.freeze()
     try:
         await stop.wait()
     finally:
