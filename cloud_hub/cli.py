@@ -276,6 +276,34 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outcomes_shadow(args: argparse.Namespace) -> int:
+    from cloud_hub.lift import shadow_did
+
+    storage = _joined_outcomes(args)
+    try:
+        doc = shadow_did(storage.conn, window_days=args.window_days)
+    finally:
+        storage.close()
+    if args.out:
+        args.out.write_text(json.dumps(doc, indent=2) + "\n")
+
+    def text() -> str:
+        src = doc["source"]
+        lines = [f"shadow difference-in-differences: {len(src['executing_stores'])} executing "
+                 f"vs {len(src['shadow_stores'])} shadow stores, {args.window_days} days either "
+                 "side of going live (kit minus shadow, 95 % interval)"]  # fmt: skip
+        for name, metric in doc["metrics"].items():
+            lift = metric["lift"]
+            lines.append(f"  {name:<22} {lift['mean']:+.4f}  [{lift['ci95'][0]:+.4f}, "
+                         f"{lift['ci95'][1]:+.4f}] {metric['unit']} per store-day")  # fmt: skip
+        if args.out:
+            lines.append(f"written to {args.out} (for `cloud-hub roi` / `report --lift`)")
+        return "\n".join(lines)
+
+    _emit(args, doc, text)
+    return 0
+
+
 def _roi_inputs(args: argparse.Namespace):
     from cloud_hub import roi
 
@@ -1129,6 +1157,16 @@ def build_parser() -> argparse.ArgumentParser:
     for q in (p, p_metrics):
         q.add_argument("--db", type=Path, help="the hub database (SQLite)")
         q.set_defaults(func=cmd_outcomes)
+    p = _command(outcome_actions, "shadow", "Stores in policy mode shadow (decisions recorded, "
+                 "old process kept) against stores executing the kit's decisions: the "
+                 "difference-in-differences of stock-out rate and inventory before vs after "
+                 "going live, as a lift file (docs/OUTCOMES.md, Lift).",
+                 "cloud-hub outcomes shadow --db hub.db --out shadow-lift.json")  # fmt: skip
+    p.add_argument("--window-days", type=int, default=28,
+                   help="days either side of going live (default 28, at least 7)")  # fmt: skip
+    p.add_argument("--out", type=Path, help="also write the lift JSON to this file")
+    p.add_argument("--db", type=Path, help="the hub database (SQLite)")
+    p.set_defaults(func=cmd_outcomes_shadow)
     p = _command(sub, "roi", "The ROI statement: direct impact (from a lift file) apart from "
                  "enabling impact (from the hub's decisions), net of the costs in a TOML file, "
                  "with payback and a low/central/high range (docs/OUTCOMES.md).",

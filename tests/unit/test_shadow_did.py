@@ -93,3 +93,24 @@ def test_too_few_shadow_stores_is_a_clear_error(tmp_path: Path) -> None:
     conn.commit()
     with pytest.raises(HubStorageError, match="1 shadow store"):
         shadow_did(conn)
+
+
+def test_the_command_writes_a_lift_file_the_roi_statement_reads(tmp_path: Path) -> None:
+    from cloud_hub import roi
+    from tests.helpers import cli
+
+    conn = _hub(tmp_path)
+    rng = np.random.default_rng(5)
+    for k in range(3):
+        _store(conn, f"E{k}", "execute", 0.10, 0.04, rng)
+        _store(conn, f"S{k}", "shadow", 0.10, 0.10, rng)
+    conn.commit()
+    conn.close()
+    out = tmp_path / "shadow-lift.json"
+    done = cli("cloud-hub", "outcomes", "shadow", "--db", str(tmp_path / "hub.db"),
+               "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "3 executing vs 3 shadow stores" in done.stdout and "stockout_rate" in done.stdout
+    lift = roi.load_lift(out)
+    assert lift.kind == "shadow_did"
+    assert lift.metrics["stockout_rate"].lift.ci95[1] < 0
