@@ -399,6 +399,18 @@ def test_client_commands_for_models_rollouts_and_training(hub, tmp_path):
     assert done.returncode == 0 and json.loads(done.stdout)["rollouts"], done.stderr
     done = client("viewer", "rollout", "status", "labor")
     assert done.returncode == 0 and "canary" in done.stdout and "rolled_back" in done.stdout
+    # An operator steers a rollout from the command line; each step is what the API says.
+    done = client("admin", "rollout", "start", "labor", LABOR_BOOTSTRAP, "--reason", "again",
+                  "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    started = json.loads(done.stdout)["rollout"]
+    assert started["state"] == "ROLLOUT_STATE_RUNNING" and started["ring"] == "canary"
+    for action, state in (("pause", "paused"), ("resume", "running"),
+                          ("rollback", "rolled_back")):  # fmt: skip
+        done = client("admin", "rollout", action, "labor", "--reason", f"cli {action}")
+        assert done.returncode == 0 and state in done.stdout, (action, done.stdout, done.stderr)
+    done = client("admin", "rollout", "resume", "labor")
+    assert done.returncode == 2 and "FAILED_PRECONDITION" in done.stderr
     done = client("viewer", "training", "--json")
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)["runs"]
