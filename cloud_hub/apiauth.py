@@ -290,7 +290,16 @@ class TokenStore:
 
     # -- the server's side ----------------------------------------------------------------
     def authenticate(self, token: str | None) -> Caller:
-        """The caller of a token, or AuthError(UNAUTHENTICATED) saying what to do."""
+        """The caller of a token, or AuthError(UNAUTHENTICATED) saying what to do; marks
+        the token used (a write, at most once a minute)."""
+        caller, due = self.check(token)
+        if due is not None:
+            self.mark_used(due)
+        return caller
+
+    def check(self, token: str | None) -> tuple[Caller, int | None]:
+        """Read only: the caller, and the token's id if its last-used mark is due (more
+        than a minute old), else None. AuthError(UNAUTHENTICATED) saying what to do."""
         if not token:
             raise AuthError(
                 "UNAUTHENTICATED",
@@ -321,12 +330,15 @@ class TokenStore:
                 f"API token {name!r} expired at {expires_at}: ask an admin for a new one "
                 f"(`cloud-hub api tokens create --name {name} ...` after revoking the old)",
             )
-        if last_used is None or last_used < (now - timedelta(minutes=1)).isoformat():
-            # At most one write a minute per token: the list shows roughly when it was used.
-            self.conn.execute(
-                "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now.isoformat(), token_id)
-            )
-        return Caller(name, role, tuple(json.loads(regions)), tuple(json.loads(categories)))
+        # At most one write a minute per token: the list shows roughly when it was used.
+        due = last_used is None or last_used < (now - timedelta(minutes=1)).isoformat()
+        caller = Caller(name, role, tuple(json.loads(regions)), tuple(json.loads(categories)))
+        return caller, token_id if due else None
+
+    def mark_used(self, token_id: int) -> None:
+        self.conn.execute(
+            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (_now().isoformat(), token_id)
+        )
 
     def record_call(
         self, caller: str, method: str, target: str, outcome: str, detail: str = ""

@@ -39,6 +39,24 @@ def test_tokens_are_stored_as_hashes_and_expire_and_revoke(tmp_path: Path) -> No
             store.create("bob", "approver", timedelta(days=1))
 
 
+def test_a_check_only_reads_and_the_last_used_mark_is_due_once_a_minute(tmp_path: Path) -> None:
+    with TokenStore(tmp_path / "hub.db") as store:
+        token, _ = store.create("vera", "viewer", timedelta(days=1))
+
+        def last_used() -> str | None:
+            return store.conn.execute(
+                "SELECT last_used_at FROM api_tokens WHERE name = 'vera'"
+            ).fetchone()[0]
+
+        caller, due = store.check(token)
+        assert caller.name == "vera" and due is not None and last_used() is None
+        store.mark_used(due)
+        marked = last_used()
+        assert marked is not None
+        assert store.check(token)[1] is None  # marked under a minute ago: no write due
+        assert store.authenticate(token).name == "vera" and last_used() == marked
+
+
 def test_durations() -> None:
     assert parse_duration("30d") == timedelta(days=30)
     assert parse_duration("90m") == timedelta(minutes=90)
