@@ -14,7 +14,11 @@ submit`'s executor).
 
 The simulated shelves keep following the store's old ordering process (the simulator
 does not take orders back): what followed each decision is what the store saw. The
-kit's effect on stock-outs is measured by `edge-agent lift`, on paired simulations.
+kit's effect on stock-outs is measured by `edge-agent lift`, on paired simulations. Two
+consequences for the orders themselves (not for the forecasts they carry): the kit's
+own orders never arrive, so for 14 days its stock position counts them as on order; and
+the old process's orders that were in transit on D but arrived before the history ends
+are in no open-orders snapshot, so the position misses them.
 
     python scripts/demo_weeks.py --db .demo/S001.db --from 2026-10-29 --to 2026-11-25
 """
