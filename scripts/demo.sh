@@ -10,7 +10,7 @@ DEMO=.demo
 DB=$DEMO/store.db
 rm -rf "$DEMO" && mkdir -p "$DEMO"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m== %s\033[0m  [%d:%02d]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 # A one-line progress bar over the progress lines a command prints on stderr (stdout: a file).
 bar() { python scripts/demo_progress.py "$@"; }
 day() { python -c "import datetime as d; print(d.date.fromisoformat('$1') + d.timedelta(days=$2))"; }
@@ -180,24 +180,35 @@ for store in ("S001", "S002", "S003"):
 PY
 }
 
-wait_synced() {  # until every store's committed records are at the hub
-  for _ in $(seq 300); do
-    if python - "$DEMO" "$@" <<'PY'
-import json, subprocess, sys
+wait_synced() {  # until every store's committed records are at the hub, with a progress bar
+  python - "$DEMO" "$@" <<'PY'
+import json, subprocess, sys, time
+sys.path.insert(0, "scripts")
+from demo_progress import Bar
 demo, stores = sys.argv[1], sys.argv[2:]
-hub = json.loads(subprocess.run(["cloud-hub", "status", "--db", f"{demo}/hub.db", "--json"],
-                                capture_output=True, text=True).stdout or '{"stores": {}}')["stores"]
-for store in stores:
-    edge = json.loads(subprocess.run(["edge-agent", "status", "--db", f"{demo}/{store}.db", "--json"],
-                                     capture_output=True, text=True).stdout)
-    committed = {k: v["committed"] for k, v in edge["sync"].items()}
-    if hub.get(store, {}).get("received") != committed:
-        sys.exit(1)
+def status(*argv):
+    out = subprocess.run([*argv, "--json"], capture_output=True, text=True).stdout
+    return json.loads(out or '{"stores": {}}')
+def committed():
+    return {s: {k: v["committed"] for k, v in status(
+        "edge-agent", "status", "--db", f"{demo}/{s}.db")["sync"].items()} for s in stores}
+bar = Bar(1, f"records at the hub ({', '.join(stores)})")
+done, deadline = 0, time.monotonic() + 300
+while time.monotonic() < deadline:
+    target = committed()  # the daemons may still add a record or two: read again each time
+    bar.total = max(sum(n for c in target.values() for n in c.values()), 1)
+    hub = status("cloud-hub", "status", "--db", f"{demo}/hub.db")["stores"]
+    now = sum(min(n, hub.get(s, {}).get("received", {}).get(k, 0))
+              for s, c in target.items() for k, n in c.items())
+    bar.step(f"{now:,} of {bar.total:,}", by=now - done)
+    done = now
+    if all(hub.get(s, {}).get("received") == c for s, c in target.items()):
+        bar.finish(f"{bar.total:,} records")
+        sys.exit(0)
+    time.sleep(0.5)
+print("  UNEXPECTED: the hub did not catch up", file=sys.stderr)
+sys.exit(1)
 PY
-    then return 0; fi
-    sleep 0.5
-  done
-  echo "  UNEXPECTED: the hub did not catch up" >&2; return 1
 }
 
 step "17. Three store daemons connect and sync (outbox + audit chain -> JetStream -> hub)"
@@ -205,7 +216,7 @@ for STORE in S001 S002 S003; do start_agent "$STORE"; done
 wait_synced S001 S002 S003
 summary
 
-step "18. S003 loses its link: it keeps deciding and approving offline"
+step "18. S003 loses its link: it keeps deciding, approving and checking shelves offline"
 kill -TERM "$PID_S003"; wait "$PID_S003" 2>/dev/null || true
 for offset in 3 4; do
   edge-agent cycle --db "$DEMO/S003.db" --as-of "$(day "$END" $offset)" > /dev/null
@@ -213,8 +224,13 @@ done
 PENDING=$(edge-agent decisions --db "$DEMO/S003.db" --state pending --limit 1 --json \
   | python -c "import json,sys; d=json.load(sys.stdin)['decisions']; print(d[0]['decision_id'] if d else '')")
 if [ -n "$PENDING" ]; then
-  edge-agent decisions approve "$PENDING" --by store-manager --reason "approved offline" --db "$DEMO/S003.db" > /dev/null
+  edge-agent decisions approve "$PENDING" --by store-manager --reason "approved offline" --db "$DEMO/S003.db" | sed 's/^/  /'
+else
+  echo "  (no decision held for approval in these cycles)"
 fi
+CHECK=$(edge-agent decisions --db "$DEMO/S003.db" --kind shelf_check --state auto --limit 1 --json \
+  | python -c "import json,sys; d=json.load(sys.stdin)['decisions']; print(d[0]['decision_id'] if d else '')")
+[ -z "$CHECK" ] || edge-agent tasks complete "$CHECK" --found --by clerk-3 --db "$DEMO/S003.db" | sed 's/^/  /'
 edge-agent status --db "$DEMO/S003.db" --json > "$DEMO/S003-status.json"
 python - "$DEMO/S003-status.json" <<'PY'
 import json, sys
@@ -373,15 +389,20 @@ h = r["hub"]
 print(f"  outcome windows: {h['joins_complete']:,} complete, {h['joins_partial']:,} still open "
       f"(their days are not over), {len(h['stores'])} stores, weeks {h['weeks'][0]} .. {h['weeks'][-1]}")
 for series in r["accuracy_by_model"]["series"]:
-    measured = [p for p in series["points"] if p["wape"] is not None]
-    if measured:
-        n = sum(p["forecasts"] for p in measured)
-        wape = sum(p["wape"] * p["forecasts"] for p in measured) / n
-        cover = [p for p in measured if p["p90_coverage"] is not None]
-        n90 = sum(p["p90_forecasts"] for p in cover)
-        hit = sum(p["p90_coverage"] * p["p90_forecasts"] for p in cover)
-        p90 = f", P90 covered the actual {100 * hit / n90:.0f} % of {n90:,} times" if n90 else ""
-        print(f"  {series['name']:<42} WAPE {wape:.2f} over {n:,} forecasts{p90}")
+    points = series["points"]
+    n = sum(p["forecasts"] for p in points if p["wape"] is not None)
+    n90 = sum(p["p90_forecasts"] for p in points if p["p90_coverage"] is not None)
+    shown = []
+    if n:
+        wape = sum(p["wape"] * p["forecasts"] for p in points if p["wape"] is not None) / n
+        shown.append(f"WAPE {wape:.2f} over {n:,} forecasts")
+    if n90:
+        hit = sum(p["p90_coverage"] * p["p90_forecasts"] for p in points
+                  if p["p90_coverage"] is not None)
+        shown.append(f"the P90 forecast covered what sold in {100 * hit / n90:.1f} % of "
+                     f"{n90:,} order windows (target 90 %)")
+    if shown:
+        print(f"  {series['name']:<36} " + "; ".join(shown))
 cats = [c for c in r["categories"] if c["stockout_rate"] is not None]
 worst = sorted(cats, key=lambda c: -c["stockout_rate"])[:3]
 print("  stock-out rate, highest categories: "
