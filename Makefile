@@ -34,7 +34,7 @@ browser:  ## Debian's chromium for the report's browser test (apt-get; needs roo
 test: venv browser lint  ## lint, then the whole test suite (unit, integration, faults)
 	$(BIN)/python -m pytest -m "not bench" -q tests
 
-demo: venv  ## simulate a store, ingest a POS export with bad rows, run decision cycles, approve, verify the chain
+demo: venv  ## the whole story in a few minutes: stores, weeks of decisions, hub, outage, retrain, rollout, lift, report
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 bench: venv  ## benchmarks (pytest-benchmark); figures go to BENCHMARKS.md

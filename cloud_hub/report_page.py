@@ -341,7 +341,19 @@ _SCRIPT = r"""
       "baseline tuned to the kit's average inventory, and the kit; whiskers show the 95 % " +
       "interval over the seeds. Figures are per store per day.");
     if (!l) { missing(s, "no lift file was given (--lift); direct impact is not measured"); return; }
-    htmlEl("p", "Kind: " + l.kind + ". Source: " + JSON.stringify(l.source), s, "meta");
+    // The source's plain fields only (digests and nested details stay in report.json).
+    var src = l.source || {};
+    var plain = [];
+    Object.keys(src).forEach(function (k) {
+      var v = src[k];
+      if (Array.isArray(v) && v.every(function (x) { return typeof x !== "object"; })) {
+        plain.push(k + " " + v.join(", "));
+      } else if (v !== null && typeof v !== "object" && String(v).length <= 80) {
+        plain.push(k + " " + v);
+      }
+    });
+    htmlEl("p", "Kind: " + l.kind + ". Source: " + plain.join("; ") +
+           " (all of it in report.json).", s, "meta");
     Object.keys(l.metrics).forEach(function (name) {
       var m = l.metrics[name];
       var fmt = m.unit === "share" ? pct : function (v) { return num(v, 2); };

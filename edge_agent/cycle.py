@@ -295,9 +295,12 @@ def _stock_positions(mirror: Mirror, as_of: date) -> tuple[dict, dict, dict]:
     """On hand (latest), open orders and the kit's own live orders not yet received."""
     # The latest reported on-hand of each SKU within the last 21 days before as_of.
     on_hand = latest_on_hand(mirror, as_of - timedelta(days=21), as_of)
+    # An order placed on or after as_of was not known that morning (a replay of past days
+    # reads a later snapshot of the open orders); an export without order dates counts.
     open_orders = dict(mirror.conn.execute(
         "SELECT sku, SUM(qty) FROM open_orders WHERE status = 'open' AND expected_date >= ? "
-        "GROUP BY sku", (as_of.isoformat(),)).fetchall())  # fmt: skip
+        "AND (order_date IS NULL OR order_date < ?) GROUP BY sku",
+        (as_of.isoformat(), as_of.isoformat())).fetchall())  # fmt: skip
     own = dict(mirror.conn.execute(
         "SELECT sku, SUM(quantity) FROM decisions WHERE kind = 'order' AND state IN "
         "('auto', 'approved', 'overridden', 'submitted', 'confirmed') AND order_date < ? "

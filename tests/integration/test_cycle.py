@@ -121,6 +121,28 @@ def test_models_built_on_other_features_are_refused(tmp_path):
         load_models(models)
 
 
+def test_a_replayed_day_counts_only_the_orders_placed_before_it(tmp_path):
+    """The open-orders snapshot is the latest one: a cycle for a past day (a replay) must
+    not count orders placed on or after that day as already on order."""
+    from edge_agent.cycle import _stock_positions
+
+    mirror = open_mirror(tmp_path / "s.db", clock=FixedClock(datetime(2026, 6, 29, tzinfo=UTC)))
+    run_simulation(mirror, store_id="S001", skus=200, days=60, seed=3,
+                   end_date=date(2026, 6, 24), time_zone="America/Chicago")  # fmt: skip
+    rows = mirror.conn.execute(
+        "SELECT sku, order_date, expected_date, qty FROM open_orders WHERE status = 'open'"
+    ).fetchall()
+    day = max(r[1] for r in rows)  # the newest order's day: some orders were placed on it
+    assert any(placed == day and due >= day for _, placed, due, _ in rows)
+    _, open_orders, _ = _stock_positions(mirror, date.fromisoformat(day))
+    known: dict[str, float] = {}
+    for sku, placed, due, qty in rows:
+        if placed < day <= due:
+            known[sku] = known.get(sku, 0.0) + qty
+    assert open_orders == pytest.approx(known)
+    mirror.close()
+
+
 def test_pending_orders_can_be_approved_until_their_cutoff(week):
     mirror, _, results = week
     pending = [d for r in results for d in r.decisions if d.kind == "order"
