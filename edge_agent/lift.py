@@ -297,17 +297,22 @@ class _Kit(_Recorded):
             cycle._protection_days(inputs.order_days[s], weekday, int(cat.lead[s]))
             for s in due.tolist()])  # fmt: skip
         features = cycle._protection_features(panel, np.arange(due.size), origin, protection)
-        order_up_to = np.maximum(self.models.protection.predict(features), 0.0)
-        self.forecasts.append((day, due, order_up_to, protection))
+        p90 = np.maximum(self.models.protection.predict(features), 0.0)
+        self.forecasts.append((day, due, p90, protection))
         confidence = cycle._confidence(features, F.PROTECTION_FEATURES)
         scale = cat.scale[due]
+        regular = np.nan_to_num(inputs.regular[due, _PAD + day]).astype(float)
+        unit_cost = self._unit_cost(due, day)
+        levels = cycle.order_levels(
+            features, p90, unit_cost=unit_cost, price=regular, shelf_life=cat.life[due],
+            lead_time=cat.lead[due], protection=protection,
+            categories=inputs.category_names[due], settings=self.policy.service_level,
+        )  # fmt: skip
         position = (self.system[due] + self.on_order[due]) / scale
         case_pack = cat.case_pack[due] / scale
-        need = order_up_to - position
-        cases = np.ceil(np.maximum(need, 0.0) / case_pack - 1e-9).astype(np.int64)
-        unit_cost = self._unit_cost(due, day)
+        cases = cycle.order_cases(levels.order_up_to, position, case_pack)
         place = []
-        for k in np.flatnonzero(need > 0).tolist():
+        for k in np.flatnonzero(cases > 0).tolist():
             quantity = float(cases[k] * case_pack[k])
             verdict = self.policy.evaluate(
                 "order", quantity=quantity, value=quantity * float(unit_cost[k]),
@@ -323,7 +328,9 @@ class _Kit(_Recorded):
             self.place(day, due[k], cases[k] * cat.case_pack[due[k]])
 
     def _unit_cost(self, rows: np.ndarray, day: int) -> np.ndarray:
-        return np.nan_to_num(self.inputs.regular[rows, _PAD + day]) * self.cat.cost_ratio[rows]
+        """The products row's unit cost: the regular price x the cost ratio, in cents."""
+        regular = np.nan_to_num(self.inputs.regular[rows, _PAD + day]).astype(float)
+        return np.round(regular * self.cat.cost_ratio[rows], 2)
 
 
 # -- metrics --------------------------------------------------------------------------------------
