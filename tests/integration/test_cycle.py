@@ -165,3 +165,28 @@ def test_cycle_commands_print_one_json_document(week, tmp_path):
                     + "\n")  # fmt: skip
     assert run("ack", str(acks)) == {"confirmed": 1, "failed": 0, "skipped": 0}
     assert run("decisions", "--state", "confirmed")["decisions"]
+
+
+def test_each_order_says_its_service_level_and_shelf_life_cap_in_the_audit(week):
+    mirror, _, results = week
+    orders = {d.decision_id: d for r in results for d in r.decisions if d.kind == "order"}
+    fresh = {sku for (sku,) in mirror.conn.execute("SELECT sku FROM products WHERE perishable = 1")}
+    said = {}
+    for _, record in audit.iter_records(mirror):
+        if record.subject_id in orders and "order_rule" in record.attributes:
+            said[record.subject_id] = dict(record.attributes)
+    assert said.keys() == orders.keys()
+    capped = 0
+    for decision_id, attributes in said.items():
+        level = float(attributes["service_level"])
+        assert 0.5 <= level <= 0.95 and attributes["level_source"] == "newsvendor"
+        assert f"service level {level:.3f}" in attributes["order_rule"]
+        perishable = orders[decision_id].sku in fresh
+        assert ("shelf_life_cap" in attributes) == perishable, decision_id
+        if perishable:  # never ordered up to more than sells before it expires
+            assert float(attributes["order_up_to"]) <= float(attributes["shelf_life_cap"]) + 1e-3
+        if "capped by shelf life" in attributes["order_rule"]:
+            capped += 1
+            assert float(attributes["order_up_to"]) == pytest.approx(
+                float(attributes["shelf_life_cap"]), abs=1e-3)  # fmt: skip
+    assert capped > 0  # the simulated store has short-lived perishables
