@@ -4,10 +4,13 @@ One cycle for business day ``as_of`` (the origin is the day before: the last day
 whose sales are known):
 
 - **orders**, for SKUs whose supplier takes orders on that weekday (before the
-  cutoff when the cycle runs on the day itself): order-up-to level = the 90th
-  percentile of total demand over the protection interval (lead time + days
-  until the next order day), modeled directly; minus on hand, open orders and
-  the kit's own orders not yet received; rounded up to case packs;
+  cutoff when the cycle runs on the day itself): the protection model gives the
+  90th percentile of total demand over the protection interval (lead time + days
+  until the next order day), modeled directly; the order rule (:func:`order_levels`)
+  turns it into the SKU's order-up-to level at its own service level (newsvendor:
+  margin against holding cost, or the policy's level for its category), capped for
+  perishables by what sells before the order expires; minus on hand, open orders
+  and the kit's own orders not yet received; rounded up to case packs;
 - **staffing**, per trading hour: transactions forecast by the labor model,
   staff needed at a configurable productivity, against the schedule;
 - **shelf checks**: every active SKU the system says is in stock is scored by the
@@ -447,8 +450,9 @@ def order_levels(
         ratio = np.where(known, margin / (margin + overage), settings.unknown_margin)
     level = np.where(known, np.clip(ratio, settings.min, settings.max), ratio)
     source = np.where(known, "newsvendor", "unknown_margin").astype(object)
+    names_of = np.asarray(categories) if settings.categories else None
     for category, fixed in settings.categories.items():
-        mine = np.asarray(categories) == category
+        mine = names_of == category
         level[mine], source[mine] = fixed, "category"
     spread = std * np.sqrt(open_days)
     z = np.interp(level, _LEVELS, _Z)

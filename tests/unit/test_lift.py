@@ -178,3 +178,13 @@ def test_the_scenario_changes_the_baseline_and_only_the_baseline(models, tmp_pat
         > 1.3 * (plain["metrics"][stock]["baseline"]["mean"])
     )
     assert doubled["source"]["baseline"]["min_scale"] == 2.0
+
+
+def test_the_kit_arm_reports_what_its_order_rule_set(lift: dict) -> None:
+    """Service levels within the policy's bounds; only perishables are capped by shelf life."""
+    rule = lift["source"]["kit_order_rule"]
+    for segment in ("perishable", "shelf_stable"):
+        assert rule[segment]["levels"] > 500, segment
+        assert 0.5 <= rule[segment]["mean_service_level"] <= 0.95 + 1e-9, (segment, rule)
+    assert rule["shelf_stable"]["capped_share"] == 0.0
+    assert rule["perishable"]["capped_share"] > 0.0
