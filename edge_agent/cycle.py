@@ -538,16 +538,15 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
 
 
 def _level_inputs(levels: OrderLevels, k: int) -> dict[str, str]:
-    """What the order rule did for one SKU, in words and numbers (audited with the order)."""
-    level, source = float(levels.service_level[k]), str(levels.level_source[k])
-    rule = f"service level {level:.3f} ({source}), P90 {levels.p90[k]:.3f}"
-    out = {"p90": f"{levels.p90[k]:.3f}", "service_level": f"{level:.4f}", "level_source": source}
-    if not np.isnan(levels.shelf_life_cap[k]):
-        out["shelf_life_cap"] = f"{levels.shelf_life_cap[k]:.3f}"
-        if levels.capped[k]:
-            rule += f", capped by shelf life at {levels.shelf_life_cap[k]:.3f}"
-    out["order_rule"] = rule
-    return out
+    """What the order rule did for one SKU (audited with the order; the model's P90 is the
+    detail's ``protection_quantile``). Kept short: a cycle records thousands of them."""
+    level = levels.service_level[k]
+    rule = f"service level {level:.3f} ({levels.level_source[k]})"
+    if not levels.capped[k]:
+        return {"service_level": f"{level:.4f}", "order_rule": rule}
+    cap = f"{levels.shelf_life_cap[k]:.3f}"
+    return {"service_level": f"{level:.4f}", "shelf_life_cap": cap,
+            "order_rule": f"{rule}, capped by shelf life at {cap}"}  # fmt: skip
 
 
 def _protection_features(panel: F.DailyPanel, rows: np.ndarray, origin: int,
