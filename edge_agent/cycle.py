@@ -275,23 +275,22 @@ def _products(mirror: Mirror, as_of: date) -> dict[str, _Product]:
     latest: dict[str, tuple] = {}
     for row in mirror.conn.execute(
         "SELECT sku, category, case_pack, unit_cost, price, lead_time_days, order_days, "
-        "order_cutoff, status, perishable, shelf_life_days FROM products "
-        "WHERE effective_from <= ? "
+        "order_cutoff, status, CASE WHEN perishable THEN COALESCE(shelf_life_days, 0) ELSE 0 "
+        "END FROM products WHERE effective_from <= ? "
         "ORDER BY sku, effective_from",
         (as_of.isoformat(),),
     ):
         latest[row[0]] = row  # the last row effective by as_of is in force
     weekdays: dict[str | None, tuple[str, ...]] = {}  # a few distinct values, shared
     products = {}
-    for (sku, category, case_pack, cost, price, lead, days, cutoff, status, perishable,
-         life) in latest.values():  # fmt: skip
+    for sku, category, case_pack, cost, price, lead, days, cutoff, status, life in latest.values():
         if status != "active":
             continue
         if days not in weekdays:
             weekdays[days] = tuple((days or ",".join(WEEKDAYS)).split(","))
         products[sku] = _Product(category, case_pack or 1.0, cost or price or 0.0,
                                  int(lead or 1), weekdays[days], cutoff, float(price or 0.0),
-                                 int(life or 0) if perishable else 0)  # fmt: skip
+                                 life)  # fmt: skip
     return products
 
 
