@@ -907,7 +907,8 @@ def live_accuracy(db: Path, model: str, versions: Sequence[str] | None,
     for the formula).
 
     A staffing decision's ``forecast_transactions`` is scored against the transactions of
-    its hour; an order's ``order_up_to`` against the units sold over its protection days
+    its hour; an order's model P90 (``protection_quantile``; ``order_up_to`` in decisions
+    that lack it) against the units sold over its protection days
     (only once every one of those days has synced). ``days`` keeps decisions of those
     business days; ``before`` + ``last_days`` the last ``last_days`` days with scored
     decisions before ``before``. Reads the hub's ``records``: the outcome join
@@ -972,7 +973,10 @@ def _forecast_and_actual(
             if day is None:
                 return None
             total += float(day["skus"].get(decision.sku, (0, 0.0))[1])
-        return decision.order.order_up_to, total
+        # The model's P90 (the order rule may have moved the order-up-to level off it);
+        # decisions from before the rule carry only order_up_to, which was the P90.
+        forecast = decision.order.protection_quantile or decision.order.order_up_to
+        return forecast, total
     return None
 
 

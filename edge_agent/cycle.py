@@ -4,10 +4,13 @@ One cycle for business day ``as_of`` (the origin is the day before: the last day
 whose sales are known):
 
 - **orders**, for SKUs whose supplier takes orders on that weekday (before the
-  cutoff when the cycle runs on the day itself): order-up-to level = the 90th
-  percentile of total demand over the protection interval (lead time + days
-  until the next order day), modeled directly; minus on hand, open orders and
-  the kit's own orders not yet received; rounded up to case packs;
+  cutoff when the cycle runs on the day itself): the protection model gives the
+  90th percentile of total demand over the protection interval (lead time + days
+  until the next order day), modeled directly; the order rule (:func:`order_levels`)
+  turns it into the SKU's order-up-to level at its own service level (newsvendor:
+  margin against holding cost, or the policy's level for its category), capped for
+  perishables by what sells before the order expires; minus on hand, open orders
+  and the kit's own orders not yet received; rounded up to case packs;
 - **staffing**, per trading hour: transactions forecast by the labor model,
   staff needed at a configurable productivity, against the schedule;
 - **shelf checks**: every active SKU the system says is in stock is scored by the
@@ -36,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -45,7 +49,7 @@ from edge_agent.errors import EdgeAgentError, ModelRefused
 from edge_agent.mirror import hours as hour_windows
 from edge_agent.mirror.db import Mirror
 from edge_agent.mirror.panels import daily_panel, hourly_panel, latest_on_hand
-from edge_agent.policy import Policy
+from edge_agent.policy import Policy, ServiceLevel
 from models import SERVED_MODELS
 from models import features as F
 from models.runtime import OnnxModel
@@ -56,8 +60,11 @@ __all__ = [
     "SERVED_MODELS",
     "CycleResult",
     "ModelSet",
+    "OrderLevels",
     "decision_threshold",
     "load_models",
+    "order_cases",
+    "order_levels",
     "run_cycle",
     "serving",
     "verify_model",
@@ -259,6 +266,8 @@ class _Product:
     lead_time: int
     order_days: tuple[str, ...]
     cutoff: str | None
+    price: float = 0.0  # regular price; 0: unknown
+    shelf_life: int = 0  # days; 0: not perishable (or unknown)
 
 
 def _products(mirror: Mirror, as_of: date) -> dict[str, _Product]:
@@ -266,20 +275,22 @@ def _products(mirror: Mirror, as_of: date) -> dict[str, _Product]:
     latest: dict[str, tuple] = {}
     for row in mirror.conn.execute(
         "SELECT sku, category, case_pack, unit_cost, price, lead_time_days, order_days, "
-        "order_cutoff, status FROM products WHERE effective_from <= ? "
+        "order_cutoff, status, CASE WHEN perishable THEN COALESCE(shelf_life_days, 0) ELSE 0 "
+        "END FROM products WHERE effective_from <= ? "
         "ORDER BY sku, effective_from",
         (as_of.isoformat(),),
     ):
         latest[row[0]] = row  # the last row effective by as_of is in force
     weekdays: dict[str | None, tuple[str, ...]] = {}  # a few distinct values, shared
     products = {}
-    for sku, category, case_pack, cost, price, lead, days, cutoff, status in latest.values():
+    for sku, category, case_pack, cost, price, lead, days, cutoff, status, life in latest.values():
         if status != "active":
             continue
         if days not in weekdays:
             weekdays[days] = tuple((days or ",".join(WEEKDAYS)).split(","))
         products[sku] = _Product(category, case_pack or 1.0, cost or price or 0.0,
-                                 int(lead or 1), weekdays[days], cutoff)  # fmt: skip
+                                 int(lead or 1), weekdays[days], cutoff, float(price or 0.0),
+                                 life)  # fmt: skip
     return products
 
 
@@ -378,6 +389,93 @@ def _confidence(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.clip(np.minimum(history / 56.0, 1.0) * (0.5 + 0.5 * steadiness), 0.0, 1.0)
 
 
+# -- the order rule --------------------------------------------------------------------------------
+_NORMAL = NormalDist()
+_Z90 = _NORMAL.inv_cdf(0.9)
+# z of a level by interpolation in a fine table: vectorised, no scipy on the edge.
+_LEVELS = np.linspace(0.001, 0.999, 999)
+_Z = np.array([_NORMAL.inv_cdf(float(p)) for p in _LEVELS])
+
+
+@dataclass
+class OrderLevels:
+    """Per due SKU: what the order rule aims at and why (the decision's detail says it)."""
+
+    order_up_to: np.ndarray  # the level the position is ordered up to (after the cap)
+    p90: np.ndarray  # the protection model's P90 of demand over the protection interval
+    service_level: np.ndarray  # the share of protection intervals the level should cover
+    level_source: np.ndarray  # "newsvendor", "category" (policy) or "unknown_margin"
+    shelf_life_cap: np.ndarray  # units that sell before the order expires; NaN: no cap
+    capped: np.ndarray  # bool: the cap lowered the level
+
+
+def order_levels(
+    features: np.ndarray,
+    p90: np.ndarray,
+    *,
+    unit_cost: np.ndarray,
+    price: np.ndarray,
+    shelf_life: np.ndarray,
+    lead_time: np.ndarray,
+    protection: np.ndarray,
+    categories: Any,
+    settings: ServiceLevel,
+) -> OrderLevels:
+    """The order-up-to level per SKU, vectorised over the due SKUs.
+
+    - **Level**: the newsvendor critical ratio ``margin / (margin + overage)``: margin
+      is price minus unit cost (a sale lost); overage is holding a unit too many one
+      review period (unit cost x ``holding_rate`` x review days / 365). Kept within
+      ``[min, max]``; a category's level in the policy wins; without a cost or price
+      the level is ``unknown_margin``. Expiry is the cap's job, not the ratio's.
+    - **Quantity**: the model gives the P90 of demand over the protection interval; the
+      level's quantile is that P90 moved by ``z(level) - z(0.9)`` standard deviations of
+      the interval's total (a normal spread: the daily ``std_28`` x sqrt(open days)).
+    - **Shelf-life cap** (perishables): no more than the ``shelf_life_quantile`` of
+      demand over the lead time plus the shelf life (mean: the seasonal ``expected_total``
+      per open day; spread: ``std_28`` x sqrt(days)): the stock beyond that expires
+      before it sells. Never below one unit (a shelf that sold nothing for weeks still
+      gets a case).
+    """
+    names = F.PROTECTION_FEATURES
+    closed = features[:, names.index("closed_days")].astype(float)
+    expected = np.maximum(features[:, names.index("expected_total")].astype(float), 0.0)
+    std = np.maximum(features[:, names.index("std_28")].astype(float), 0.0)
+    open_days = np.maximum(protection - closed, 1.0)
+    review = np.maximum(protection - lead_time, 1.0)
+    life = shelf_life.astype(float)
+    fresh = life > 0
+    margin = price - unit_cost
+    known = (unit_cost > 0) & (price > 0) & (margin > 0)
+    overage = unit_cost * settings.holding_rate * review / 365.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(known, margin / (margin + overage), settings.unknown_margin)
+    level = np.where(known, np.clip(ratio, settings.min, settings.max), ratio)
+    source = np.where(known, "newsvendor", "unknown_margin").astype(object)
+    names_of = np.asarray(categories) if settings.categories else None
+    for category, fixed in settings.categories.items():
+        mine = names_of == category
+        level[mine], source[mine] = fixed, "category"
+    spread = std * np.sqrt(open_days)
+    z = np.interp(level, _LEVELS, _Z)
+    up_to = np.maximum(p90 + (z - _Z90) * spread, 0.0)
+    cap = np.full(len(p90), np.nan)
+    if settings.shelf_life_cap:
+        horizon = lead_time + life  # the order's units must sell before this day
+        z_cap = _NORMAL.inv_cdf(settings.shelf_life_quantile)
+        sellable = expected / open_days * horizon + z_cap * std * np.sqrt(horizon)
+        cap = np.where(fresh, np.maximum(sellable, 1.0), np.nan)
+    capped = fresh & (up_to > cap)  # NaN compares False: no cap
+    up_to = np.where(capped, cap, up_to)
+    return OrderLevels(up_to, p90, level, source, cap, capped)
+
+
+def order_cases(order_up_to: np.ndarray, position: np.ndarray, case_pack: np.ndarray) -> np.ndarray:
+    """Whole cases that bring the position to the order-up-to level (0: no order)."""
+    need = np.maximum(order_up_to - position, 0.0)
+    return np.ceil(need / case_pack - 1e-9).astype(np.int64)
+
+
 def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, positions) -> list:
     weekday = as_of.weekday()
     index = {sku: i for i, sku in enumerate(panel.skus)}
@@ -398,24 +496,31 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
         _protection_days(products[s].order_days, weekday, products[s].lead_time)
         for s in due])  # fmt: skip
     features = _protection_features(panel, rows_idx, origin, protection)
-    order_up_to = np.maximum(models.protection.predict(features), 0.0)
+    p90 = np.maximum(models.protection.predict(features), 0.0)
+    items = [products[s] for s in due]
+    levels = order_levels(
+        features, p90,
+        unit_cost=np.array([p.unit_cost for p in items]), price=np.array([p.price for p in items]),
+        shelf_life=np.array([p.shelf_life for p in items]),
+        lead_time=np.array([p.lead_time for p in items]), protection=protection,
+        categories=[p.category for p in items], settings=policy.service_level,
+    )  # fmt: skip
+    order_up_to = levels.order_up_to
     confidence = _confidence(features, F.PROTECTION_FEATURES)
     on_hand, open_orders, own = positions
+    position = np.array([on_hand.get(s, 0.0) + open_orders.get(s, 0.0) + own.get(s, 0.0)
+                         for s in due])  # fmt: skip
+    cases = order_cases(order_up_to, position, np.array([p.case_pack for p in items]))
     store = mirror.require_store()
     proposals = []
-    for k, sku in enumerate(due):
-        p = products[sku]
-        position = on_hand.get(sku, 0.0) + open_orders.get(sku, 0.0) + own.get(sku, 0.0)
-        need = order_up_to[k] - position
-        if need <= 0:
-            continue
-        cases = math.ceil(need / p.case_pack)
-        quantity = cases * p.case_pack
+    for k in np.flatnonzero(cases > 0).tolist():
+        sku, p = due[k], items[k]
+        quantity = int(cases[k]) * p.case_pack
         detail = decision_pb2.OrderDetail(
             order_date=as_of.isoformat(), order_up_to=float(order_up_to[k]),
             on_hand=on_hand.get(sku, 0.0), open_orders=open_orders.get(sku, 0.0),
             pending_own_orders=own.get(sku, 0.0), case_pack=p.case_pack,
-            protection_quantile=float(order_up_to[k]), protection_days=int(protection[k]),
+            protection_quantile=float(p90[k]), protection_days=int(protection[k]),
             cutoff=p.cutoff or "",
             expected_delivery_date=(as_of + timedelta(days=p.lead_time)).isoformat(),
         )  # fmt: skip
@@ -427,11 +532,23 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             model_version=models.versions["replenishment_protection_p90"],
             feature_digest=hashlib.sha256(features[k].tobytes()).hexdigest()[:16],
             expires_at=datetime.combine(as_of, cutoffs[sku], store.tz), detail=detail,
-            inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position:.3f}",
-                    "protection_days": str(int(protection[k]))},
+            inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position[k]:.3f}",
+                    "protection_days": str(int(protection[k])), **_level_inputs(levels, k)},
         )  # fmt: skip
         proposals.append(proposal)
     return decisions.record_many(mirror, proposals, policy)
+
+
+def _level_inputs(levels: OrderLevels, k: int) -> dict[str, str]:
+    """What the order rule did for one SKU (audited with the order; the model's P90 is the
+    detail's ``protection_quantile``). Kept short: a cycle records thousands of them."""
+    level = levels.service_level[k]
+    rule = f"service level {level:.3f} ({levels.level_source[k]})"
+    if not levels.capped[k]:
+        return {"service_level": f"{level:.4f}", "order_rule": rule}
+    cap = f"{levels.shelf_life_cap[k]:.3f}"
+    return {"service_level": f"{level:.4f}", "shelf_life_cap": cap,
+            "order_rule": f"{rule}, capped by shelf life at {cap}"}  # fmt: skip
 
 
 def _protection_features(panel: F.DailyPanel, rows: np.ndarray, origin: int,

@@ -10,8 +10,10 @@ runs under two ordering processes, both starting from the same history:
 - **kit**: from the go-live day on, the edge cycle's ordering: on each order day, the
   due SKUs' protection-interval features (``cycle._protection_features``, the
   ``models.features`` definitions) are scored by the real ONNX protection model
-  (``models.runtime``), order-up-to minus the position (on hand + on order), rounded up
-  to case packs, and the policy blocks what it would block.
+  (``models.runtime``), the cycle's order rule sets each SKU's order-up-to level
+  (``cycle.order_levels``: service level by margin, shelf-life cap, the policy's
+  ``[service_level]``), minus the position (on hand + on order), in whole cases
+  (``cycle.order_cases``), and the policy blocks what it would block.
 
 Before go-live both arms are the same process (the history the kit's features read);
 every metric covers go-live .. end only. A third arm, **baseline_tuned**, scales the
@@ -259,6 +261,7 @@ class _Kit(_Recorded):
         self.sales = np.full((cat.n, width), np.nan, dtype=np.float32)  # NaN: not observed
         self.blocked = 0
         self.forecasts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.rule: dict[str, list] = {}  # segment -> [levels set, sum of levels, capped]
         self.seconds = 0.0
 
     def trade(self, demand, shrink, damage, returns, vanish=None):  # type: ignore[no-untyped-def]
@@ -297,17 +300,28 @@ class _Kit(_Recorded):
             cycle._protection_days(inputs.order_days[s], weekday, int(cat.lead[s]))
             for s in due.tolist()])  # fmt: skip
         features = cycle._protection_features(panel, np.arange(due.size), origin, protection)
-        order_up_to = np.maximum(self.models.protection.predict(features), 0.0)
-        self.forecasts.append((day, due, order_up_to, protection))
+        p90 = np.maximum(self.models.protection.predict(features), 0.0)
+        self.forecasts.append((day, due, p90, protection))
         confidence = cycle._confidence(features, F.PROTECTION_FEATURES)
         scale = cat.scale[due]
+        regular = np.nan_to_num(inputs.regular[due, _PAD + day]).astype(float)
+        unit_cost = self._unit_cost(due, day)
+        levels = cycle.order_levels(
+            features, p90, unit_cost=unit_cost, price=regular, shelf_life=cat.life[due],
+            lead_time=cat.lead[due], protection=protection,
+            categories=inputs.category_names[due], settings=self.policy.service_level,
+        )  # fmt: skip
+        fresh = cat.life[due] > 0
+        for segment, mask in (("perishable", fresh), ("shelf_stable", ~fresh)):
+            counts = self.rule.setdefault(segment, [0, 0.0, 0])
+            counts[0] += int(mask.sum())
+            counts[1] += float(levels.service_level[mask].sum())
+            counts[2] += int(levels.capped[mask].sum())
         position = (self.system[due] + self.on_order[due]) / scale
         case_pack = cat.case_pack[due] / scale
-        need = order_up_to - position
-        cases = np.ceil(np.maximum(need, 0.0) / case_pack - 1e-9).astype(np.int64)
-        unit_cost = self._unit_cost(due, day)
+        cases = cycle.order_cases(levels.order_up_to, position, case_pack)
         place = []
-        for k in np.flatnonzero(need > 0).tolist():
+        for k in np.flatnonzero(cases > 0).tolist():
             quantity = float(cases[k] * case_pack[k])
             verdict = self.policy.evaluate(
                 "order", quantity=quantity, value=quantity * float(unit_cost[k]),
@@ -323,7 +337,9 @@ class _Kit(_Recorded):
             self.place(day, due[k], cases[k] * cat.case_pack[due[k]])
 
     def _unit_cost(self, rows: np.ndarray, day: int) -> np.ndarray:
-        return np.nan_to_num(self.inputs.regular[rows, _PAD + day]) * self.cat.cost_ratio[rows]
+        """The products row's unit cost: the regular price x the cost ratio, in cents."""
+        regular = np.nan_to_num(self.inputs.regular[rows, _PAD + day]).astype(float)
+        return np.round(regular * self.cat.cost_ratio[rows], 2)
 
 
 # -- metrics --------------------------------------------------------------------------------------
@@ -405,6 +421,7 @@ class _Seed:
     # segment -> [P90 forecasts, of them covering the true demand]
     coverage: dict[str, list[int]] = field(default_factory=dict)
     blocked: int = 0
+    rule: dict[str, list] = field(default_factory=dict)  # as _Kit.rule, over the seed's stores
 
 
 def _run_baseline(item: _Seed, go_live: int, scenario: LiftScenario, factor: float,
@@ -435,6 +452,10 @@ def _run_kit(item: _Seed, go_live: int, scenario: LiftScenario, models: cycle.Mo
         digest.update(proc.digest.digest())
         item.kit_seconds += proc.seconds
         item.blocked += proc.blocked
+        for segment, counts in proc.rule.items():
+            total = item.rule.setdefault(segment, [0, 0.0, 0])
+            for i, value in enumerate(counts):
+                total[i] += value
         _p90_coverage(world, proc.forecasts, item.coverage)
     item.digests["kit"] = digest.hexdigest()
     return {k: t.per_store_day() for k, t in totals.items()}
@@ -464,6 +485,19 @@ def _coverage_summary(items: list[_Seed]) -> dict[str, Any]:
         n = sum(s.coverage.get(segment, [0, 0])[0] for s in items)
         hit = sum(s.coverage.get(segment, [0, 0])[1] for s in items)
         out[segment] = {"forecasts": n, "covered": hit / n if n else None}
+    return out
+
+
+def _rule_summary(items: list[_Seed]) -> dict[str, Any]:
+    """What the order rule set on the kit's order days: the mean service level and the
+    share of levels the shelf-life cap lowered, per segment."""
+    out: dict[str, Any] = {}
+    for segment in SEGMENTS[1:]:
+        n = sum(s.rule.get(segment, [0, 0.0, 0])[0] for s in items)
+        level = sum(s.rule.get(segment, [0, 0.0, 0])[1] for s in items)
+        capped = sum(s.rule.get(segment, [0, 0.0, 0])[2] for s in items)
+        out[segment] = {"levels": n, "mean_service_level": level / n if n else None,
+                        "capped_share": capped / n if n else None}  # fmt: skip
     return out
 
 
@@ -593,6 +627,7 @@ def simulated_lift(
             "policy_hash": policy.hash,
             "kit_orders_blocked_by_policy": sum(s.blocked for s in items),
             "kit_p90_coverage": _coverage_summary(items),
+            "kit_order_rule": _rule_summary(items),
             "demand_digests": {str(s.seed): s.digests for s in items},
             "kit_order_seconds": round(sum(s.kit_seconds for s in items), 3),
             "seconds": round(time.perf_counter() - started, 3),

@@ -21,6 +21,17 @@ A policy is a TOML file, validated at load with errors that name the field::
     daily_cap = 40                # checks per store and day
     random_share = 0.1            # unbiased sample that trains the availability model
 
+    [service_level]               # what the order-up-to level aims at, per SKU
+    holding_rate = 0.25           # annual cost of holding stock, share of unit cost
+    min = 0.5                     # the newsvendor level is kept within [min, max]
+    max = 0.95
+    unknown_margin = 0.9          # the level when cost or price is unknown
+    shelf_life_cap = true         # perishables: no more than sells before it expires,
+    shelf_life_quantile = 0.75    # this quantile of demand over lead time + shelf life
+
+    [service_level.categories]    # a retailer's fixed level per category: wins
+    milk = 0.97
+
 Every evaluation returns the outcome, the rule that fired (readable) and the
 policy's hash, which the decision and its audit record carry.
 """
@@ -33,13 +44,13 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge_agent.errors import ConfigError
 
-__all__ = ["KindLimits", "Policy", "Verdict", "load_policy"]
+__all__ = ["KindLimits", "Policy", "ServiceLevel", "Verdict", "load_policy"]
 
 Kind = Literal["order", "staffing", "shelf_check"]
 Outcome = Literal["auto", "pending", "blocked"]
@@ -95,11 +106,31 @@ class KindPolicy(KindLimits):
         return {}
 
 
+class ServiceLevel(_Strict):
+    """The order rule's target: the share of protection intervals whose demand the
+    order-up-to level should cover (the cycle's ``order_levels``)."""
+
+    holding_rate: float = Field(0.25, ge=0, le=5, description="annual, of unit cost")
+    min: float = Field(0.5, gt=0, lt=1, description="lowest computed level")
+    max: float = Field(0.95, gt=0, lt=1, description="highest computed level")
+    unknown_margin: float = Field(0.9, gt=0, lt=1, description="level without cost or price")
+    shelf_life_cap: bool = Field(True, description="perishables: no more than sells in time")
+    shelf_life_quantile: float = Field(0.75, gt=0, lt=1, description="of demand before expiry")
+    categories: dict[str, Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ServiceLevel:
+        if self.max < self.min:
+            raise ValueError(f"max {self.max:g} is below min {self.min:g}")
+        return self
+
+
 class Policy(_Strict):
     mode: Literal["execute", "shadow"] = "execute"
     order: KindPolicy = KindPolicy(auto_min_confidence=0.6, max_value=5000.0, min_quantity=1.0)
     staffing: KindPolicy = KindPolicy(auto_max_value=2.0)
     shelf_check: KindPolicy = KindPolicy(auto_min_confidence=0.0, daily_cap=40, random_share=0.1)
+    service_level: ServiceLevel = ServiceLevel()
 
     @cached_property  # frozen: hashed once, not per decision
     def hash(self) -> str:

@@ -187,3 +187,30 @@ def test_cycle_commands_print_one_json_document(week, tmp_path):
                     + "\n")  # fmt: skip
     assert run("ack", str(acks)) == {"confirmed": 1, "failed": 0, "skipped": 0}
     assert run("decisions", "--state", "confirmed")["decisions"]
+
+
+def test_each_order_says_its_service_level_and_shelf_life_cap_in_the_audit(week):
+    mirror, _, results = week
+    orders = {d.decision_id: d for r in results for d in r.decisions if d.kind == "order"}
+    fresh = {sku for (sku,) in mirror.conn.execute("SELECT sku FROM products WHERE perishable = 1")}
+    said = {}
+    for _, record in audit.iter_records(mirror):
+        if record.subject_id in orders and "order_rule" in record.attributes:
+            said[record.subject_id] = (dict(record.attributes), record.decision.order)
+    assert said.keys() == orders.keys()
+    capped = 0
+    for decision_id, (attributes, detail) in said.items():
+        level = float(attributes["service_level"])
+        assert 0.5 <= level <= 0.95
+        assert attributes["order_rule"].startswith(f"service level {level:.3f} (newsvendor)")
+        if "shelf_life_cap" in attributes:  # only perishables are capped, at the cap
+            capped += 1
+            assert orders[decision_id].sku in fresh, decision_id
+            assert "capped by shelf life" in attributes["order_rule"]
+            assert detail.order_up_to == pytest.approx(float(attributes["shelf_life_cap"]),
+                                                       abs=1e-3)  # fmt: skip
+        else:  # the model's P90 stays in the detail; a level above 0.9 orders up to more
+            above = detail.order_up_to >= detail.protection_quantile - 1e-3
+            below = detail.order_up_to <= detail.protection_quantile + 1e-3
+            assert above if level > 0.9 else below, (attributes, detail)
+    assert capped > 0  # the simulated store has short-lived perishables

@@ -86,6 +86,17 @@ def test_an_order_quantile_is_scored_by_pinball_loss_once_its_protection_days_sy
     assert live_accuracy(db, "replenishment_daily", ["v2"], ["S1"]).decisions == 0
 
 
+def test_an_order_is_scored_on_the_models_p90_not_the_order_rules_level(tmp_path):
+    """The order rule moves order_up_to off the P90 (a service level, a shelf-life cap):
+    the gate scores the model, so it reads protection_quantile."""
+    capped = order("S1", "2026-06-29", "A", 8.0, days=2)
+    capped.order.protection_quantile = 12.0
+    db = hub(tmp_path, capped, outcome("S1", "2026-06-29", skus=[("A", 4)]),
+             outcome("S1", "2026-06-30", skus=[("A", 6)]))  # fmt: skip
+    score = live_accuracy(db, "replenishment_protection_p90", ["v2"], ["S1"])
+    assert score.error == pytest.approx(0.04)  # 12 vs 10 sold, as above; 8 would give 0.36
+
+
 def test_the_days_before_a_swap_are_the_last_ones_with_scored_decisions(tmp_path):
     db = hub(tmp_path,
              *[staffing("S1", f"2026-06-2{d}", 9, 10.0, version="v1") for d in (5, 6, 7)],
