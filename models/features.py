@@ -42,8 +42,12 @@ __all__ = [
     "protection_features",
 ]
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 _EPS = 1e-3
+PROFILE_WEEKS = 5
+PROFILE_OUTLIER = 0.25
+PROFILE_LEVEL_DAYS = 28
+PROFILE_LEVEL_WEIGHT = 0.5
 
 DAILY_FEATURES = (
     "horizon", "dow", "doy_sin", "doy_cos", "holiday", "holiday_near", "event", "promo",
@@ -77,6 +81,18 @@ FEATURE_SPEC = {
     "hourly": HOURLY_FEATURES,
     "availability": AVAILABILITY_FEATURES,
     "windows": {"short": 7, "month": 28, "long": 56, "weeks": 4, "cap_days": 365},
+    # The labor profile: same-weekday days over PROFILE_WEEKS, without the days whose total
+    # is more than PROFILE_OUTLIER off their median (holidays, swapped working days).
+    # Scaled by the recent level: half of the median ratio of the last PROFILE_LEVEL_DAYS
+    # days' totals to their weekday's typical total.
+    "labor_profile": {
+        "weeks": PROFILE_WEEKS,
+        "outlier": PROFILE_OUTLIER,
+        "smooth": 0.2,
+        "pooled": 0.3,
+        "level_days": PROFILE_LEVEL_DAYS,
+        "level_weight": PROFILE_LEVEL_WEIGHT,
+    },
 }
 FEATURE_SPEC_HASH = hashlib.sha256(json.dumps(FEATURE_SPEC, sort_keys=True).encode()).hexdigest()[
     :16
@@ -412,6 +428,7 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
     hour_mean_28 = _nanmean(w28)
     pooled_share = hour_mean_28 / (hour_mean_28.sum(axis=1, keepdims=True) + _EPS)
     hours = np.arange(24)
+    level = 1.0 + PROFILE_LEVEL_WEIGHT * (_recent_level(daily_total, origin) - 1.0)
     blocks = []
     for h in horizons:
         target = origin + h
@@ -424,7 +441,8 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         same_4 = _nanmean(same, axis=1, default=np.nan)  # (series, 24)
         same_4 = np.where(np.isnan(same_4), hour_mean_7, same_4)
         same_1 = np.where(np.isnan(same[:, 0, :]), same_4, same[:, 0, :])
-        profile = _profile(same_4, pooled_share)
+        typical = _typical_same_hour(traffic, daily_total, target - back, hour_mean_7)
+        profile = _profile(typical, pooled_share) * level[:, None]
         day_totals = daily_total[:, days] if days.size else np.full((n_series, 1), np.nan)
         weekday_ratio = (_nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
         weekday_ratio = np.where(np.isnan(weekday_ratio), 1.0, weekday_ratio)
@@ -452,15 +470,70 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
     return np.vstack(blocks).astype(np.float32)
 
 
-def _profile(same_4: np.ndarray, pooled_share: np.ndarray) -> np.ndarray:
+def _typical_days(daily_total: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """(series, len(days)) bool: the observed days among ``days`` whose total is at most
+    :data:`PROFILE_OUTLIER` off their median (every observed day if none is)."""
+    totals = daily_total[:, days]  # NaN = closed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(totals, axis=1, keepdims=True)
+    typical = np.abs(totals / np.where(median > 0, median, 1.0) - 1.0) <= PROFILE_OUTLIER
+    typical |= ~(median > 0)  # nothing to compare against: keep every observed day
+    typical &= ~np.isnan(totals)
+    typical[~typical.any(axis=1)] = True
+    return typical
+
+
+def _recent_level(daily_total: np.ndarray, origin: int) -> np.ndarray:
+    """Per series, the median over the last :data:`PROFILE_LEVEL_DAYS` days up to the
+    origin of each day's total divided by its weekday's typical total (the mean of the
+    typical days among the :data:`PROFILE_WEEKS` same weekdays before it): how far trade
+    has moved from the weekday profile, robust to a holiday. 1 where nothing compares."""
+    ratios = []
+    for day in range(max(origin - PROFILE_LEVEL_DAYS + 1, 0), origin + 1):
+        days = day - 7 * np.arange(1, PROFILE_WEEKS + 1)
+        days = days[days >= 0]
+        if days.size == 0:
+            continue
+        typical = _typical_days(daily_total, days)
+        base = _nanmean(np.where(typical, daily_total[:, days], np.nan), default=np.nan)
+        ratios.append(daily_total[:, day] / np.where(base > 0, base, np.nan))
+    if not ratios:
+        return np.ones(daily_total.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.nanmedian(np.column_stack(ratios), axis=1)
+    return np.where(np.isfinite(level), level, 1.0)
+
+
+def _typical_same_hour(
+    traffic: np.ndarray, daily_total: np.ndarray, last: int, fallback: np.ndarray
+) -> np.ndarray:
+    """The same-hour mean of the target's weekday over the last :data:`PROFILE_WEEKS` such
+    days up to ``last`` (inclusive), leaving out the days whose total is more than
+    :data:`PROFILE_OUTLIER` off the median total of those days: a holiday or a swapped
+    working day would otherwise distort that weekday for weeks. (series, 24); ``fallback``
+    where none of the days is observed."""
+    days = last - 7 * np.arange(PROFILE_WEEKS)
+    days = days[days >= 0]
+    if days.size == 0:
+        return fallback
+    typical = _typical_days(daily_total, days)
+    values = np.where(typical[:, :, None], traffic[:, days, :], np.nan)
+    mean = _nanmean(values, axis=1, default=np.nan)
+    return np.where(np.isnan(mean), fallback, mean)
+
+
+def _profile(same_hour: np.ndarray, pooled_share: np.ndarray) -> np.ndarray:
     """The expected transactions per hour of the target day (the labor model's scale: it
-    learns the ratio to it). The weekday's 4-week same-hour mean, each hour smoothed with
-    its neighbours (0.6 / 0.2 + 0.2), its shape mixed 70/30 with the last 28 days' hour
-    shape: a noisy hour of one weekday borrows from the hours and days around it. The
-    weights were chosen on training weeks only (FreshRetailNet, origins before the last
-    training week), where they beat the plain 4-week mean by 6 % WAPE."""
-    padded = np.pad(same_4, ((0, 0), (1, 1)), mode="edge")
-    smoothed = 0.6 * same_4 + 0.2 * (padded[:, :-2] + padded[:, 2:])
+    learns the ratio to it). The weekday's typical same-hour mean (:func:`_typical_same_hour`),
+    each hour smoothed with its neighbours (0.6 / 0.2 + 0.2), its shape mixed 70/30 with
+    the last 28 days' hour shape: a noisy hour of one weekday borrows from the hours and
+    days around it. (hourly_features then scales it halfway to the recent level,
+    :func:`_recent_level`.) Weeks, outlier share, level window and weights were chosen on
+    forecast origins inside the training part only (FreshRetailNet, BENCHMARKS.md)."""
+    padded = np.pad(same_hour, ((0, 0), (1, 1)), mode="edge")
+    smoothed = 0.6 * same_hour + 0.2 * (padded[:, :-2] + padded[:, 2:])
     total = smoothed.sum(axis=1, keepdims=True)
     shape = smoothed / (total + _EPS)
     return total * (0.7 * shape + 0.3 * pooled_share)

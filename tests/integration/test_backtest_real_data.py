@@ -81,8 +81,8 @@ def test_labor_on_freshretailnet_hourly_totals(converted):
         "backtest", "labor", "--transactions", str(transactions), "--holdout-days", "7"
     )
     methods = result["methods"]
-    # The issue asks WAPE >= 20 % below snaive and <= ma28; today: 14 % below snaive,
-    # 6 % above ma28 (62 days of one store leave little to learn from; BENCHMARKS.md).
-    assert methods["model"]["wape"] <= 0.9 * methods["snaive"]["wape"]
-    assert methods["model"]["wape"] <= 1.1 * methods["ma28"]["wape"]
+    # The issue asks WAPE >= 20 % below snaive and <= ma28; today: 17 % below snaive,
+    # 2 % above ma28 (62 days of one store leave little to learn from; BENCHMARKS.md).
+    assert methods["model"]["wape"] <= 0.85 * methods["snaive"]["wape"]
+    assert methods["model"]["wape"] <= 1.03 * methods["ma28"]["wape"]
     assert abs(methods["model"]["bias"]) < 0.05

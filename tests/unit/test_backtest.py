@@ -11,6 +11,7 @@ import pytest
 
 from cloud_hub import backtest
 from cloud_hub.errors import BacktestError
+from models import features as F
 
 
 def _daily_file(path: Path, holdout_value: float | None = None, days: int = 150) -> Path:
@@ -113,3 +114,15 @@ def test_bad_inputs_name_the_problem(tmp_path: Path):
         backtest.backtest_replenishment(bad, 7)
     with pytest.raises(BacktestError, match="cannot read"):
         backtest.backtest_labor(tmp_path / "nope.csv", 7)
+
+
+def test_labor_serves_the_profile_when_history_is_too_short_to_check_the_trees():
+    # 38 days of history: too few to hold out a week of training origins for the twin check, so the
+    # model is the profile itself (a constant ratio of 1), not 300 unchecked rounds.
+    rng = np.random.default_rng(3)
+    usual = np.array([0] * 8 + [2, 4, 6, 6, 5, 4, 4, 5, 6, 5, 3, 2] + [0] * 4, np.float32)
+    traffic = rng.poisson(np.tile(usual, (1, 46, 1))).astype(np.float32)
+    model, panel = backtest.train_labor(traffic, date(2026, 1, 5), 38, 7, threads=1)
+    rows = F.hourly_features(panel, 38, range(1, 8))
+    profile = rows[:, F.HOURLY_FEATURES.index("profile")]
+    np.testing.assert_allclose(model.predict(rows), profile, rtol=1e-6)

@@ -200,6 +200,25 @@ def test_availability_run_likelihood_and_stopped_share():
     assert column["stopped_share_7d"][9 * 24 + 5] == pytest.approx(1 / 7)
 
 
+def test_labor_profile_leaves_out_a_holiday_on_the_same_weekday():
+    # Five weeks of the same traffic; one day, four weeks before the target's weekday, is a
+    # holiday with three times the usual trade. The profile the labor model scales by
+    # forecasts the usual day; a plain same-weekday mean would carry the holiday for weeks.
+    n_days = 43
+    usual = np.zeros(24, dtype=np.float32)
+    usual[8:20] = [2, 4, 6, 6, 5, 4, 4, 5, 6, 5, 3, 2]
+    traffic = np.tile(usual, (1, n_days, 1))
+    origin, horizon = 40, 2
+    holiday = origin + horizon - 28
+    traffic[0, holiday] = 3 * usual
+    panel = F.HourlyPanel(date(2026, 1, 5), traffic, np.zeros(n_days, bool), np.zeros(n_days, bool))
+    rows = F.hourly_features(panel, origin, [horizon])
+    profile = rows[:, F.HOURLY_FEATURES.index("profile")]
+    assert profile.sum() == pytest.approx(usual.sum(), rel=1e-3)
+    same_4 = rows[:, F.HOURLY_FEATURES.index("same_hour_4")]
+    assert same_4.sum() == pytest.approx(1.5 * usual.sum(), rel=1e-3)  # (3 + 1 + 1 + 1) / 4
+
+
 def test_feature_spec_hash_is_stable_and_names_are_unique():
     for names in (
         F.DAILY_FEATURES,
