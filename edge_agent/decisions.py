@@ -227,19 +227,62 @@ def record_many(mirror: Mirror, proposals: Sequence[Proposal], policy: Policy) -
                             hint="this is a bug in the caller")  # fmt: skip
     live = _live_decisions(mirror, proposals)
     made = []
+    writes = _Writes(mirror)
     for proposal in proposals:
         key = _proposal_subject(proposal)
-        row = _record(mirror, proposal, policy, live.get(key))
+        row = _record(mirror, proposal, policy, live.get(key), writes)
         if row.state in LIVE_STATES:  # a later proposal for the same subject finds it
             live[key] = row
         else:
             live.pop(key, None)
         made.append(row)
+    writes.flush()
     return made
 
 
+class _Writes:
+    """New decisions' rows (decisions, audit, outbox) held and written by :meth:`flush` in
+    one statement per table, in the same transaction and order as one at a time (a
+    cycle's 11,000 orders spent a third of its time in single-row writes). Flushed before
+    anything that writes on its own (superseding a pending decision)."""
+
+    def __init__(self, mirror: Mirror) -> None:
+        self.mirror = mirror
+        self.audit = audit.Batch(mirror)
+        self.decisions: list[tuple] = []
+        self.outbox: list[tuple] = []
+        self._last_seq: int | None = None
+
+    def next_seq(self) -> int:
+        if self._last_seq is None:
+            self._last_seq = self.mirror.last_sequence("decision")
+        self._last_seq += 1
+        return self._last_seq
+
+    def flush(self) -> None:
+        conn = self.mirror.conn
+        if self.decisions:
+            try:
+                conn.executemany(_INSERT, self.decisions)
+            except sqlite3.IntegrityError as exc:  # the one-live-order rule, by the database
+                raise DecisionError(
+                    f"a decision of this cycle already has a live one for its subject: {exc}",
+                    hint="this is a bug in the caller: record() returns the live decision instead",
+                ) from None
+            assert self._last_seq is not None
+            self.mirror.set_sequence("decision", self._last_seq)
+        self.audit.flush()
+        if self.outbox:
+            outbox.append_many(self.mirror, self.outbox)
+        self.decisions, self.outbox, self._last_seq = [], [], None
+
+
 def _record(
-    mirror: Mirror, proposal: Proposal, policy: Policy, existing: DecisionRow | None
+    mirror: Mirror,
+    proposal: Proposal,
+    policy: Policy,
+    existing: DecisionRow | None,
+    writes: _Writes,
 ) -> DecisionRow:
     if existing is not None and (
         existing.state != "pending"
@@ -255,11 +298,12 @@ def _record(
     )
     supersedes = None
     if existing is not None:
+        writes.flush()  # the step writes its own rows, after those held
         step(mirror, existing, "superseded", actor="system", reason="a newer cycle proposed anew")
         supersedes = existing.decision_id
     store = mirror.require_store()
     now = mirror.clock.now()
-    seq = mirror.next_sequence("decision")
+    seq = writes.next_seq()
     state = verdict.outcome  # a new decision's state is the policy's outcome
     message = decision_pb2.Decision(
         id=common_pb2.RecordId(
@@ -301,16 +345,8 @@ def _record(
         proposal.expires_at.astimezone(UTC).isoformat() if proposal.expires_at else None,
         supersedes, "system", None,
     )  # fmt: skip
-    try:
-        mirror.conn.execute(_INSERT, (*values, payload))
-    except sqlite3.IntegrityError as exc:  # the one-live-order rule, enforced by the database
-        raise DecisionError(
-            f"{proposal.kind} for {proposal.sku} on {proposal.order_date} already has a live "
-            f"decision: {exc}",
-            hint="this is a bug in the caller: record() returns the live decision instead",
-        ) from None
-    audit.append(
-        mirror,
+    writes.decisions.append((*values, payload))
+    writes.audit.append(
         audit_pb2.AUDIT_EVENT_TYPE_DECISION_CREATED,
         subject_id=decision_id,
         summary=f"{proposal.kind} {proposal.sku or proposal.hour or ''} qty "
@@ -320,7 +356,7 @@ def _record(
         decision=message,
     )
     failpoints.hit("decision.before_outbox")
-    outbox.append(mirror, decision_id, "decision", payload)
+    writes.outbox.append((decision_id, "decision", payload, now.isoformat()))
     failpoints.hit("decision.before_commit")
     return _row(values)
 

@@ -144,6 +144,22 @@ class Mirror:
         ).fetchone()
         return int(row[0])
 
+    def last_sequence(self, record_type: str) -> int:
+        """The last sequence number given out for a record type (0: none yet)."""
+        row = self.conn.execute(
+            "SELECT last FROM sequences WHERE record_type = ?", (record_type,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_sequence(self, record_type: str, last: int) -> None:
+        """Record that numbers up to ``last`` were given out (a batch that counted in memory,
+        inside the same transaction)."""
+        self.conn.execute(
+            "INSERT INTO sequences(record_type, last) VALUES (?, ?) "
+            "ON CONFLICT(record_type) DO UPDATE SET last = excluded.last",
+            (record_type, last),
+        )
+
     # -- products -------------------------------------------------------------------------
     def known_skus(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT DISTINCT sku FROM products")}
