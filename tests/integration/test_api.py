@@ -52,7 +52,14 @@ SERVICE = "storeedge.hub.v1.HubService"
 # -- the client: generated from the .proto at test time ----------------------------------------
 
 
+_GENERATED: list[SimpleNamespace] = []
+
+
 def generate_client(out: Path) -> SimpleNamespace:
+    """The client protoc makes from hub.proto alone, imported as ``hubapi_client``: once
+    per test process (a process has one module of that name; the .proto is the same)."""
+    if _GENERATED:
+        return _GENERATED[0]
     protos = out / "protos"
     shutil.copytree(ROOT / "protos" / "storeedge" / "hub", protos / "storeedge" / "hub")
     gen = out / "gen"
@@ -78,7 +85,8 @@ def generate_client(out: Path) -> SimpleNamespace:
     finally:
         sys.path.remove(str(out))
     assert Path(pb2.__file__).parent == package
-    return SimpleNamespace(pb2=pb2, grpc=pb2_grpc)
+    _GENERATED.append(SimpleNamespace(pb2=pb2, grpc=pb2_grpc))
+    return _GENERATED[0]
 
 
 # -- data the hub holds besides the real store ---------------------------------------------------
