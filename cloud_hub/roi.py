@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloud_hub import outcomes
 from cloud_hub.errors import ReportError
+from storeedge.settings import load_toml, validation_problems
 
 __all__ = [
     "DIRECT_LINES",
@@ -113,30 +113,11 @@ class Lift(BaseModel):
     metrics: dict[str, LiftMetric]
 
 
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}" for err in exc.errors()
-    )
-
-
 def load_costs(path: Path) -> Costs:
     """Read and check a costs file; errors name the file and the bad key."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ReportError(
-            f"cannot read the costs file {path}: {exc.strerror}",
-            hint="pass --costs FILE (example: docs/roi-costs.example.toml)",
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ReportError(f"costs file {path} is not valid TOML: {exc}",
-                          hint="compare with docs/roi-costs.example.toml") from exc  # fmt: skip
-    try:
-        return Costs.model_validate(data)
-    except ValidationError as exc:
-        raise ReportError(f"invalid costs file {path}: {_problems(exc)}",
-                          hint="fix that key; every key is explained in "
-                          "docs/roi-costs.example.toml") from exc  # fmt: skip
+    return load_toml(path, Costs, what="costs file", error=ReportError,
+                     hint="fix what it names; every key is explained in "
+                     "docs/roi-costs.example.toml")  # fmt: skip
 
 
 def load_lift(path: Path) -> Lift:
@@ -154,7 +135,7 @@ def load_lift(path: Path) -> Lift:
         return Lift.model_validate(data)
     except ValidationError as exc:
         raise ReportError(
-            f"invalid lift file {path}: {_problems(exc)}",
+            f"invalid lift file {path}: {validation_problems(exc)}",
             hint="see the lift file's shape in docs/OUTCOMES.md",
         ) from exc
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge_agent import cycle
 from edge_agent.errors import ConfigError, EdgeAgentError
@@ -47,6 +46,7 @@ from edge_agent.policy import Policy
 from edge_agent.simulate import OldProcess, Replay, SimConfig, replay
 from models import features as F
 from models.panels import category_code
+from storeedge.settings import load_toml
 
 __all__ = [
     "METRICS",
@@ -115,21 +115,8 @@ def load_scenario(path: Path | None) -> LiftScenario:
     """The scenario in ``path`` (TOML), or the documented defaults when None."""
     if path is None:
         return LiftScenario()
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read lift scenario {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"lift scenario {path} is not valid TOML: {exc}") from None
-    try:
-        return LiftScenario(**data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid lift scenario {path}: {problems}",
-                          hint="see the Lift section of docs/OUTCOMES.md") from None  # fmt: skip
+    return load_toml(path, LiftScenario, what="lift scenario", error=ConfigError,
+                     hint="see the Lift section of docs/OUTCOMES.md")  # fmt: skip
 
 
 # -- statistics -----------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +48,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge_agent.errors import ConfigError
+from storeedge.settings import load_toml
 
 __all__ = ["KindLimits", "Policy", "ServiceLevel", "Verdict", "load_policy"]
 
@@ -192,20 +192,5 @@ def load_policy(path: Path | None) -> Policy:
     """The policy in ``path`` (TOML), or the built-in default when None."""
     if path is None:
         return Policy()
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"policy {path} is not valid TOML: {exc}") from None
-    try:
-        return Policy(**data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(
-            f"invalid policy {path}: {problems}",
-            hint="see the policy fields in docs/POLICY.md",
-        ) from None
+    return load_toml(path, Policy, what="policy", error=ConfigError,
+                     hint="see the policy fields in docs/POLICY.md")  # fmt: skip

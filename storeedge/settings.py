@@ -7,19 +7,45 @@ are validated once at start; errors name the field and where to fix it.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     TomlConfigSettingsSource,
 )
 
-__all__ = ["TomlSettings", "load"]
+from storeedge.errors import KitError
+
+__all__ = ["TomlSettings", "load", "load_toml", "validation_problems"]
 
 S = TypeVar("S", bound="TomlSettings")
+M = TypeVar("M", bound=BaseModel)
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """``key.path: message; ...``: each bad key named as the file spells it."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def load_toml(path: Path, model: type[M], *, what: str, error: type[KitError], hint: str) -> M:
+    """A TOML file (a policy, a lift scenario, a costs file) validated into ``model``;
+    ``error`` names the file and the bad key, with ``hint``."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise error(f"cannot read the {what} {path}: {exc.strerror}", hint=hint) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{what} {path} is not valid TOML: {exc}", hint=hint) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(f"invalid {what} {path}: {validation_problems(exc)}", hint=hint) from None
 
 
 class TomlSettings(BaseSettings):
