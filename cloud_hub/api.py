@@ -38,7 +38,7 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -343,6 +343,32 @@ class _PageToken:
             )
         return str(key)
 
+    @classmethod
+    def read_int(cls, token: str, filters: tuple) -> int | None:
+        """A token whose key is a number (an ix, a seq, a row id)."""
+        key = cls.read(token, filters)
+        if key is not None and not key.isdigit():
+            raise invalid("page_token", "is not a token this server made")
+        return None if key is None else int(key)
+
+    @classmethod
+    def make_tuple(cls, parts: Sequence[Any], filters: tuple) -> str:
+        return cls.make(json.dumps([str(p) for p in parts]), filters)
+
+    @classmethod
+    def read_tuple(cls, token: str, filters: tuple, length: int) -> tuple[str, ...] | None:
+        """A token whose key is ``length`` strings (a composite sort key)."""
+        key = cls.read(token, filters)
+        if key is None:
+            return None
+        try:
+            parts = tuple(str(k) for k in json.loads(key))
+        except (ValueError, TypeError):
+            parts = ()
+        if len(parts) != length:
+            raise invalid("page_token", "is not a token this server made")
+        return parts
+
 
 # -- the servicer ------------------------------------------------------------------------------
 
@@ -495,12 +521,7 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
         if min_value is not None and not math.isfinite(min_value):
             raise invalid("min_value", "must be a finite number")
         filters = ("decisions", store_id, kind, state, date_from, date_to, min_value)
-        key = _PageToken.read(request.page_token, filters)
-        before = None
-        if key is not None:
-            if not key.isdigit():
-                raise invalid("page_token", "is not a token this server made")
-            before = int(key)
+        before = _PageToken.read_int(request.page_token, filters)
         docs = await self._db(lambda conn: api_queries.decisions(
             conn, before_ix=before, limit=size + 1, store_id=store_id, kind=kind, state=state,
             date_from=date_from, date_to=date_to, min_value=min_value))  # fmt: skip
@@ -730,10 +751,9 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
                 ) from None
         subject_id = request.subject_id.strip()
         filters = ("audit", store_id, request.from_seq, to_seq, event_type, subject_id)
-        key = _PageToken.read(request.page_token, filters)
-        if key is not None and not key.isdigit():
-            raise invalid("page_token", "is not a token this server made")
-        from_seq = int(key) if key is not None else request.from_seq
+        from_seq = _PageToken.read_int(request.page_token, filters)
+        if from_seq is None:
+            from_seq = request.from_seq
         await self._store_state(store_id)  # NOT_FOUND for a store the hub does not know
         found, next_seq = await self._db(lambda conn: api_queries.audit_records(
             conn, store_id, from_seq=from_seq, to_seq=to_seq, event_type=event_type,
@@ -775,15 +795,7 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
         category = request.category if request.HasField("category") else None
         weeks = [_week(name, getattr(request, name)) for name in ("week_from", "week_to")]
         filters = ("metrics", store_id, category, request.model_version, *weeks)
-        key = _PageToken.read(request.page_token, filters)
-        after = None
-        if key is not None:
-            try:
-                after = tuple(str(k) for k in json.loads(key))
-            except (ValueError, TypeError):
-                raise invalid("page_token", "is not a token this server made") from None
-            if len(after) != 4:
-                raise invalid("page_token", "is not a token this server made")
+        after = _PageToken.read_tuple(request.page_token, filters, 4)
         rows = await self._db(lambda conn: outcomes.metrics(
             conn, store_id=store_id, category=category, model_version=request.model_version,
             week_from=weeks[0], week_to=weeks[1], after=after, limit=size + 1))  # fmt: skip
@@ -792,9 +804,9 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
         )
         if len(rows) > size:
             last = rows[size - 1]
-            key = json.dumps([last["week"], last["store_id"], last["category"],
-                              last["model_version"]])  # fmt: skip
-            response.next_page_token = _PageToken.make(key, filters)
+            response.next_page_token = _PageToken.make_tuple(
+                [last["week"], last["store_id"], last["category"], last["model_version"]], filters
+            )
         return response
 
 

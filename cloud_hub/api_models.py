@@ -288,13 +288,7 @@ class ModelsHubApi(HubApi):
         if status not in hub_pb2.ModelVersionStatus.values():
             raise invalid("status", f"{status} is not a ModelVersionStatus value")
         filters = ("models", model, status)
-        key = _PageToken.read(request.page_token, filters)
-        after = None
-        if key is not None:
-            try:
-                after = tuple(str(k) for k in json.loads(key))
-            except (ValueError, TypeError):
-                raise invalid("page_token", "is not a token this server made") from None
+        after = _PageToken.read_tuple(request.page_token, filters, 3)
         versions = await self._registry_work(lambda r: r.list(model or None))
         if status:
             versions = [v for v in versions if _MODEL_STATUS.get(v.status) == status]
@@ -306,8 +300,8 @@ class ModelsHubApi(HubApi):
         )
         if len(versions) > size:
             last = versions[size - 1]
-            response.next_page_token = _PageToken.make(
-                json.dumps([last.name, last.created_at, last.version]), filters
+            response.next_page_token = _PageToken.make_tuple(
+                [last.name, last.created_at, last.version], filters
             )
         return response
 
@@ -491,10 +485,7 @@ class ModelsHubApi(HubApi):
             raise invalid("state", f"{request.state} is not a RolloutState value")
         state = next((k for k, v in _ROLLOUT_STATE.items() if v == request.state), "")
         filters = ("rollouts", model, state)
-        key = _PageToken.read(request.page_token, filters)
-        if key is not None and not key.isdigit():
-            raise invalid("page_token", "is not a token this server made")
-        before = int(key) if key is not None else None
+        before = _PageToken.read_int(request.page_token, filters)
         rows = await self._db(lambda conn: _rollouts(
             conn, "(? = '' OR model = ?) AND (? = '' OR state = ?) AND (? IS NULL OR id < ?)",
             (model, model, state, state, before, before), size + 1))  # fmt: skip
@@ -584,10 +575,7 @@ class ModelsHubApi(HubApi):
         if request.model:
             model = _model("model", request.model, allowed=tuple(FAMILIES), what="model")
         filters = ("training", model)
-        key = _PageToken.read(request.page_token, filters)
-        if key is not None and not key.isdigit():
-            raise invalid("page_token", "is not a token this server made")
-        before = int(key) if key is not None else None
+        before = _PageToken.read_int(request.page_token, filters)
 
         def read(conn: sqlite3.Connection) -> list[dict]:
             training_runs.ensure_schema(conn)
