@@ -188,10 +188,11 @@ _SUBJECTS = """CREATE TABLE audit_subjects (
 ) WITHOUT ROWID"""
 
 
-def _subject_rows(store_id: str, entries: Iterable[tuple[int, bytes]]) -> list[tuple]:
-    """(store, subject, seq) of the entries whose record names a subject."""
+def _subject_rows(entries: Iterable[tuple[str, int, bytes]]) -> list[tuple]:
+    """(store, subject, seq) of the (store, seq, payload) entries whose record names a
+    subject."""
     rows = []
-    for seq, payload in entries:
+    for store_id, seq, payload in entries:
         try:
             subject = audit_pb2.AuditRecord.FromString(bytes(payload)).subject_id
         except DecodeError:
@@ -201,45 +202,37 @@ def _subject_rows(store_id: str, entries: Iterable[tuple[int, bytes]]) -> list[t
     return rows
 
 
-def _ensure_subjects(conn: sqlite3.Connection) -> None:
-    """The subject index, made once (in one write transaction) for a database of an
-    older release, from the entries it holds."""
+def _index_subjects(conn: sqlite3.Connection) -> None:
+    """The subject index of the entries a database of an older release holds."""
+    conn.execute(_SUBJECTS)
+    cursor = conn.execute("SELECT store_id, seq, payload FROM audit_entries")
+    while batch := cursor.fetchmany(10_000):
+        conn.executemany("INSERT OR IGNORE INTO audit_subjects VALUES (?, ?, ?)",
+                         _subject_rows(batch))  # fmt: skip
+
+
+def _count_records(conn: sqlite3.Connection) -> None:
+    for statement in _COUNTS:
+        conn.execute(statement)
+
+
+def _make_once(
+    conn: sqlite3.Connection, table: str, make: Callable[[sqlite3.Connection], None]
+) -> None:
+    """Make ``table`` (and what fills it) once, in one write transaction, so that two hub
+    processes starting together on one database agree. A database that has it is not
+    locked (read-only commands such as `cloud-hub status` open the storage too)."""
 
     def present() -> bool:
-        query = "SELECT 1 FROM sqlite_master WHERE name = 'audit_subjects'"
-        return conn.execute(query).fetchone() is not None
+        query = "SELECT 1 FROM sqlite_master WHERE name = ?"
+        return conn.execute(query, (table,)).fetchone() is not None
 
     if present():
         return
     with hubdb.immediate(conn):
-        if present():
+        if present():  # another process made it while this one waited for the lock
             return
-        conn.execute(_SUBJECTS)
-        cursor = conn.execute("SELECT store_id, seq, payload FROM audit_entries")
-        while batch := cursor.fetchmany(10_000):
-            conn.executemany(
-                "INSERT OR IGNORE INTO audit_subjects VALUES (?, ?, ?)",
-                [row for store_id, seq, payload in batch
-                 for row in _subject_rows(store_id, [(seq, payload)])],
-            )  # fmt: skip
-
-
-def _ensure_counts(conn: sqlite3.Connection) -> None:
-    """Create the counts once, in one write transaction, so that two hub processes
-    starting together on one database agree. A database that has them is not locked
-    (read-only commands such as `cloud-hub status` open the storage too)."""
-
-    def present() -> bool:
-        query = "SELECT 1 FROM sqlite_master WHERE name = 'record_counts'"
-        return conn.execute(query).fetchone() is not None
-
-    if present():
-        return
-    with hubdb.immediate(conn):
-        if present():  # another process made them while this one waited for the lock
-            return
-        for statement in _COUNTS:
-            conn.execute(statement)
+        make(conn)
 
 
 class SqliteHubStorage:
@@ -252,8 +245,8 @@ class SqliteHubStorage:
             self.conn = hubdb.connect(path, check_same_thread=False)
             self.conn.execute("PRAGMA cache_size = -65536")
             self.conn.executescript(_SCHEMA)
-            _ensure_counts(self.conn)
-            _ensure_subjects(self.conn)
+            _make_once(self.conn, "record_counts", _count_records)
+            _make_once(self.conn, "audit_subjects", _index_subjects)
         except sqlite3.DatabaseError as exc:
             raise HubStorageError(
                 f"cannot open hub database {path}: {exc}",
@@ -422,9 +415,8 @@ class SqliteHubStorage:
         ).rowcount)  # fmt: skip
         result.stored += stored
         # A fork's subject may be indexed at the kept entry's seq: readers check it.
-        conn.executemany("INSERT OR IGNORE INTO audit_subjects VALUES (?, ?, ?)",
-                         [row for m, e in rows
-                          for row in _subject_rows(m.store_id, [(e.seq, e.payload)])])  # fmt: skip
+        subjects = _subject_rows((m.store_id, e.seq, e.payload) for m, e in rows)
+        conn.executemany("INSERT OR IGNORE INTO audit_subjects VALUES (?, ?, ?)", subjects)
         touched = {m.store_id for m, _ in rows}
         if stored == len(rows):
             return touched
