@@ -159,43 +159,6 @@ _INSERT = (
 )
 
 
-def _entry(
-    mirror: Mirror,
-    seq: int,
-    prev_hash: bytes,
-    event_type: int,
-    *,
-    summary: str,
-    actor: str,
-    subject_id: str,
-    attributes: Mapping[str, str] | None,
-    business_date: str | None,
-    detail: Mapping[str, Message],
-) -> tuple[tuple, AppendedRecord]:
-    """The audit_log row of record ``seq`` chained to ``prev_hash``, and what it is."""
-    store = mirror.require_store()
-    now = mirror.clock.now()
-    record = audit_pb2.AuditRecord(
-        id=common_pb2.RecordId(
-            store_id=store.store_id, record_type=common_pb2.RECORD_TYPE_AUDIT, sequence=seq
-        ),
-        business_date=business_date or now.astimezone(store.tz).date().isoformat(),
-        event_type=event_type,
-        actor=actor,
-        subject_id=subject_id,
-        summary=summary,
-        attributes=dict(attributes or {}),
-        **detail,
-    )
-    record.recorded_at.FromDatetime(now.astimezone(UTC))
-    payload = record.SerializeToString(deterministic=True)
-    digest = hashlib.sha256(prev_hash + payload).digest()
-    record_id = record_id_text(record.id)
-    row = (seq, record_id, event_name(event_type), _timestamp_text(record), prev_hash, digest,
-           payload)  # fmt: skip
-    return row, AppendedRecord(seq=seq, record_id=record_id, hash=digest)
-
-
 def append(
     mirror: Mirror,
     event_type: int,
@@ -212,22 +175,20 @@ def append(
     ``detail`` takes at most one of the AuditRecord ``detail`` cases by name,
     e.g. ``ingest=IngestSummary(...)``.
     """
-    if not mirror.conn.in_transaction:
-        raise RuntimeError("audit.append must run inside the transaction of the change it records")
-    seq = mirror.next_sequence("audit")
-    _, prev_hash = chain_head(mirror)
-    row, appended = _entry(mirror, seq, prev_hash, event_type, summary=summary, actor=actor,
-                           subject_id=subject_id, attributes=attributes,
-                           business_date=business_date, detail=detail)  # fmt: skip
-    mirror.conn.execute(_INSERT, row)
+    batch = Batch(mirror)
+    appended = batch.append(
+        event_type, summary=summary, actor=actor, subject_id=subject_id, attributes=attributes,
+        business_date=business_date, **detail,
+    )  # fmt: skip
+    batch.flush()
     return appended
 
 
 class Batch:
-    """Many appends in the caller's transaction, written by :meth:`flush` in one statement:
+    """Appends in the caller's transaction, written by :meth:`flush` in one statement:
     the sequence and the chain head are kept in memory meanwhile (the transaction holds
-    the write lock, so nothing else appends). The same rows as :func:`append` one at a
-    time; flush before anything else writes to the chain."""
+    the write lock, so nothing else appends). :func:`append` is a batch of one; flush
+    before anything else writes to the chain."""
 
     def __init__(self, mirror: Mirror) -> None:
         self.mirror = mirror
@@ -245,17 +206,35 @@ class Batch:
         business_date: str | None = None,
         **detail: Message,
     ) -> AppendedRecord:
-        if not self.mirror.conn.in_transaction:
-            raise RuntimeError("audit.Batch must run inside the transaction of the change")
+        mirror = self.mirror
+        if not mirror.conn.in_transaction:
+            raise RuntimeError("audit records must be appended inside the transaction of the "
+                               "change they record")  # fmt: skip
         if self._last is None:
-            self._last = (self.mirror.last_sequence("audit"), chain_head(self.mirror)[1])
+            self._last = (mirror.last_sequence("audit"), chain_head(mirror)[1])
         seq, prev_hash = self._last[0] + 1, self._last[1]
-        row, appended = _entry(self.mirror, seq, prev_hash, event_type, summary=summary,
-                               actor=actor, subject_id=subject_id, attributes=attributes,
-                               business_date=business_date, detail=detail)  # fmt: skip
-        self._rows.append(row)
-        self._last = (seq, appended.hash)
-        return appended
+        store = mirror.require_store()
+        now = mirror.clock.now()
+        record = audit_pb2.AuditRecord(
+            id=common_pb2.RecordId(
+                store_id=store.store_id, record_type=common_pb2.RECORD_TYPE_AUDIT, sequence=seq
+            ),
+            business_date=business_date or now.astimezone(store.tz).date().isoformat(),
+            event_type=event_type,
+            actor=actor,
+            subject_id=subject_id,
+            summary=summary,
+            attributes=dict(attributes or {}),
+            **detail,
+        )
+        record.recorded_at.FromDatetime(now.astimezone(UTC))
+        payload = record.SerializeToString(deterministic=True)
+        digest = hashlib.sha256(prev_hash + payload).digest()
+        record_id = record_id_text(record.id)
+        self._rows.append((seq, record_id, event_name(event_type), _timestamp_text(record),
+                           prev_hash, digest, payload))  # fmt: skip
+        self._last = (seq, digest)
+        return AppendedRecord(seq=seq, record_id=record_id, hash=digest)
 
     def flush(self) -> None:
         if self._rows:
