@@ -410,7 +410,6 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
         self.stopping = asyncio.Event()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        self._loop_connection: sqlite3.Connection | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
         # send_approval records requests through a storage of the API's own (own connection).
@@ -426,13 +425,6 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
                 self._connections.append(conn)
         return conn
 
-    def _loop_conn(self) -> sqlite3.Connection:
-        if self._loop_connection is None:
-            self._loop_connection = hubdb.connect(self.db, check_same_thread=False)
-            with self._lock:
-                self._connections.append(self._loop_connection)
-        return self._loop_connection
-
     async def _db(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.to_thread(lambda: work(self._conn()))
 
@@ -441,7 +433,6 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
-            self._loop_connection = None
         self.storage.close()
 
     def prepare(self) -> int:
@@ -462,10 +453,10 @@ class HubApi(hub_pb2_grpc.HubServiceServicer):
             if key == "authorization":
                 scheme, _, rest = str(value).partition(" ")
                 token = rest.strip() if scheme.lower() == "bearer" else None
-        # The token is read on the event loop's own connection (one indexed row; WAL
+        # The token is read on the event loop thread's own connection (one indexed row; WAL
         # readers never wait), not through a worker thread: one thread hop less per call.
         # Its last-used mark, a write that may wait for ingest's lock, goes to a worker.
-        caller, due = apiauth.TokenStore(conn=self._loop_conn()).check(token)
+        caller, due = apiauth.TokenStore(conn=self._conn()).check(token)
         if due is not None:
             marking = asyncio.create_task(
                 self._db(lambda conn: apiauth.TokenStore(conn=conn).mark_used(due))
