@@ -32,26 +32,12 @@ from typing import Any
 import numpy as np
 
 from cloud_hub.errors import HubStorageError
+from models.metrics import mean_ci95, t975
 from storeedge.v1 import audit_pb2
 
 __all__ = ["SHADOW_METRICS", "shadow_did", "store_modes"]
 
 SHADOW_METRICS = {"stockout_rate": "share", "avg_inventory_units": "units"}
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-
-
-def _t(df: float) -> float:
-    k = max(1, math.floor(df))
-    return _T975[k - 1] if k <= len(_T975) else 1.96 + 2.37 / df
-
-
-def _interval(values: list[float]) -> dict[str, Any]:
-    x = np.asarray(values, dtype=float)
-    mean = float(x.mean())
-    half = _t(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return {"mean": mean, "ci95": [mean - half, mean + half]}
 
 
 def _welch(a: list[float], b: list[float]) -> dict[str, Any]:
@@ -61,7 +47,7 @@ def _welch(a: list[float], b: list[float]) -> dict[str, Any]:
     diff = float(xa.mean() - xb.mean())
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / max(va**2 / (xa.size - 1) + vb**2 / (xb.size - 1), 1e-300)
-    half = _t(df) * se
+    half = t975(df) * se
     return {"mean": diff, "ci95": [diff - half, diff + half]}
 
 
@@ -146,7 +132,7 @@ def shadow_did(conn: sqlite3.Connection, *, window_days: int = 28) -> dict[str, 
         }
         metrics[name] = {
             "unit": unit, "per": "store_day", "higher_is_better": False,
-            "kit": _interval(change["kit"]), "baseline": _interval(change["baseline"]),
+            "kit": mean_ci95(change["kit"]), "baseline": mean_ci95(change["baseline"]),
             "baseline_tuned": None,
             "lift": _welch(change["kit"], change["baseline"]), "lift_vs_tuned": None,
             "levels": {g: {p: float(np.mean([s[p][name] for s in groups[g].values()]))

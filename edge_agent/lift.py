@@ -45,6 +45,7 @@ from edge_agent.errors import ConfigError, EdgeAgentError
 from edge_agent.policy import Policy
 from edge_agent.simulate import OldProcess, Replay, SimConfig, replay
 from models import features as F
+from models.metrics import mean_ci95
 from models.panels import category_code
 from storeedge.settings import load_toml
 
@@ -74,12 +75,9 @@ METRICS: dict[str, tuple[str, bool]] = {
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TUNE_TOLERANCE = 0.02  # tuned baseline's inventory value within 2 % of the kit's
 _TUNE_STEPS = 40
+
+
 # Two-sided 95 % Student-t quantiles, df 1..30; beyond, the Cornish-Fisher term.
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -122,14 +120,9 @@ def load_scenario(path: Path | None) -> LiftScenario:
 # -- statistics -----------------------------------------------------------------------------------
 def t_interval(values: Sequence[float]) -> dict[str, Any]:
     """Mean and 95 % Student-t interval of ``values`` (one per seed)."""
-    x = np.asarray(values, dtype=float)
-    if x.size < 2:
+    if len(values) < 2:
         raise EdgeAgentError("an interval needs at least two seeds", hint="pass --seeds 1,2,3")
-    mean = float(x.mean())
-    df = x.size - 1
-    t = _T975[df - 1] if df <= len(_T975) else 1.96 + 2.37 / df
-    half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return {"mean": mean, "ci95": [mean - half, mean + half]}
+    return mean_ci95(values)
 
 
 # -- the processes --------------------------------------------------------------------------------

@@ -21,10 +21,12 @@ __all__ = [
     "best_f1_threshold",
     "bias",
     "coverage",
+    "mean_ci95",
     "pinball",
     "precision_recall_f1",
     "rmsse",
     "rmsse_per_series",
+    "t975",
     "wape",
 ]
 
@@ -256,3 +258,24 @@ def best_f1_threshold(labels: object, scores: object) -> tuple[float, float]:
     # thresholds are descending: take the last index attaining the maximum (= lowest threshold).
     best = f1.size - 1 - int(np.argmax(f1[::-1]))
     return float(thresholds[best]), float(f1[best])
+
+
+# Student t 97.5 % quantiles for 1..30 degrees of freedom (two-sided 95 % intervals).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+def t975(df: float) -> float:
+    """The 97.5 % Student t quantile (a fractional ``df``, as Welch's, rounds down)."""
+    k = max(1, int(np.floor(df)))
+    return _T975[k - 1] if k <= len(_T975) else 1.96 + 2.37 / df
+
+
+def mean_ci95(values: object) -> dict[str, object]:
+    """``{"mean": m, "ci95": [lo, hi]}``: the mean and its 95 % Student t interval
+    (at least two values)."""
+    x = _as_float("values", values)
+    mean = float(x.mean())
+    half = t975(x.size - 1) * float(x.std(ddof=1)) / float(np.sqrt(x.size))
+    return {"mean": mean, "ci95": [mean - half, mean + half]}
