@@ -42,10 +42,14 @@ __all__ = [
     "protection_features",
 ]
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 _EPS = 1e-3
 PROFILE_WEEKS = 5
+PROFILE_SHAPE_WEEKS = 8
 PROFILE_OUTLIER = 0.25
+PROFILE_SMOOTH = 0.2
+PROFILE_GROUP_WEIGHT = 0.5
+PROFILE_GROUP_GAP = 0.15
 PROFILE_LEVEL_DAYS = 28
 PROFILE_LEVEL_WEIGHT = 0.5
 
@@ -81,15 +85,19 @@ FEATURE_SPEC = {
     "hourly": HOURLY_FEATURES,
     "availability": AVAILABILITY_FEATURES,
     "windows": {"short": 7, "month": 28, "long": 56, "weeks": 4, "cap_days": 365},
-    # The labor profile: same-weekday days over PROFILE_WEEKS, without the days whose total
-    # is more than PROFILE_OUTLIER off their median (holidays, swapped working days).
-    # Scaled by the recent level: half of the median ratio of the last PROFILE_LEVEL_DAYS
-    # days' totals to their weekday's typical total.
+    # The labor profile: a day total times an hour shape. The total is the mean of the
+    # same-weekday days over PROFILE_WEEKS, without the days more than PROFILE_OUTLIER off
+    # their median (holidays, swapped working days), moved halfway to the recent level
+    # (the median ratio of the last PROFILE_LEVEL_DAYS days' totals to their weekday's
+    # typical total). The shape is those days' hour shares over PROFILE_SHAPE_WEEKS, mixed
+    # with the shape of the weekdays of the same trade group (busy days vs the others).
     "labor_profile": {
         "weeks": PROFILE_WEEKS,
+        "shape_weeks": PROFILE_SHAPE_WEEKS,
         "outlier": PROFILE_OUTLIER,
-        "smooth": 0.2,
-        "pooled": 0.3,
+        "smooth": PROFILE_SMOOTH,
+        "group_weight": PROFILE_GROUP_WEIGHT,
+        "group_gap": PROFILE_GROUP_GAP,
         "level_days": PROFILE_LEVEL_DAYS,
         "level_weight": PROFILE_LEVEL_WEIGHT,
     },
@@ -425,8 +433,9 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
     total_28 = _nanmean(_window(daily_total, origin, 28))
     hour_mean_7 = _nanmean(w28[:, :, -7:])  # (series, 24)
     hour_share = (hour_mean_7 + _EPS) / (hour_mean_7.sum(axis=1, keepdims=True) + 24 * _EPS)
-    hour_mean_28 = _nanmean(w28)
-    pooled_share = hour_mean_28 / (hour_mean_28.sum(axis=1, keepdims=True) + _EPS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = traffic / np.where(daily_total > 0, daily_total, np.nan)[:, :, None]
+    group_shapes = _group_shapes(shares, daily_total, panel.start, origin)  # (series, 7, 24)
     hours = np.arange(24)
     level = 1.0 + PROFILE_LEVEL_WEIGHT * (_recent_level(daily_total, origin) - 1.0)
     blocks = []
@@ -441,12 +450,13 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         same_4 = _nanmean(same, axis=1, default=np.nan)  # (series, 24)
         same_4 = np.where(np.isnan(same_4), hour_mean_7, same_4)
         same_1 = np.where(np.isnan(same[:, 0, :]), same_4, same[:, 0, :])
-        typical = _typical_same_hour(traffic, daily_total, target - back, hour_mean_7)
-        profile = _profile(typical, pooled_share) * level[:, None]
+        dow = _weekday(panel.start, target)
+        total = _typical_total(daily_total, target - back, np.nansum(hour_mean_7, axis=1))
+        shape = _typical_shape(shares, daily_total, target - back, group_shapes[:, dow])
+        profile = _profile(shape, group_shapes[:, dow], hour_share) * (total * level)[:, None]
         day_totals = daily_total[:, days] if days.size else np.full((n_series, 1), np.nan)
         weekday_ratio = (_nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
         weekday_ratio = np.where(np.isnan(weekday_ratio), 1.0, weekday_ratio)
-        dow = _weekday(panel.start, target)
         for s in range(n_series):
             blocks.append(
                 np.column_stack(
@@ -506,37 +516,88 @@ def _recent_level(daily_total: np.ndarray, origin: int) -> np.ndarray:
     return np.where(np.isfinite(level), level, 1.0)
 
 
-def _typical_same_hour(
-    traffic: np.ndarray, daily_total: np.ndarray, last: int, fallback: np.ndarray
-) -> np.ndarray:
-    """The same-hour mean of the target's weekday over the last :data:`PROFILE_WEEKS` such
-    days up to ``last`` (inclusive), leaving out the days whose total is more than
-    :data:`PROFILE_OUTLIER` off the median total of those days: a holiday or a swapped
-    working day would otherwise distort that weekday for weeks. (series, 24); ``fallback``
-    where none of the days is observed."""
-    days = last - 7 * np.arange(PROFILE_WEEKS)
-    days = days[days >= 0]
+def _same_weekdays(last: int, weeks: int) -> np.ndarray:
+    days = last - 7 * np.arange(weeks)
+    return days[days >= 0]
+
+
+def _typical_total(daily_total: np.ndarray, last: int, fallback: np.ndarray) -> np.ndarray:
+    """Per series, the mean total of the target's weekday over the last
+    :data:`PROFILE_WEEKS` such days up to ``last`` (inclusive), leaving out the days more
+    than :data:`PROFILE_OUTLIER` off their median: a holiday or a swapped working day
+    would otherwise distort that weekday for weeks. ``fallback`` where none is observed."""
+    days = _same_weekdays(last, PROFILE_WEEKS)
     if days.size == 0:
         return fallback
     typical = _typical_days(daily_total, days)
-    values = np.where(typical[:, :, None], traffic[:, days, :], np.nan)
-    mean = _nanmean(values, axis=1, default=np.nan)
-    return np.where(np.isnan(mean), fallback, mean)
+    total = _nanmean(np.where(typical, daily_total[:, days], np.nan), default=np.nan)
+    return np.where(np.isnan(total), fallback, total)
 
 
-def _profile(same_hour: np.ndarray, pooled_share: np.ndarray) -> np.ndarray:
-    """The expected transactions per hour of the target day (the labor model's scale: it
-    learns the ratio to it). The weekday's typical same-hour mean (:func:`_typical_same_hour`),
-    each hour smoothed with its neighbours (0.6 / 0.2 + 0.2), its shape mixed 70/30 with
-    the last 28 days' hour shape: a noisy hour of one weekday borrows from the hours and
-    days around it. (hourly_features then scales it halfway to the recent level,
-    :func:`_recent_level`.) Weeks, outlier share, level window and weights were chosen on
-    forecast origins inside the training part only (FreshRetailNet, BENCHMARKS.md)."""
-    padded = np.pad(same_hour, ((0, 0), (1, 1)), mode="edge")
-    smoothed = 0.6 * same_hour + 0.2 * (padded[:, :-2] + padded[:, 2:])
-    total = smoothed.sum(axis=1, keepdims=True)
-    shape = smoothed / (total + _EPS)
-    return total * (0.7 * shape + 0.3 * pooled_share)
+def _typical_shape(
+    shares: np.ndarray, daily_total: np.ndarray, last: int, fallback: np.ndarray
+) -> np.ndarray:
+    """(series, 24): the mean hour shares of the typical days (as in :func:`_typical_total`)
+    among the target's weekday over :data:`PROFILE_SHAPE_WEEKS`: a day's shape moves less
+    than its total, so it is averaged over more weeks. ``fallback`` where none is observed."""
+    days = _same_weekdays(last, PROFILE_SHAPE_WEEKS)
+    if days.size == 0:
+        return fallback
+    typical = _typical_days(daily_total, days)
+    shape = _nanmean(
+        np.where(typical[:, :, None], shares[:, days, :], np.nan), axis=1, default=np.nan
+    )
+    return np.where(np.isnan(shape), fallback, shape)
+
+
+def _group_shapes(
+    shares: np.ndarray, daily_total: np.ndarray, start: date, origin: int
+) -> np.ndarray:
+    """(series, 7, 24): for each weekday, the mean hour shape over the last 28 days of the
+    weekdays in its trade group. The weekdays are split in two at the largest step between
+    their mean totals if that step exceeds :data:`PROFILE_GROUP_GAP` (a weekend's busy days
+    and the working days, whichever days those are for the store); else one group."""
+    days = np.arange(max(origin - 27, 0), origin + 1)
+    day_dow = _weekday(start, days)
+    n_series = shares.shape[0]
+    weekday_shape = np.full((n_series, 7, 24), np.nan)
+    weekday_total = np.full((n_series, 7), np.nan)
+    for w in range(7):
+        on = days[day_dow == w]
+        if on.size:
+            weekday_shape[:, w] = _nanmean(shares[:, on, :], axis=1, default=np.nan)
+            weekday_total[:, w] = _nanmean(daily_total[:, on], default=np.nan)
+    groups = np.full((n_series, 7, 24), np.nan)
+    for s in range(n_series):
+        seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
+        busy = np.zeros(7, bool)
+        if seen.size > 1:
+            order = seen[np.argsort(weekday_total[s, seen])]
+            steps = weekday_total[s, order[1:]] / weekday_total[s, order[:-1]]
+            if steps.max() > 1.0 + PROFILE_GROUP_GAP:
+                busy[order[np.argmax(steps) + 1 :]] = True
+        for w in range(7):
+            members = seen[busy[seen] == busy[w]]
+            if members.size:
+                groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
+    return groups
+
+
+def _profile(shape: np.ndarray, group_shape: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """The hour shape of the target day's profile (the labor model's scale, times the day's
+    expected total: it learns the ratio to it). The weekday's typical shape
+    (:func:`_typical_shape`), each hour smoothed with its neighbours, mixed half and half
+    with its trade group's shape (:func:`_group_shapes`): a noisy hour of one weekday
+    borrows from the hours and days like it. Weeks, outlier share, weights and the level
+    were chosen on forecast origins inside the training part only (FreshRetailNet,
+    BENCHMARKS.md)."""
+    padded = np.pad(shape, ((0, 0), (1, 1)), mode="edge")
+    smoothed = (1 - 2 * PROFILE_SMOOTH) * shape + PROFILE_SMOOTH * (padded[:, :-2] + padded[:, 2:])
+    group = np.where(np.isnan(group_shape), smoothed, group_shape)
+    mixed = (1 - PROFILE_GROUP_WEIGHT) * smoothed + PROFILE_GROUP_WEIGHT * group
+    mixed = np.where(np.isnan(mixed), fallback, mixed)
+    total = mixed.sum(axis=1, keepdims=True)
+    return mixed / np.where(total > 0, total, 1.0)
 
 
 def hourly_targets(panel: HourlyPanel, origin: int, horizons: Sequence[int]) -> np.ndarray:

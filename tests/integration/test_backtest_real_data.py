@@ -81,8 +81,8 @@ def test_labor_on_freshretailnet_hourly_totals(converted):
         "backtest", "labor", "--transactions", str(transactions), "--holdout-days", "7"
     )
     methods = result["methods"]
-    # The issue asks WAPE >= 20 % below snaive and <= ma28; today: 17 % below snaive,
-    # 2 % above ma28 (62 days of one store leave little to learn from; BENCHMARKS.md).
-    assert methods["model"]["wape"] <= 0.85 * methods["snaive"]["wape"]
-    assert methods["model"]["wape"] <= 1.03 * methods["ma28"]["wape"]
+    # The issue's targets: WAPE at least 20 % below seasonal naive and no worse than ma28
+    # (met by a small margin on this one store's last week: 0.799 x snaive, BENCHMARKS.md).
+    assert methods["model"]["wape"] <= 0.8 * methods["snaive"]["wape"]
+    assert methods["model"]["wape"] <= methods["ma28"]["wape"]
     assert abs(methods["model"]["bias"]) < 0.05
