@@ -219,6 +219,61 @@ def test_labor_profile_leaves_out_a_holiday_on_the_same_weekday():
     assert same_4.sum() == pytest.approx(1.5 * usual.sum(), rel=1e-3)  # (3 + 1 + 1 + 1) / 4
 
 
+def _week_traffic(start: date, n_days: int, shape_of) -> np.ndarray:
+    """(1, n_days, 24) traffic whose day follows ``shape_of(weekday)``."""
+    days = [shape_of((start + timedelta(d)).weekday()) for d in range(n_days)]
+    return np.array(days, dtype=np.float32)[None]
+
+
+def test_labor_profile_borrows_its_shape_from_the_busy_days_whichever_they_are():
+    # A store whose busy days are Friday and Saturday (trade peaks in the evening) and
+    # whose working days peak in the morning; Friday's own hours are noisy. Friday's
+    # profile borrows from Saturday, not from the working days: its evening holds what a
+    # busy day's evening holds, and its total is Friday's.
+    start = date(2026, 1, 5)  # a Monday
+    evening, morning = np.zeros(24), np.zeros(24)
+    evening[16:22] = [4, 6, 8, 8, 6, 4]
+    morning[7:13] = [3, 5, 6, 5, 3, 2]
+    rng = np.random.default_rng(3)
+
+    def shape_of(weekday: int) -> np.ndarray:
+        if weekday == 4:  # Friday: busy, noisy hours
+            return 2 * evening * rng.uniform(0.5, 1.5, 24)
+        return 2 * evening if weekday == 5 else morning
+
+    n_days = 63
+    traffic = _week_traffic(start, n_days, shape_of)
+    traffic[0, 20] = np.nan  # a closed day (a Saturday) is not observed
+    panel = F.HourlyPanel(start, traffic, np.zeros(n_days, bool), np.zeros(n_days, bool))
+    origin = 56  # a Monday: horizon 4 is a Friday
+    rows = F.hourly_features(panel, origin, [4, 1])
+    profile = rows[:, F.HOURLY_FEATURES.index("profile")].reshape(2, 24)
+    friday, monday = profile
+    assert np.isfinite(profile).all()
+    assert friday[7:13].sum() < 0.01 * friday.sum()  # nothing borrowed from the mornings
+    assert friday[16:22].sum() / friday.sum() > 0.9
+    fridays = np.nansum(traffic[0, origin + 4 - 7 * np.arange(1, 6)], axis=1)
+    assert friday.sum() == pytest.approx(fridays.mean(), rel=0.05)
+    assert monday[7:13].sum() / monday.sum() > 0.9
+    assert monday.sum() == pytest.approx(morning.sum(), rel=1e-3)
+
+
+def test_labor_profile_of_an_even_week_is_one_group():
+    # Every day trades alike (Wednesday 5 % more): one group, one hour shape for every day,
+    # each day's total its own.
+    start = date(2026, 1, 5)
+    usual = np.zeros(24)
+    usual[8:20] = [2, 4, 6, 6, 5, 4, 4, 5, 6, 5, 3, 2]
+    traffic = _week_traffic(start, 40, lambda weekday: usual * (1.05 if weekday == 2 else 1.0))
+    panel = F.HourlyPanel(start, traffic, np.zeros(40, bool), np.zeros(40, bool))
+    rows = F.hourly_features(panel, 35, [1, 2, 3])
+    profile = rows[:, F.HOURLY_FEATURES.index("profile")].reshape(3, 24)
+    shapes = profile / profile.sum(axis=1, keepdims=True)
+    assert shapes[0] == pytest.approx(shapes[1], abs=1e-6)
+    assert shapes[1] == pytest.approx(shapes[2], abs=1e-6)
+    assert profile.sum(axis=1) == pytest.approx(usual.sum() * np.array([1.0, 1.05, 1.0]), rel=1e-3)
+
+
 def test_feature_spec_hash_is_stable_and_names_are_unique():
     for names in (
         F.DAILY_FEATURES,
