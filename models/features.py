@@ -592,7 +592,10 @@ def _profile(shape: np.ndarray, group_shape: np.ndarray, fallback: np.ndarray) -
     were chosen on forecast origins inside the training part only (FreshRetailNet,
     BENCHMARKS.md)."""
     padded = np.pad(shape, ((0, 0), (1, 1)), mode="edge")
-    smoothed = (1 - 2 * PROFILE_SMOOTH) * shape + PROFILE_SMOOTH * (padded[:, :-2] + padded[:, 2:])
+    # An hour the store does not trade in (NaN) does not blank its neighbours.
+    before = np.where(np.isnan(padded[:, :-2]), shape, padded[:, :-2])
+    after = np.where(np.isnan(padded[:, 2:]), shape, padded[:, 2:])
+    smoothed = (1 - 2 * PROFILE_SMOOTH) * shape + PROFILE_SMOOTH * (before + after)
     group = np.where(np.isnan(group_shape), smoothed, group_shape)
     mixed = (1 - PROFILE_GROUP_WEIGHT) * smoothed + PROFILE_GROUP_WEIGHT * group
     mixed = np.where(np.isnan(mixed), fallback, mixed)

@@ -260,14 +260,17 @@ def test_labor_profile_borrows_its_shape_from_the_busy_days_whichever_they_are()
 
 def test_labor_profile_of_an_even_week_is_one_group():
     # Every day trades alike (Wednesday 5 % more): one group, one hour shape for every day,
-    # each day's total its own.
+    # each day's total its own; the hours the store does not trade in stay empty.
     start = date(2026, 1, 5)
     usual = np.zeros(24)
     usual[8:20] = [2, 4, 6, 6, 5, 4, 4, 5, 6, 5, 3, 2]
     traffic = _week_traffic(start, 40, lambda weekday: usual * (1.05 if weekday == 2 else 1.0))
+    traffic[:, :, :7] = np.nan  # hours the store never trades in
     panel = F.HourlyPanel(start, traffic, np.zeros(40, bool), np.zeros(40, bool))
     rows = F.hourly_features(panel, 35, [1, 2, 3])
     profile = rows[:, F.HOURLY_FEATURES.index("profile")].reshape(3, 24)
+    assert np.isfinite(profile).all()
+    assert profile[:, :7].sum() < 1e-3 * profile.sum()
     shapes = profile / profile.sum(axis=1, keepdims=True)
     assert shapes[0] == pytest.approx(shapes[1], abs=1e-6)
     assert shapes[1] == pytest.approx(shapes[2], abs=1e-6)
