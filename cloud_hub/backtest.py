@@ -10,7 +10,8 @@ Files:
 - replenishment: ``store_id,sku,date,units[,price,promo,category]`` (one row per store,
   SKU and day; missing days of a listed SKU count as zero sales, days on which a
   store sold nothing at all as closed), optionally ``--calendar`` rows
-  ``[store_id,]date,status[,name]`` (status closed, holiday or event);
+  ``[store_id,]date,status[,name]`` (status closed, holiday or event); a large file
+  trains on a sample of its SKUs (``TRAIN_ROWS``) and is scored on all of them;
 - labor: ``store_id,timestamp`` per transaction, or ``store_id,date,hour,transactions``;
 - availability: ``store_id,sku,date,hour,units,stockout[,price,promo]``;
   ``stockout`` is only the label, never a feature.
@@ -23,6 +24,7 @@ import gzip
 import io
 import math
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from cloud_hub.errors import BacktestError
+from cloud_hub.synced import stratified_sample
 from models import baselines, metrics
 from models import features as F
 from models.panels import category_code
@@ -49,6 +52,10 @@ __all__ = [
     "train_labor",
     "train_replenishment",
 ]
+
+#: Daily training rows a replenishment backtest stays within (M5's 280 series train on
+#: 470,400 in full; a store of 30,000 SKUs would need 50 million: tens of GB).
+TRAIN_ROWS = 600_000
 
 _NAMES = {"item_id": "sku", "item": "sku", "store": "store_id", "qty": "units", "sales": "units"}
 
@@ -128,29 +135,45 @@ class _StoreSeries:
     panel: F.DailyPanel
 
 
+class _Rows:
+    """One store-SKU's rows as compact arrays (a file of millions of rows stays small)."""
+
+    __slots__ = ("days", "price", "promo", "units")
+
+    def __init__(self) -> None:
+        self.days, self.units = array("i"), array("f")
+        self.price, self.promo = array("f"), array("f")
+
+
 def read_daily_sales(
     path: Path, calendar_path: Path | None = None, holdout_days: int = 0
 ) -> tuple[list[_StoreSeries], date, date]:
     """One panel per store. A day on which a store sold nothing at all counts as closed
     in the history; in the holdout only the calendar says so (it is known in advance)."""
     calendar = _calendar(calendar_path)
-    sales: dict[str, dict[str, dict[date, tuple[float, float, float]]]] = defaultdict(dict)
+    sales: dict[str, dict[str, _Rows]] = defaultdict(dict)
     categories: dict[str, str] = {}
-    first_day, last_day = date.max, date.min
+    first, last = date.max.toordinal(), date.min.toordinal()
     for line, row in _rows(path, ("store_id", "sku", "date", "units")):
+        sku = row["sku"].strip()
         if row.get("category", "").strip():
-            categories[row["sku"].strip()] = row["category"].strip()
-        day = _day(row, "date", path, line)
+            categories[sku] = row["category"].strip()
+        day = _day(row, "date", path, line).toordinal()
         price = _number(row, "price", path, line) if row.get("price", "").strip() else np.nan
         promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
         units = _number(row, "units", path, line)
-        sales[row["store_id"].strip()].setdefault(row["sku"].strip(), {})[day] = (
-            units, price, promo,
-        )  # fmt: skip
-        first_day, last_day = min(first_day, day), max(last_day, day)
+        rows = sales[row["store_id"].strip()].get(sku)
+        if rows is None:
+            rows = sales[row["store_id"].strip()][sku] = _Rows()
+        rows.days.append(day)
+        rows.units.append(units)
+        rows.price.append(price)
+        rows.promo.append(promo)
+        first, last = min(first, day), max(last, day)
     if not sales:
         raise BacktestError(f"{path}: no rows", hint="the file needs one row per store, SKU, day")
-    n_days = (last_day - first_day).days + 1
+    first_day, last_day = date.fromordinal(first), date.fromordinal(last)
+    n_days = last - first + 1
     series = []
     for store in sorted(sales):
         skus = sorted(sales[store])
@@ -158,11 +181,13 @@ def read_daily_sales(
         price = np.full_like(grid, np.nan)
         promo = np.zeros_like(grid)
         for i, sku in enumerate(skus):
-            for day, (units, p, pr) in sales[store][sku].items():
-                j = (day - first_day).days
-                grid[i, j], price[i, j], promo[i, j] = units, p, pr
-            listed_from = (min(sales[store][sku]) - first_day).days
-            gap = np.isnan(grid[i]) & (np.arange(n_days) >= listed_from)
+            rows = sales[store].pop(sku)
+            j = np.frombuffer(rows.days, dtype=np.int32) - first
+            # A repeated store-SKU-day: the later row wins, as a later correction would.
+            grid[i, j] = np.frombuffer(rows.units, dtype=np.float32)
+            price[i, j] = np.frombuffer(rows.price, dtype=np.float32)
+            promo[i, j] = np.frombuffer(rows.promo, dtype=np.float32)
+            gap = np.isnan(grid[i]) & (np.arange(n_days) >= j.min())
             grid[i, gap] = 0.0
         status = [
             calendar.get((store, first_day + timedelta(d)))
@@ -236,8 +261,9 @@ def backtest_replenishment(
     last_history = n_days - 1 - holdout_days
     horizons = list(range(1, holdout_days + 1))
     protection = min(protection_days, holdout_days)
+    training, stride = _training_sample([s.panel for s in stores], last_history, holdout_days)
     mean_model, p90_model, protection_model = train_replenishment(
-        [store.panel for store in stores], last_history, holdout_days, protection
+        training, last_history, holdout_days, protection, horizon_stride=stride
     )
     actual, history, forecast, upper, protection_upper = [], [], [], [], []
     for store in stores:
@@ -297,6 +323,8 @@ def backtest_replenishment(
         },
         **_about(first_day, last_history, holdout_days, mean_model.rows, started),
         "series": int(actual_m.shape[0]),
+        "train_series": sum(len(panel.skus) for panel in training),
+        "train_horizon_stride": stride,
         "stores": len(stores),
         "protection_days": protection,
     }
@@ -304,6 +332,30 @@ def backtest_replenishment(
         result["forecasts"] = {"mean": forecast_m, "p90": upper_m,
                                "protection_p90": np.concatenate(protection_upper)}  # fmt: skip
     return result
+
+
+def _training_sample(
+    panels: list[F.DailyPanel], last_history: int, horizon: int
+) -> tuple[list[F.DailyPanel], int]:
+    """What a backtest trains on, kept within :data:`TRAIN_ROWS` daily rows: a large file
+    first gives each training origin every k-th horizon only (k <= 4), then trains on a
+    stratified sample of each store's SKUs (by category, at least one of each). Every
+    series is still forecast and scored; the JSON says how many trained."""
+    series = sum(len(panel.skus) for panel in panels)
+    rows = series * len(_training_origins(last_history, horizon)) * horizon
+    if rows <= TRAIN_ROWS:
+        return panels, 1
+    stride = min(4, math.ceil(rows / TRAIN_ROWS))
+    share = TRAIN_ROWS / math.ceil(rows / stride)
+    if share >= 1:
+        return panels, stride
+    sampled = []
+    for store, panel in enumerate(panels):
+        categories = [str(c) for c in panel.category]
+        keep = set(stratified_sample(str(store), panel.skus, categories,
+                                     max(1, round(share * len(panel.skus)))))  # fmt: skip
+        sampled.append(panel.take([i for i, sku in enumerate(panel.skus) if sku in keep]))
+    return sampled, stride
 
 
 def train_replenishment(

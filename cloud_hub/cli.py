@@ -42,7 +42,12 @@ def _table(result: dict[str, Any]) -> str:
     lines = [
         f"{result['kind']} backtest: holdout {result['holdout'][0]} .. {result['holdout'][1]}"
         f" ({result['holdout_days']} days), trained on {result['train_rows']:,} rows"
-        f" in {result['seconds']} s",
+        f" in {result['seconds']} s"
+        + (
+            f" (a sample: {result['train_series']:,} of {result['series']:,} series)"
+            if result.get("train_series", 0) < result.get("series", 0)
+            else ""
+        ),
         "method".ljust(16) + "".join(c.rjust(24) for c in columns),
     ]
     for name, values in methods.items():

@@ -562,14 +562,8 @@ def _protection_features(panel: F.DailyPanel, rows: np.ndarray, origin: int,
     for a in range(0, len(rows), _FEATURE_CHUNK):
         take = np.append(rows[a : a + _FEATURE_CHUNK], rows[widest])
         days = np.append(protection[a : a + _FEATURE_CHUNK], protection[widest])
-        parts.append(F.protection_features(_subpanel(panel, take), origin, days)[:-1])
+        parts.append(F.protection_features(panel.take(take), origin, days)[:-1])
     return np.concatenate(parts)
-
-
-def _subpanel(panel: F.DailyPanel, rows: np.ndarray) -> F.DailyPanel:
-    return F.DailyPanel([panel.skus[i] for i in rows], panel.start, panel.sales[rows],
-                        panel.price[rows], panel.promo[rows], panel.closed, panel.holiday,
-                        panel.category[rows], panel.event)  # fmt: skip
 
 
 def _staffing(mirror, models, policy, start, as_of) -> list:

@@ -187,7 +187,7 @@ def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
         return None
     if name == "replenishment_protection_p90":
         return cycle._protection_features(panel, rows, origin, np.full(len(rows), 7))
-    return F.daily_features(cycle._subpanel(panel, rows), origin, [1])
+    return F.daily_features(panel.take(rows), origin, [1])
 
 
 def _availability_features(mirror: Mirror, last: date, limit: int) -> np.ndarray | None:

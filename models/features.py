@@ -139,6 +139,13 @@ class DailyPanel:
     def n_days(self) -> int:
         return int(self.sales.shape[1])
 
+    def take(self, rows: Sequence[int] | np.ndarray) -> DailyPanel:
+        """The panel of the SKUs at ``rows`` only (the store's calendar unchanged)."""
+        rows = np.asarray(rows, dtype=int)
+        return DailyPanel([self.skus[i] for i in rows], self.start, self.sales[rows],
+                          self.price[rows], self.promo[rows], self.closed, self.holiday,
+                          self.category[rows], self.event)  # fmt: skip
+
     def day(self, index: int) -> date:
         return self.start + timedelta(days=index)
 

@@ -43,6 +43,21 @@ def test_replenishment_forecasts_ignore_the_held_out_actuals(tmp_path: Path):
     assert plain["methods"]["model"]["rmsse"] != changed["methods"]["model"]["rmsse"]
 
 
+def test_a_large_file_trains_on_a_sample_and_scores_every_series(tmp_path: Path, monkeypatch):
+    # 24 series x 7 weekly origins x 14 horizons = 2,352 rows; a budget of 400 gives every
+    # 4th horizon of a stratified sample of each store's SKUs, and still scores all 24.
+    path = _daily_file(tmp_path / "a.csv", days=100)
+    full = backtest.backtest_replenishment(path, 14)
+    assert (full["train_series"], full["train_horizon_stride"]) == (24, 1)
+    monkeypatch.setattr(backtest, "TRAIN_ROWS", 400)
+    small = backtest.backtest_replenishment(path, 14, include_forecasts=True)
+    assert small["train_horizon_stride"] == 4
+    assert 2 <= small["train_series"] < 24
+    assert small["train_rows"] <= 400 < full["train_rows"]
+    assert small["series"] == 24 and small["forecasts"]["mean"].shape == (24, 14)
+    assert np.isfinite(small["methods"]["model"]["rmsse"])
+
+
 def _hourly_files(
     tmp_path: Path, holdout_value: float | None, flip_labels: bool = False
 ) -> tuple[Path, Path]:
