@@ -52,6 +52,7 @@ ORDER = (
     "test_sampling_accuracy_cost",
     "test_api_p99_under_load_while_ingesting",
     "test_lift_simulated",
+    "test_backtest_replenishment_on_a_large_file",
 )
 # Benchmarks whose raw limit runs after them (and so cannot record the ratio itself).
 RAW_AFTER = {"test_cycle_big": "test_cycle_bare_limit"}
@@ -153,6 +154,11 @@ def _details(bench: dict[str, Any]) -> str | None:
             "replicas, the client on a follower's node; the same drain into one server "
             f"{_seconds(info['raw_median_s'])} median (rounds {_seconds(low)} – "
             f"{_seconds(high)}), rounds interleaved"
+        )
+    if "rmsse" in info:
+        parts.append(
+            f"RMSSE {info['rmsse']:.4f} (ma28 {info['rmsse_ma28']:.4f}); trained on "
+            f"{info['train_rows']:,} rows, every {info['train_horizon_stride']}th horizon"
         )
     if "command_wall_s" in info:
         parts.append(f"whole child process (start, models, cycle) {info['command_wall_s']} s")
