@@ -48,7 +48,7 @@ PROFILE_WEEKS = 5
 PROFILE_SHAPE_WEEKS = 8
 PROFILE_OUTLIER = 0.25
 PROFILE_SMOOTH = 0.2
-PROFILE_GROUP_WEIGHT = 0.5
+PROFILE_GROUP_MAX = 0.5
 PROFILE_GROUP_GAP = 0.15
 PROFILE_LEVEL_DAYS = 28
 PROFILE_LEVEL_WEIGHT = 0.5
@@ -90,13 +90,15 @@ FEATURE_SPEC = {
     # their median (holidays, swapped working days), moved halfway to the recent level
     # (the median ratio of the last PROFILE_LEVEL_DAYS days' totals to their weekday's
     # typical total). The shape is those days' hour shares over PROFILE_SHAPE_WEEKS, mixed
-    # with the shape of the weekdays of the same trade group (busy days vs the others).
+    # with the shape of the weekdays of the same trade group (busy days vs the others) as
+    # far as the weekdays' noise against their real spread says, at most PROFILE_GROUP_MAX.
     "labor_profile": {
         "weeks": PROFILE_WEEKS,
         "shape_weeks": PROFILE_SHAPE_WEEKS,
         "outlier": PROFILE_OUTLIER,
         "smooth": PROFILE_SMOOTH,
-        "group_weight": PROFILE_GROUP_WEIGHT,
+        "group_max": PROFILE_GROUP_MAX,
+        "group_lean": "noise / (noise + spread)",
         "group_gap": PROFILE_GROUP_GAP,
         "level_days": PROFILE_LEVEL_DAYS,
         "level_weight": PROFILE_LEVEL_WEIGHT,
@@ -442,7 +444,7 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
     hour_share = (hour_mean_7 + _EPS) / (hour_mean_7.sum(axis=1, keepdims=True) + 24 * _EPS)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = traffic / np.where(daily_total > 0, daily_total, np.nan)[:, :, None]
-    group_shapes = _group_shapes(shares, daily_total, panel.start, origin)  # (series, 7, 24)
+    group_shapes, lean = _group_shapes(shares, daily_total, panel.start, origin)
     hours = np.arange(24)
     level = 1.0 + PROFILE_LEVEL_WEIGHT * (_recent_level(daily_total, origin) - 1.0)
     blocks = []
@@ -460,7 +462,8 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         dow = _weekday(panel.start, target)
         total = _typical_total(daily_total, target - back, np.nansum(hour_mean_7, axis=1))
         shape = _typical_shape(shares, daily_total, target - back, group_shapes[:, dow])
-        profile = _profile(shape, group_shapes[:, dow], hour_share) * (total * level)[:, None]
+        profile = _profile(shape, group_shapes[:, dow], lean[:, dow], hour_share)
+        profile *= (total * level)[:, None]
         day_totals = daily_total[:, days] if days.size else np.full((n_series, 1), np.nan)
         weekday_ratio = (_nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
         weekday_ratio = np.where(np.isnan(weekday_ratio), 1.0, weekday_ratio)
@@ -559,22 +562,40 @@ def _typical_shape(
 
 def _group_shapes(
     shares: np.ndarray, daily_total: np.ndarray, start: date, origin: int
-) -> np.ndarray:
-    """(series, 7, 24): for each weekday, the mean hour shape over the last 28 days of the
-    weekdays in its trade group. The weekdays are split in two at the largest step between
-    their mean totals if that step exceeds :data:`PROFILE_GROUP_GAP` (a weekend's busy days
-    and the working days, whichever days those are for the store); else one group."""
-    days = np.arange(max(origin - 27, 0), origin + 1)
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each weekday, the mean hour shape over the last 28 days of the weekdays in its
+    trade group (series, 7, 24), and how far its own shape should lean on it (series, 7).
+    The weekdays are split in two at the largest step between their mean totals if that
+    step exceeds :data:`PROFILE_GROUP_GAP` (a weekend's busy days and the working days,
+    whichever days those are for the store); else one group. The lean is a shrinkage
+    weight, noise / (noise + spread), measured over :data:`PROFILE_SHAPE_WEEKS`: noise is
+    the variance of the weekday's own mean shape (its days' spread over their count),
+    spread is how much the group's weekdays really differ (their means' variance less
+    that noise). Noisy hours and alike weekdays lean on the group; distinct weekdays
+    keep their own shape."""
+    days = np.arange(max(origin - 7 * PROFILE_SHAPE_WEEKS + 1, 0), origin + 1)
     day_dow = _weekday(start, days)
     n_series = shares.shape[0]
-    weekday_shape = np.full((n_series, 7, 24), np.nan)
+    weekday_shape = np.full((n_series, 7, 24), np.nan)  # the last 28 days
     weekday_total = np.full((n_series, 7), np.nan)
-    for w in range(7):
-        on = days[day_dow == w]
-        if on.size:
-            weekday_shape[:, w] = _nanmean(shares[:, on, :], axis=1, default=np.nan)
-            weekday_total[:, w] = _nanmean(daily_total[:, on], default=np.nan)
+    long_shape = np.full((n_series, 7, 24), np.nan)  # the shape window
+    noise = np.full((n_series, 7), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for w in range(7):
+            on = days[day_dow == w]
+            recent = on[on > origin - 28]
+            if recent.size:
+                weekday_shape[:, w] = _nanmean(shares[:, recent, :], axis=1, default=np.nan)
+                weekday_total[:, w] = _nanmean(daily_total[:, recent], default=np.nan)
+            if on.size:
+                values = shares[:, on, :]
+                count = np.sum(~np.isnan(values[:, :, 0]), axis=1)
+                long_shape[:, w] = np.nanmean(values, axis=1)
+                spread = np.nanmean(np.nanvar(values, axis=1, ddof=1), axis=1)
+                noise[:, w] = np.where(count >= 2, spread / np.maximum(count, 1), np.nan)
     groups = np.full((n_series, 7, 24), np.nan)
+    lean = np.zeros((n_series, 7))
     for s in range(n_series):
         seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
         busy = np.zeros(7, bool)
@@ -585,26 +606,39 @@ def _group_shapes(
                 busy[order[np.argmax(steps) + 1 :]] = True
         for w in range(7):
             members = seen[busy[seen] == busy[w]]
-            if members.size:
-                groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
-    return groups
+            if members.size == 0:
+                continue
+            groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
+            measured = members[np.isfinite(noise[s, members])]
+            if measured.size < 2 or not np.isfinite(noise[s, w]):
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                between = np.nanmean(np.nanvar(long_shape[s, measured], axis=0, ddof=1))
+            real = max(between - float(np.mean(noise[s, measured])), 0.0)
+            lean[s, w] = noise[s, w] / (noise[s, w] + real) if noise[s, w] + real > 0 else 0.0
+    return groups, lean
 
 
-def _profile(shape: np.ndarray, group_shape: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def _profile(
+    shape: np.ndarray, group_shape: np.ndarray, lean: np.ndarray, fallback: np.ndarray
+) -> np.ndarray:
     """The hour shape of the target day's profile (the labor model's scale, times the day's
     expected total: it learns the ratio to it). The weekday's typical shape
-    (:func:`_typical_shape`), each hour smoothed with its neighbours, mixed half and half
-    with its trade group's shape (:func:`_group_shapes`): a noisy hour of one weekday
-    borrows from the hours and days like it. Weeks, outlier share, weights and the level
-    were chosen on forecast origins inside the training part only (FreshRetailNet,
-    BENCHMARKS.md)."""
+    (:func:`_typical_shape`), each hour smoothed with its neighbours, mixed with its trade
+    group's shape by the weekday's lean on it (:func:`_group_shapes`), at most
+    :data:`PROFILE_GROUP_MAX`: a noisy hour of one weekday borrows from the hours and days
+    like it, a weekday unlike the others keeps its own. Weeks, outlier share, the cap and
+    the level were chosen on forecast origins inside the training part only
+    (FreshRetailNet, BENCHMARKS.md)."""
     padded = np.pad(shape, ((0, 0), (1, 1)), mode="edge")
     # An hour the store does not trade in (NaN) does not blank its neighbours.
     before = np.where(np.isnan(padded[:, :-2]), shape, padded[:, :-2])
     after = np.where(np.isnan(padded[:, 2:]), shape, padded[:, 2:])
     smoothed = (1 - 2 * PROFILE_SMOOTH) * shape + PROFILE_SMOOTH * (before + after)
     group = np.where(np.isnan(group_shape), smoothed, group_shape)
-    mixed = (1 - PROFILE_GROUP_WEIGHT) * smoothed + PROFILE_GROUP_WEIGHT * group
+    weight = np.minimum(lean[:, None], PROFILE_GROUP_MAX)
+    mixed = (1 - weight) * smoothed + weight * group
     mixed = np.where(np.isnan(mixed), fallback, mixed)
     total = mixed.sum(axis=1, keepdims=True)
     return mixed / np.where(total > 0, total, 1.0)

@@ -258,6 +258,27 @@ def test_labor_profile_borrows_its_shape_from_the_busy_days_whichever_they_are()
     assert monday.sum() == pytest.approx(morning.sum(), rel=1e-3)
 
 
+def test_labor_profile_keeps_a_weekday_shape_unlike_the_others():
+    # Each working day peaks at its own hour, the same every week (no noise): the weekday's
+    # own shape is exact, the group's an average of five peaks. Monday keeps its own.
+    start = date(2026, 1, 5)  # a Monday
+
+    def shape_of(weekday: int) -> np.ndarray:
+        day = np.zeros(24)
+        if weekday < 5:
+            day[9 + 2 * weekday] = 10
+        else:
+            day[10:18] = 6
+        return day
+
+    traffic = _week_traffic(start, 64, shape_of)
+    panel = F.HourlyPanel(start, traffic, np.zeros(64, bool), np.zeros(64, bool))
+    rows = F.hourly_features(panel, 62, [1])  # a Monday
+    monday = rows[:, F.HOURLY_FEATURES.index("profile")]
+    assert monday[8:11].sum() == pytest.approx(monday.sum(), rel=1e-3)  # its peak, smoothed
+    assert monday.sum() == pytest.approx(10, rel=1e-3)
+
+
 def test_labor_profile_of_an_even_week_is_one_group():
     # Every day trades alike (Wednesday 5 % more): one group, one hour shape for every day,
     # each day's total its own; the hours the store does not trade in stay empty.
