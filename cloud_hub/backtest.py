@@ -226,18 +226,6 @@ def _check_holdout(path: Path, n_days: int, holdout_days: int, history_days: int
         )
 
 
-def _rmsse_weights(history: np.ndarray) -> np.ndarray:
-    """1 / the M5 scale per series (the training loss then follows RMSSE)."""
-    scale = np.full(history.shape[0], np.nan)
-    for i, row in enumerate(history):
-        observed = row[~np.isnan(row)]
-        nonzero = np.flatnonzero(observed)
-        if nonzero.size and observed.size - nonzero[0] > 1:
-            value = np.mean(np.diff(observed[nonzero[0] :]) ** 2)
-            scale[i] = 1.0 / value if value > 0 else np.nan
-    return scale
-
-
 def _training_origins(last_history: int, horizon: int, count: int = 60) -> list[int]:
     """Weekly origins whose targets (up to ``horizon`` days ahead) stay inside history."""
     newest = last_history - horizon
@@ -376,7 +364,7 @@ def train_replenishment(
     offset turning with the origin, so every horizon is still learnt from k times fewer
     (and less redundant) rows."""
     all_horizons = list(range(1, horizon + 1))
-    x_daily, y_daily, w_daily, x_prot, y_prot = [], [], [], [], []
+    x_daily, y_daily, x_prot, y_prot = [], [], [], []
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
@@ -384,18 +372,15 @@ def train_replenishment(
             horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
-            weights = _rmsse_weights(history_only.sales[:, : origin + 1])
-            w_daily.append(np.tile(weights, len(horizons)))
             if protection_days is None:
                 days = 2 + (np.arange(n_sku) + origin) % 13
             else:
                 days = np.full(n_sku, protection_days)
             x_prot.append(F.protection_features(history_only, origin, days))
             y_prot.append(F.protection_targets(history_only, origin, days))
-    features, target, weight = np.vstack(x_daily), np.concatenate(y_daily), np.concatenate(w_daily)
-    weight = weight / np.nanmean(weight)
+    features, target = np.vstack(x_daily), np.concatenate(y_daily)
     return (
-        train(MODEL_SPECS["replenishment_daily"], features, target, weight, threads=threads),
+        train(MODEL_SPECS["replenishment_daily"], features, target, threads=threads),
         train(MODEL_SPECS["replenishment_daily_p90"], features, target, threads=threads),
         train(
             MODEL_SPECS["replenishment_protection_p90"],
