@@ -162,9 +162,10 @@ def read_daily_sales(
         price = _number(row, "price", path, line) if row.get("price", "").strip() else np.nan
         promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
         units = _number(row, "units", path, line)
-        rows = sales[row["store_id"].strip()].get(sku)
+        store = sales[row["store_id"].strip()]
+        rows = store.get(sku)
         if rows is None:
-            rows = sales[row["store_id"].strip()][sku] = _Rows()
+            rows = store[sku] = _Rows()
         rows.days.append(day)
         rows.units.append(units)
         rows.price.append(price)

@@ -296,8 +296,7 @@ def _level_columns(panel: DailyPanel, state: _SkuState) -> list[np.ndarray]:
 def _same_weekday(panel: DailyPanel, origin: int, target: int, weeks: int) -> np.ndarray:
     """Sales on the same weekday as ``target``, the last ``weeks`` such days up to origin."""
     back = ((target - origin + 6) // 7) * 7  # first multiple of 7 that lands at or before origin
-    days = target - back - 7 * np.arange(weeks)
-    days = days[days >= 0]
+    days = _same_weekdays(target - back, weeks)
     if days.size == 0:
         return np.full((panel.sales.shape[0], 1), np.nan)
     return panel.sales[:, days]
@@ -453,8 +452,7 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         if target >= n_days:
             raise ValueError(f"horizon {h} from origin {origin} is past the panel's last day")
         back = ((target - origin + 6) // 7) * 7
-        days = target - back - 7 * np.arange(4)
-        days = days[days >= 0]
+        days = _same_weekdays(target - back, 4)
         same = traffic[:, days, :] if days.size else np.full((n_series, 1, 24), np.nan)
         same_4 = _nanmean(same, axis=1, default=np.nan)  # (series, 24)
         same_4 = np.where(np.isnan(same_4), hour_mean_7, same_4)
@@ -510,13 +508,9 @@ def _recent_level(daily_total: np.ndarray, origin: int) -> np.ndarray:
     typical days among the :data:`PROFILE_WEEKS` same weekdays before it): how far trade
     has moved from the weekday profile, robust to a holiday. 1 where nothing compares."""
     ratios = []
+    unknown = np.full(daily_total.shape[0], np.nan, dtype=daily_total.dtype)
     for day in range(max(origin - PROFILE_LEVEL_DAYS + 1, 0), origin + 1):
-        days = day - 7 * np.arange(1, PROFILE_WEEKS + 1)
-        days = days[days >= 0]
-        if days.size == 0:
-            continue
-        typical = _typical_days(daily_total, days)
-        base = _nanmean(np.where(typical, daily_total[:, days], np.nan), default=np.nan)
+        base = _typical_total(daily_total, day - 7, unknown)
         ratios.append(daily_total[:, day] / np.where(base > 0, base, np.nan))
     if not ratios:
         return np.ones(daily_total.shape[0])
@@ -580,7 +574,9 @@ def _group_shapes(
     weekday_total = np.full((n_series, 7), np.nan)
     long_shape = np.full((n_series, 7, 24), np.nan)  # the shape window
     noise = np.full((n_series, 7), np.nan)
-    with warnings.catch_warnings():
+    groups = np.full((n_series, 7, 24), np.nan)
+    lean = np.zeros((n_series, 7))
+    with warnings.catch_warnings():  # empty slices: weekdays or hours never observed
         warnings.simplefilter("ignore", RuntimeWarning)
         for w in range(7):
             on = days[day_dow == w]
@@ -594,29 +590,26 @@ def _group_shapes(
                 long_shape[:, w] = np.nanmean(values, axis=1)
                 spread = np.nanmean(np.nanvar(values, axis=1, ddof=1), axis=1)
                 noise[:, w] = np.where(count >= 2, spread / np.maximum(count, 1), np.nan)
-    groups = np.full((n_series, 7, 24), np.nan)
-    lean = np.zeros((n_series, 7))
-    for s in range(n_series):
-        seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
-        busy = np.zeros(7, bool)
-        if seen.size > 1:
-            order = seen[np.argsort(weekday_total[s, seen])]
-            steps = weekday_total[s, order[1:]] / weekday_total[s, order[:-1]]
-            if steps.max() > 1.0 + PROFILE_GROUP_GAP:
-                busy[order[np.argmax(steps) + 1 :]] = True
-        for w in range(7):
-            members = seen[busy[seen] == busy[w]]
-            if members.size == 0:
-                continue
-            groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
-            measured = members[np.isfinite(noise[s, members])]
-            if measured.size < 2 or not np.isfinite(noise[s, w]):
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
+        for s in range(n_series):
+            seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
+            busy = np.zeros(7, bool)
+            if seen.size > 1:
+                order = seen[np.argsort(weekday_total[s, seen])]
+                steps = weekday_total[s, order[1:]] / weekday_total[s, order[:-1]]
+                if steps.max() > 1.0 + PROFILE_GROUP_GAP:
+                    busy[order[np.argmax(steps) + 1 :]] = True
+            for w in range(7):
+                members = seen[busy[seen] == busy[w]]
+                if members.size == 0:
+                    continue
+                groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
+                measured = members[np.isfinite(noise[s, members])]
+                if measured.size < 2 or not np.isfinite(noise[s, w]):
+                    continue
                 between = np.nanmean(np.nanvar(long_shape[s, measured], axis=0, ddof=1))
-            real = max(between - float(np.mean(noise[s, measured])), 0.0)
-            lean[s, w] = noise[s, w] / (noise[s, w] + real) if noise[s, w] + real > 0 else 0.0
+                real = max(between - float(np.mean(noise[s, measured])), 0.0)
+                own = noise[s, w]
+                lean[s, w] = own / (own + real) if own + real > 0 else 0.0
     return groups, lean
 
 
