@@ -366,6 +366,7 @@ def train_replenishment(
     (and less redundant) rows."""
     all_horizons = list(range(1, horizon + 1))
     x_daily, y_daily, x_prot, y_prot = [], [], [], []
+    groups, n_groups = [], 0  # one per SKU and origin: the daily model's RMSSE groups
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
@@ -373,6 +374,8 @@ def train_replenishment(
             horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
+            groups.append(np.tile(np.arange(n_groups, n_groups + n_sku), len(horizons)))
+            n_groups += n_sku
             if protection_days is None:
                 days = 2 + (np.arange(n_sku) + origin) % 13
             else:
@@ -381,7 +384,13 @@ def train_replenishment(
             y_prot.append(F.protection_targets(history_only, origin, days))
     features, target = np.vstack(x_daily), np.concatenate(y_daily)
     return (
-        train(MODEL_SPECS["replenishment_daily"], features, target, threads=threads),
+        train(
+            MODEL_SPECS["replenishment_daily"],
+            features,
+            target,
+            groups=np.concatenate(groups),
+            threads=threads,
+        ),
         train(MODEL_SPECS["replenishment_daily_p90"], features, target, threads=threads),
         train(
             MODEL_SPECS["replenishment_protection_p90"],

@@ -179,15 +179,19 @@ def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
         origin = hourly.traffic.shape[1] - 2
         hourly.traffic[:, origin + 1 :, :] = np.nan
         return F.hourly_features(hourly, origin, [1])[:limit]
-    panel = daily_panel(mirror, start, as_of + timedelta(days=cycle._LOOKAHEAD_DAYS))
+    if name != "replenishment_protection_p90":
+        # The daily features' naive scale reads SCALE_DAYS back: more than the cycle's panel.
+        start = min(start, as_of - timedelta(days=F.SCALE_DAYS))
+    end = as_of + timedelta(days=cycle._LOOKAHEAD_DAYS)
+    panel = daily_panel(mirror, start, end, sku_limit=limit)
     origin = panel.index(as_of) - 1
     panel.sales[:, origin + 1 :] = np.nan
-    rows = np.arange(min(limit, len(panel.skus)))
+    rows = np.arange(len(panel.skus))
     if len(rows) == 0:
         return None
     if name == "replenishment_protection_p90":
         return cycle._protection_features(panel, rows, origin, np.full(len(rows), 7))
-    return F.daily_features(panel.take(rows), origin, [1])
+    return F.daily_features(panel, origin, [1])
 
 
 def _availability_features(mirror: Mirror, last: date, limit: int) -> np.ndarray | None:

@@ -32,6 +32,7 @@ __all__ = [
     "FEATURE_SPEC_HASH",
     "HOURLY_FEATURES",
     "PROTECTION_FEATURES",
+    "SCALE_DAYS",
     "DailyPanel",
     "HourlyPanel",
     "SkuHourPanel",
@@ -42,7 +43,7 @@ __all__ = [
     "protection_features",
 ]
 
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 _EPS = 1e-3
 PROFILE_WEEKS = 5
 PROFILE_SHAPE_WEEKS = 8
@@ -52,6 +53,9 @@ PROFILE_GROUP_MAX = 0.5
 PROFILE_GROUP_GAP = 0.15
 PROFILE_LEVEL_DAYS = 28
 PROFILE_LEVEL_WEIGHT = 0.5
+# The naive scale's window: two years (one year's scale scored 0.7026-0.705 on the two
+# validation windows, no better than before it; two years 0.6974-0.7006, BENCHMARKS.md).
+SCALE_DAYS = 730
 
 DAILY_FEATURES = (
     "horizon", "dow", "doy_sin", "doy_cos", "holiday", "holiday_near", "event", "promo",
@@ -59,8 +63,17 @@ DAILY_FEATURES = (
     "zero_share_28", "days_since_sale", "history_days", "trend_7_28", "last",
     "same_weekday_1", "same_weekday_4", "weekday_ratio", "mean_14", "mean_sold_56",
     "event_lift", "lag_2", "lag_3", "lag_4", "lag_5", "lag_6", "lag_7", "yoy_ratio",
+    "mean_365", "mean_sold_365", "naive_scale",
+)  # fmt: skip
+# The demand levels again in units of the SKU's naive scale (RMSSE's denominator): the
+# daily model learns sales / naive_scale, and these let one tree serve every volume.
+PER_SCALE = (
+    "mean_7", "mean_28", "mean_56", "std_28", "last", "same_weekday_1", "same_weekday_4",
+    "mean_14", "mean_sold_56", "lag_2", "lag_3", "lag_4", "lag_5", "lag_6", "lag_7",
     "mean_365", "mean_sold_365",
 )  # fmt: skip
+_PER_SCALE_AT = [DAILY_FEATURES.index(name) for name in PER_SCALE]
+DAILY_FEATURES += tuple(f"{name}_per_scale" for name in PER_SCALE)
 PROTECTION_FEATURES = (
     "protection_days", "category", "mean_7", "mean_28", "mean_56", "std_28",
     "zero_share_28", "days_since_sale", "history_days", "trend_7_28", "expected_total",
@@ -85,6 +98,10 @@ FEATURE_SPEC = {
     "hourly": HOURLY_FEATURES,
     "availability": AVAILABILITY_FEATURES,
     "windows": {"short": 7, "month": 28, "long": 56, "weeks": 4, "cap_days": 365},
+    # naive_scale: the root mean square of day-to-day changes over the last SCALE_DAYS,
+    # from the SKU's first sale in them (days not observed are skipped); 1 when nothing
+    # moved.
+    "naive_scale": {"days": SCALE_DAYS, "of": "rms of day-to-day changes since the first sale"},
     # The labor profile: a day total times an hour shape. The total is the mean of the
     # same-weekday days over PROFILE_WEEKS, without the days more than PROFILE_OUTLIER off
     # their median (holidays, swapped working days), moved halfway to the recent level
@@ -229,6 +246,7 @@ class _SkuState:
     lags: np.ndarray  # (n_sku, 6): sales at origin-1 .. origin-6
     mean_365: np.ndarray
     mean_sold_365: np.ndarray
+    naive_scale: np.ndarray
 
 
 def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
@@ -274,7 +292,21 @@ def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
         # A long-run level lets the model expect demand back after a supply gap.
         mean_365=_nanmean(w365),
         mean_sold_365=_nanmean(np.where(w365 > 0, w365, np.nan)),
+        naive_scale=_naive_scale(_window(sales, origin, SCALE_DAYS)),
     )
+
+
+def _naive_scale(window: np.ndarray) -> np.ndarray:
+    """Root mean square of the day-to-day changes from each row's first sale on (M5's
+    RMSSE scale over the window; pairs with an unobserved day are skipped); 1 where
+    nothing moved (never sold, or a constant rate), so every row has a positive scale."""
+    started = np.cumsum(np.nan_to_num(window, nan=0.0) > 0, axis=1) > 0
+    valid = started & ~np.isnan(window)
+    pairs = valid[:, 1:] & valid[:, :-1]
+    change = np.where(pairs, np.diff(np.nan_to_num(window, nan=0.0), axis=1), 0.0)
+    count = pairs.sum(axis=1)
+    square = np.sum(change * change, axis=1) / np.maximum(count, 1)
+    return np.where(square > 0, np.sqrt(square), 1.0)
 
 
 def _level_columns(panel: DailyPanel, state: _SkuState) -> list[np.ndarray]:
@@ -366,8 +398,10 @@ def daily_features(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> n
             _year_over_year(panel, origin, target),
             state.mean_365,
             state.mean_sold_365,
+            state.naive_scale,
         ]
-        blocks.append(np.column_stack(columns))
+        block = np.column_stack(columns)
+        blocks.append(np.hstack([block, block[:, _PER_SCALE_AT] / state.naive_scale[:, None]]))
     del weekly_56
     return np.vstack(blocks).astype(np.float32)
 

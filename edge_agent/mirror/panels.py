@@ -124,8 +124,11 @@ def _calendar_flags(mirror: Mirror, start: date, n_days: int) -> dict[str, np.nd
     return flags
 
 
-def daily_panel(mirror: Mirror, start: date, end: date) -> DailyPanel:
-    """The edge's panel from ``start`` to ``end``, read straight into arrays.
+def daily_panel(
+    mirror: Mirror, start: date, end: date, *, sku_limit: int | None = None
+) -> DailyPanel:
+    """The edge's panel from ``start`` to ``end``, read straight into arrays (the first
+    ``sku_limit`` SKUs in SKU order only, when given).
 
     The same arrays as ``panel_from_days(list(store_days(...)))`` (a test holds them
     equal), without building an object per SKU and day. The daily rows come from the
@@ -133,13 +136,15 @@ def daily_panel(mirror: Mirror, start: date, end: date) -> DailyPanel:
     else from ``daily_sales``; both give identical panels (tested).
     """
     if windows.covers(mirror, start):
-        return _panel(mirror, start, end, windows.fill_days)
-    return daily_panel_from_rows(mirror, start, end)
+        return _panel(mirror, start, end, windows.fill_days, sku_limit)
+    return daily_panel_from_rows(mirror, start, end, sku_limit=sku_limit)
 
 
-def daily_panel_from_rows(mirror: Mirror, start: date, end: date) -> DailyPanel:
+def daily_panel_from_rows(
+    mirror: Mirror, start: date, end: date, *, sku_limit: int | None = None
+) -> DailyPanel:
     """:func:`daily_panel` read from the ``daily_sales`` rows themselves."""
-    return _panel(mirror, start, end, _fill_from_rows)
+    return _panel(mirror, start, end, _fill_from_rows, sku_limit)
 
 
 def _fill_from_rows(
@@ -184,10 +189,11 @@ def _panel(
     start: date,
     end: date,
     fill: Callable[..., None],
+    sku_limit: int | None = None,
 ) -> DailyPanel:
     n_days = (end - start).days + 1
     products = _product_history(mirror)
-    skus = sorted(products)
+    skus = sorted(products)[:sku_limit]
     index = {sku: i for i, sku in enumerate(skus)}
     n_sku = len(skus)
     # float32 throughout, written in place: at 30,000 SKUs x 428 days each array is 51 MB.

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.features import SCALE_DAYS
+
 if TYPE_CHECKING:  # db imports the schema, whose migration 4 calls seed() here
     from edge_agent.mirror.db import Mirror
 
@@ -47,9 +49,10 @@ __all__ = [
 #: its B-tree page (a row of more than ~1,000 bytes spills to an overflow page and reads
 #: 1.7x slower).
 BLOCK_DAYS = 64
-#: The cycle reads 400 days of history (cycle._HISTORY_DAYS); seven more weeks let
-#: cycles for recent past days (re-runs, backfills) read blocks too.
-KEEP_DAYS = 450
+#: The daily features' naive scale reads SCALE_DAYS (two years; the cycle itself 400
+#: days); seven more weeks let reads for recent past days (re-runs, backfills) use blocks
+#: too.
+KEEP_DAYS = SCALE_DAYS + 50
 _EPOCH = date(1970, 1, 1).toordinal()
 _SALES = np.dtype(
     [

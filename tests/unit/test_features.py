@@ -131,6 +131,65 @@ def test_new_and_delisted_skus_get_finite_features():
     assert rows[1, F.DAILY_FEATURES.index("days_since_sale")] >= 40  # delisted 42 days ago
 
 
+def test_naive_scale_is_m5s_over_two_years_from_the_first_sale():
+    origin = F.SCALE_DAYS + 100
+    n_days = origin + 3
+    sales = np.zeros((4, n_days), dtype=np.float32)
+    sales[0, origin - 4 : origin + 1] = [1, 3, np.nan, 2, 4]  # unobserved: no pairs
+    sales[2, :] = 2.0  # a constant rate moves nothing
+    sales[3, 50] = 9.0  # before the window: counts for nothing
+    sales[3, origin - 2] = 1.0
+    panel = F.DailyPanel(
+        skus=["A", "B", "C", "D"],
+        start=date(2024, 1, 1),
+        sales=sales,
+        price=np.ones_like(sales),
+        promo=np.zeros_like(sales),
+        closed=np.zeros(n_days, dtype=bool),
+        holiday=np.zeros(n_days, dtype=bool),
+        category=np.zeros(4, dtype=int),
+    )
+    rows = F.daily_features(panel, origin, [1, 2])
+    scale = rows[:4, F.DAILY_FEATURES.index("naive_scale")]
+    # changes 1 -> 3 and 2 -> 4; never sold and constant: 1; 1 -> 0 -> 0 from its sale
+    np.testing.assert_allclose(scale, [2.0, 1.0, 1.0, np.sqrt(0.5)], rtol=1e-6)
+    for name in F.PER_SCALE:
+        np.testing.assert_allclose(
+            rows[:, F.DAILY_FEATURES.index(f"{name}_per_scale")],
+            rows[:, F.DAILY_FEATURES.index(name)] / np.tile(scale, 2),
+            rtol=1e-6,
+            err_msg=name,
+        )
+
+
+def test_the_edges_daily_rows_read_two_years_for_the_naive_scale(tmp_path):
+    """The cycle's panel holds 400 days; the daily model's rows (scored in the shadow
+    check) read the SCALE_DAYS the hub's full history gives, so both scales agree."""
+    from edge_agent.model_updates import shadow_features
+
+    mirror = open_mirror(
+        tmp_path / "long.db", clock=FixedClock(datetime(2027, 1, 3, 12, tzinfo=UTC))
+    )
+    run_simulation(mirror, store_id="S001", skus=6, days=F.SCALE_DAYS + 80, seed=3, end_date=END)
+    edge = shadow_features(mirror, "replenishment_daily", 5)
+    hub = panel_from_days(_hub_days(mirror, END - timedelta(days=F.SCALE_DAYS + 79), END))
+    # One more day (the forecast's) so the hub can place horizon 1 after its last sales day.
+    n_sku = len(hub.skus)
+    hub = F.DailyPanel(hub.skus, hub.start, *(np.hstack([a, np.full((n_sku, 1), np.nan, a.dtype)])
+                       for a in (hub.sales, hub.price, hub.promo)),
+                       *(np.append(a, False) for a in (hub.closed, hub.holiday)),
+                       hub.category, np.append(hub.event, False))  # fmt: skip
+    rows = F.daily_features(hub.take(range(5)), hub.n_days - 2, [1])
+    scaled = [i for i, name in enumerate(F.DAILY_FEATURES) if "scale" in name]
+    assert edge is not None and edge.shape == rows.shape
+    np.testing.assert_array_equal(edge[:, scaled], rows[:, scaled])
+    as_of = END + timedelta(days=1)  # the cycle's own 400 days give other scales
+    short = daily_panel(mirror, as_of - timedelta(days=400), as_of, sku_limit=5)
+    one_year = F.daily_features(short, short.n_days - 2, [1])
+    assert not np.array_equal(one_year[:, scaled], rows[:, scaled])
+    mirror.close()
+
+
 def test_protection_targets_sum_the_interval_and_features_count_closed_days():
     panel = _toy_panel()
     days = np.array([3, 5, 7, 9, 11])

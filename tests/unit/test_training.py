@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from models.runtime import OnnxModel
-from models.training import MODEL_SPECS, export_onnx, parity, train
+from models.training import (
+    MODEL_SPECS,
+    RMSSE_SMOOTHING,
+    _rmsse_objective,
+    export_onnx,
+    parity,
+    train,
+)
 
 
 def _data(spec, seed: int = 0):
@@ -32,7 +39,8 @@ def _data(spec, seed: int = 0):
 def test_onnx_matches_lightgbm_within_tolerance(name: str):
     spec = dataclasses.replace(MODEL_SPECS[name], rounds=60)
     x, y = _data(spec)
-    trained = train(spec, x, y, threads=1)
+    groups = np.arange(len(y)) // 28 if spec.objective == "rmsse" else None
+    trained = train(spec, x, y, groups=groups, threads=1)
     onnx_bytes = export_onnx(trained)
     check = parity(trained, onnx_bytes, x)
     assert check.rows == 4000
@@ -42,6 +50,42 @@ def test_onnx_matches_lightgbm_within_tolerance(name: str):
     if spec.objective == "binary":
         probabilities = served.predict(x)
         assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_the_rmsse_loss_needs_a_group_per_row():
+    spec = dataclasses.replace(MODEL_SPECS["replenishment_daily"], rounds=5)
+    x, y = _data(spec)
+    with pytest.raises(ValueError, match="one group id per row"):
+        train(spec, x, y, threads=1)
+    with pytest.raises(ValueError, match="one group id per row"):
+        train(spec, x, y, groups=np.zeros(10), threads=1)
+
+
+def test_the_rmsse_gradient_is_the_groups_root_mean_squared_error_s():
+    rng = np.random.default_rng(3)
+    target = rng.poisson(2.0, size=60).astype(float)
+    groups = np.repeat([7, 3, 9], 20)  # any ids, in any order
+    objective = _rmsse_objective(target, groups)
+    predicted = rng.random(60) * 3
+
+    def loss(p: np.ndarray) -> float:  # sum over groups of rows x sqrt(mse + smoothing)
+        total = 0.0
+        for g in np.unique(groups):
+            e = (p - target)[groups == g]
+            total += len(e) * np.sqrt(np.mean(e * e) + RMSSE_SMOOTHING)
+        return total
+
+    gradient, hessian = objective(predicted, None)
+    step = 1e-6
+    numeric = [
+        (loss(predicted + step * np.eye(60)[i]) - loss(predicted - step * np.eye(60)[i]))
+        / (2 * step)
+        for i in range(60)
+    ]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-6)
+    assert (hessian > 0).all()
+    # A group that already fits closely weighs its rows more: a level error costs linearly.
+    assert hessian[groups == 7].mean() != pytest.approx(hessian[groups == 3].mean())
 
 
 def test_a_scaled_model_learns_the_ratio_and_serves_the_units():
@@ -63,14 +107,15 @@ def test_rows_without_an_observed_target_are_not_trained_on():
     spec = MODEL_SPECS["replenishment_daily"]
     x, y = _data(spec)
     y[:1000] = np.nan
-    trained = train(dataclasses.replace(spec, rounds=10), x, y, threads=1)
+    groups = np.arange(4000) // 28
+    trained = train(dataclasses.replace(spec, rounds=10), x, y, groups=groups, threads=1)
     assert trained.rows == 3000
     with pytest.raises(ValueError, match="no rows with an observed target"):
-        train(spec, x, np.full(4000, np.nan))
+        train(spec, x, np.full(4000, np.nan), groups=groups)
 
 
 def test_served_model_refuses_features_of_the_wrong_width():
-    spec = MODEL_SPECS["replenishment_daily"]
+    spec = MODEL_SPECS["replenishment_daily_p90"]
     x, y = _data(spec)
     trained = train(dataclasses.replace(spec, rounds=5), x, y, threads=1)
     served = OnnxModel(export_onnx(trained))
