@@ -106,8 +106,13 @@ def _covered_from(mirror: Mirror) -> str:
 
 
 def _same_layout(mirror: Mirror) -> bool:
-    days = mirror.conn.execute("SELECT block_days FROM sales_window_state").fetchone()[0]
-    return int(days) == BLOCK_DAYS
+    """Blocks of this release's size over this release's span: a release that kept fewer
+    days left ``covered_from`` later than :data:`KEEP_DAYS` asks (rebuilt once)."""
+    days, covered = mirror.conn.execute(
+        "SELECT block_days, covered_from FROM sales_window_state"
+    ).fetchone()
+    newest = mirror.conn.execute("SELECT MAX(date) FROM daily_sales").fetchone()[0]
+    return int(days) == BLOCK_DAYS and (newest is None or covered <= _boundary(newest))
 
 
 def fold(mirror: Mirror) -> int:
@@ -118,11 +123,11 @@ def fold(mirror: Mirror) -> int:
     pending = "SELECT 1 FROM sales_window_changes LIMIT 1"
     if not mirror.conn.in_transaction:
         if mirror.conn.execute(pending).fetchone() is None and _same_layout(mirror):
-            return 0  # readers pay two lookups when nothing is pending
+            return 0  # readers pay three lookups when nothing is pending
         with mirror.transaction():
             return fold(mirror)
     conn = mirror.conn
-    if not _same_layout(mirror):  # written by a release with other blocks: rebuild
+    if not _same_layout(mirror):  # written by a release with other blocks or span: rebuild
         seed(conn)
         return 0
     if conn.execute(pending).fetchone() is None:

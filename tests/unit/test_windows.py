@@ -137,6 +137,18 @@ def test_blocks_of_another_size_are_rebuilt(store: Mirror):
     )
 
 
+def test_blocks_over_a_shorter_span_are_rebuilt(store: Mirror):
+    # A release that kept fewer days (450 before the daily model's two-year scale) left
+    # its blocks complete from a later day: this one rebuilds them over KEEP_DAYS.
+    later = (END - timedelta(days=30)).isoformat()
+    with store.transaction():
+        store.conn.execute("UPDATE sales_window_state SET covered_from = ?", (later,))
+        store.conn.execute("UPDATE sales_blocks SET data = zeroblob(length(data))")
+    _same_panels(store, END - timedelta(days=100), END)
+    covered = store.conn.execute("SELECT covered_from FROM sales_window_state").fetchone()[0]
+    assert covered < (END - timedelta(days=100)).isoformat()
+
+
 def test_migrating_an_existing_mirror_builds_the_windows(tmp_path: Path):
     path = tmp_path / "old.db"
     made = open_mirror(path, clock=FixedClock(CLOCK))
