@@ -31,6 +31,7 @@ __all__ = [
     "FEATURE_SPEC",
     "FEATURE_SPEC_HASH",
     "HOURLY_FEATURES",
+    "PER_SCALE",
     "PROTECTION_FEATURES",
     "SCALE_DAYS",
     "DailyPanel",
