@@ -14,7 +14,9 @@ Files:
   trains on a sample of its SKUs (``TRAIN_ROWS``) and is scored on all of them;
 - labor: ``store_id,timestamp`` per transaction, or ``store_id,date,hour,transactions``;
 - availability: ``store_id,sku,date,hour,units,stockout[,price,promo]``;
-  ``stockout`` is only the label, never a feature.
+  ``stockout`` is only the label, never a feature; a large file trains on a sample of
+  its SKUs (``AVAILABILITY_TRAIN_ROWS``) and is scored on all of them, a chunk of SKUs
+  at a time.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ __all__ = [
 #: Daily training rows a replenishment backtest stays within (M5's 280 series train on
 #: 470,400 in full; a store of 30,000 SKUs would need 50 million: tens of GB).
 TRAIN_ROWS = 600_000
+# The availability backtest's budget, in SKU-hours before the holdout (FreshRetailNet's
+# store: 97,680), and how many SKUs' hourly features are computed together.
+AVAILABILITY_TRAIN_ROWS = 3_000_000
+_HOURLY_CHUNK = 1_000
+_WIDTH = len(F.AVAILABILITY_FEATURES)
 
 _NAMES = {"item_id": "sku", "item": "sku", "store": "store_id", "qty": "units", "sales": "units"}
 
@@ -136,13 +143,15 @@ class _StoreSeries:
 
 
 class _Rows:
-    """One store-SKU's rows as compact arrays (a file of millions of rows stays small)."""
+    """One store-SKU's rows as compact arrays (a file of millions of rows stays small):
+    days (or hours: day ordinal x 24 + hour), units, price, promo and, for hourly files,
+    the stock-out label."""
 
-    __slots__ = ("days", "price", "promo", "units")
+    __slots__ = ("days", "price", "promo", "stockout", "units")
 
     def __init__(self) -> None:
         self.days, self.units = array("i"), array("f")
-        self.price, self.promo = array("f"), array("f")
+        self.price, self.promo, self.stockout = array("f"), array("f"), array("f")
 
 
 def read_daily_sales(
@@ -546,22 +555,30 @@ def backtest_labor(
 
 # -- availability -----------------------------------------------------------------------------
 def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray], int]:
-    records: dict[str, dict[str, dict[tuple[date, int], tuple[float, float, float, float]]]]
-    records = defaultdict(dict)
+    records: dict[str, dict[str, _Rows]] = defaultdict(dict)
+    first, last = 2**31, -1  # hour indexes: day ordinal x 24 + hour
     for line, row in _rows(path, ("store_id", "sku", "date", "hour", "units", "stockout")):
         hour = int(_number(row, "hour", path, line))
         if not 0 <= hour <= 23:
             raise BacktestError(f"{path}:{line}: hour {hour} is outside 0..23")
         price = _number(row, "price", path, line) if row.get("price", "").strip() else 1.0
         promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
-        records[row["store_id"].strip()].setdefault(row["sku"].strip(), {})[
-            (_day(row, "date", path, line), hour)
-        ] = (_number(row, "units", path, line), _number(row, "stockout", path, line), price, promo)
+        at = _day(row, "date", path, line).toordinal() * 24 + hour
+        store = records[row["store_id"].strip()]
+        sku = row["sku"].strip()
+        rows = store.get(sku)
+        if rows is None:
+            rows = store[sku] = _Rows()
+        rows.days.append(at)
+        rows.units.append(_number(row, "units", path, line))
+        rows.stockout.append(_number(row, "stockout", path, line))
+        rows.price.append(price)
+        rows.promo.append(promo)
+        first, last = min(first, at), max(last, at)
     if not records:
         raise BacktestError(f"{path}: no rows")
-    first = min(d for s in records.values() for r in s.values() for d, _ in r)
-    last = max(d for s in records.values() for r in s.values() for d, _ in r)
-    n_days = (last - first).days + 1
+    first_day = first // 24
+    n_days = last // 24 - first_day + 1
     panels, labels = [], []
     for store in sorted(records):
         skus = sorted(records[store])
@@ -570,13 +587,18 @@ def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray]
         price = np.ones_like(sales)
         promo = np.zeros_like(sales)
         for i, sku in enumerate(skus):
-            for (day, hour), (units, stockout, p, pr) in records[store][sku].items():
-                t = (day - first).days * 24 + hour
-                sales[i, t], label[i, t], price[i, t], promo[i, t] = units, stockout, p, pr
+            rows = records[store].pop(sku)
+            t = np.frombuffer(rows.days, dtype=np.int32) - first_day * 24
+            # A repeated store-SKU-hour: the later row wins, as a later correction would.
+            sales[i, t] = np.frombuffer(rows.units, dtype=np.float32)
+            label[i, t] = np.frombuffer(rows.stockout, dtype=np.float32)
+            price[i, t] = np.frombuffer(rows.price, dtype=np.float32)
+            promo[i, t] = np.frombuffer(rows.promo, dtype=np.float32)
         # Prices become ratios to the SKU's usual (median) price: 1 = regular, < 1 = discount.
         usual = np.nanmedian(price, axis=1, keepdims=True)
         ratio = np.where(usual > 0, price / np.where(usual > 0, usual, 1.0), 1.0)
-        panels.append(F.SkuHourPanel(first, sales, promo, ratio.astype(np.float32)))
+        panels.append(F.SkuHourPanel(date.fromordinal(first_day), sales, promo,
+                                     ratio.astype(np.float32)))  # fmt: skip
         labels.append(label)
     return panels, labels, n_days
 
@@ -592,20 +614,45 @@ def train_availability(
     steadier than the twin's own F1-best cut-off (that one moves with a week's few
     hundred positives; on the two weeks before the holdout it cost 1.5-3.5 % of F1)."""
     validation_start = max(cut - 7 * 24, cut // 2)
-    xs, ys, fit_x, fit_y, val_x, val_y = [], [], [], [], [], []
-    for panel, label in zip(panels, labels, strict=True):
-        rows = F.availability_features(panel).reshape(len(label), -1, len(F.AVAILABILITY_FEATURES))
-        width = rows.shape[2]
-        xs.append(rows[:, :cut].reshape(-1, width))
-        ys.append(label[:, :cut].reshape(-1))
-        fit_x.append(rows[:, :validation_start].reshape(-1, width))
-        fit_y.append(label[:, :validation_start].reshape(-1))
-        val_x.append(rows[:, validation_start:cut].reshape(-1, width))
-        val_y.append(label[:, validation_start:cut].reshape(-1))
+    xs, ys = [], []
+    for panel, label, rows in zip(panels, labels, _availability_sample(labels, cut), strict=True):
+        for part, part_label in _sku_chunks(panel, label, rows):
+            features = F.availability_features(part).reshape(len(part_label), -1, _WIDTH)
+            xs.append(features[:, :cut].reshape(-1, _WIDTH))
+            ys.append(part_label[:, :cut].reshape(-1))
+    x, y = np.vstack(xs), np.concatenate(ys)
+    del xs
+    fit = np.tile(np.arange(cut) < validation_start, len(y) // cut)  # SKU-major, by hour
     spec = MODEL_SPECS["availability"]
-    twin = train(spec, np.vstack(fit_x), np.concatenate(fit_y))
-    _, best_f1 = metrics.best_f1_threshold(np.concatenate(val_y), twin.predict(np.vstack(val_x)))
-    return train(spec, np.vstack(xs), np.concatenate(ys)), float(best_f1) / 2
+    twin = train(spec, x[fit], y[fit])
+    _, best_f1 = metrics.best_f1_threshold(y[~fit], twin.predict(x[~fit]))
+    return train(spec, x, y), float(best_f1) / 2
+
+
+def _availability_sample(labels: list[np.ndarray], cut: int) -> list[np.ndarray]:
+    """Per store, the SKUs the availability model trains on: all of them, or a sample
+    (the same share of each store, picked by a hash of store and SKU) when they would
+    give more than :data:`AVAILABILITY_TRAIN_ROWS` SKU-hours. Every SKU is still scored."""
+    share = AVAILABILITY_TRAIN_ROWS / max(1, sum(len(label) for label in labels) * cut)
+    chosen = []
+    for store, label in enumerate(labels):
+        names = [str(i) for i in range(len(label))]
+        if share < 1:
+            names = stratified_sample(str(store), names, ["*"] * len(names),
+                                      max(1, round(share * len(names))))  # fmt: skip
+        chosen.append(np.sort(np.array(names, dtype=int)))
+    return chosen
+
+
+def _sku_chunks(
+    panel: F.SkuHourPanel, label: np.ndarray, rows: np.ndarray | None = None
+) -> Iterator[tuple[F.SkuHourPanel, np.ndarray]]:
+    """The SKUs at ``rows`` (all by default) a chunk at a time: hourly features of a large
+    store would not fit in memory at once."""
+    rows = np.arange(len(label)) if rows is None else rows
+    for a in range(0, len(rows), _HOURLY_CHUNK):
+        part = rows[a : a + _HOURLY_CHUNK]
+        yield panel.take(part), label[part]
 
 
 def backtest_availability(
@@ -617,13 +664,13 @@ def backtest_availability(
     _check_holdout(hourly, n_days, holdout_days, 14)
     cut = (n_days - holdout_days) * 24
     model, threshold = train_availability(panels, labels, cut)
-    test_x, test_y = [], []
+    scores, truth = [], []
     for panel, label in zip(panels, labels, strict=True):
-        rows = F.availability_features(panel).reshape(len(label), n_days * 24, -1)
-        test_x.append(rows[:, cut:].reshape(-1, rows.shape[2]))
-        test_y.append(label[:, cut:].reshape(-1))
-    scores_test = model.predict(np.vstack(test_x))
-    y_test = np.concatenate(test_y)
+        for part, part_label in _sku_chunks(panel, label):
+            rows = F.availability_features(part).reshape(len(part_label), n_days * 24, _WIDTH)
+            scores.append(model.predict(rows[:, cut:].reshape(-1, _WIDTH)))
+            truth.append(part_label[:, cut:].reshape(-1))
+    scores_test, y_test = np.concatenate(scores), np.concatenate(truth)
     rule = baselines.ZeroRunRule().fit(
         np.vstack([p.sales[:, :cut] for p in panels]), np.vstack([lab[:, :cut] for lab in labels])
     )
@@ -653,6 +700,7 @@ def backtest_availability(
         },
         **_about(first, n_days - 1 - holdout_days, holdout_days, model.rows, started),
         "skus": int(sum(len(lab) for lab in labels)),
+        "train_skus": int(sum(len(rows) for rows in _availability_sample(labels, cut))),
         "label_share": float(np.nanmean(y_test)),
     }
     if include_forecasts:

@@ -36,18 +36,24 @@ def _emit(args: argparse.Namespace, document: Any, text: Callable[[], str]) -> N
         sys.stdout.write(text() + "\n")
 
 
+def _sample_note(result: dict[str, Any]) -> str:
+    """Says when a backtest trained on a sample (it still scores every series)."""
+    for trained, total, what in (
+        ("train_series", "series", "series"),
+        ("train_skus", "skus", "SKUs"),
+    ):
+        if result.get(trained, 0) < result.get(total, 0):
+            return f" (a sample: {result[trained]:,} of {result[total]:,} {what})"
+    return ""
+
+
 def _table(result: dict[str, Any]) -> str:
     methods = result["methods"]
     columns = sorted({k for m in methods.values() for k in m})
     lines = [
         f"{result['kind']} backtest: holdout {result['holdout'][0]} .. {result['holdout'][1]}"
         f" ({result['holdout_days']} days), trained on {result['train_rows']:,} rows"
-        f" in {result['seconds']} s"
-        + (
-            f" (a sample: {result['train_series']:,} of {result['series']:,} series)"
-            if result.get("train_series", 0) < result.get("series", 0)
-            else ""
-        ),
+        f" in {result['seconds']} s" + _sample_note(result),
         "method".ljust(16) + "".join(c.rjust(24) for c in columns),
     ]
     for name, values in methods.items():

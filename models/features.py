@@ -192,6 +192,11 @@ class SkuHourPanel:
     promo: np.ndarray  # (n_sku, n_days * 24) 0/1
     price_ratio: np.ndarray  # (n_sku, n_days * 24): price / regular price (1 = regular)
 
+    def take(self, rows: Sequence[int] | np.ndarray) -> SkuHourPanel:
+        """The panel of the SKUs at ``rows`` only."""
+        rows = np.asarray(rows, dtype=int)
+        return SkuHourPanel(self.start, self.sales[rows], self.promo[rows], self.price_ratio[rows])
+
 
 # -- helpers ------------------------------------------------------------------------------------
 def _nanmean(values: np.ndarray, axis: int = -1, default: float = 0.0) -> np.ndarray:

@@ -115,6 +115,28 @@ def test_labor_and_availability_ignore_the_held_out_actuals(tmp_path: Path):
     )
 
 
+def test_a_large_hourly_file_trains_on_a_sample_and_scores_every_sku(
+    tmp_path: Path, monkeypatch, capsys
+):
+    hourly, _ = _hourly_files(tmp_path, None)
+    full = backtest.backtest_availability(hourly, 7, include_forecasts=True)
+    assert full["skus"] == full["train_skus"] == 6
+    monkeypatch.setattr(backtest, "_HOURLY_CHUNK", 4)  # features a few SKUs at a time
+    chunked = backtest.backtest_availability(hourly, 7, include_forecasts=True)
+    assert chunked["methods"] == full["methods"]
+    # 6 SKUs x 42 days x 24 hours = 6,048 training hours; a budget of 3,000 trains on 3.
+    monkeypatch.setattr(backtest, "AVAILABILITY_TRAIN_ROWS", 3_000)
+    small = backtest.backtest_availability(hourly, 7, include_forecasts=True)
+    assert small["train_skus"] == 3 and small["train_rows"] == 3 * 42 * 24
+    assert small["skus"] == 6
+    assert small["forecasts"]["off_shelf_probability"].shape == (6 * 7 * 24,)
+    assert 0 < small["methods"]["model"]["f1"] <= 1
+    from cloud_hub.cli import main as hub
+
+    assert hub(["backtest", "availability", "--hourly", str(hourly), "--holdout-days", "7"]) == 0
+    assert "(a sample: 3 of 6 SKUs)" in capsys.readouterr().out
+
+
 def test_bad_inputs_name_the_problem(tmp_path: Path):
     missing = tmp_path / "m.csv"
     missing.write_text("store_id,sku,day,units\nA,1,2025-01-01,3\n")
