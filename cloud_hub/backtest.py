@@ -160,7 +160,7 @@ def read_daily_sales(
     """One panel per store. A day on which a store sold nothing at all counts as closed
     in the history; in the holdout only the calendar says so (it is known in advance)."""
     calendar = _calendar(calendar_path)
-    sales: dict[str, dict[str, _Rows]] = defaultdict(dict)
+    sales: dict[str, dict[str, _Rows]] = defaultdict(lambda: defaultdict(_Rows))
     categories: dict[str, str] = {}
     first, last = date.max.toordinal(), date.min.toordinal()
     for line, row in _rows(path, ("store_id", "sku", "date", "units")):
@@ -171,10 +171,7 @@ def read_daily_sales(
         price = _number(row, "price", path, line) if row.get("price", "").strip() else np.nan
         promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
         units = _number(row, "units", path, line)
-        store = sales[row["store_id"].strip()]
-        rows = store.get(sku)
-        if rows is None:
-            rows = store[sku] = _Rows()
+        rows = sales[row["store_id"].strip()][sku]
         rows.days.append(day)
         rows.units.append(units)
         rows.price.append(price)
@@ -555,7 +552,7 @@ def backtest_labor(
 
 # -- availability -----------------------------------------------------------------------------
 def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray], int]:
-    records: dict[str, dict[str, _Rows]] = defaultdict(dict)
+    records: dict[str, dict[str, _Rows]] = defaultdict(lambda: defaultdict(_Rows))
     first, last = 2**31, -1  # hour indexes: day ordinal x 24 + hour
     for line, row in _rows(path, ("store_id", "sku", "date", "hour", "units", "stockout")):
         hour = int(_number(row, "hour", path, line))
@@ -564,11 +561,7 @@ def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray]
         price = _number(row, "price", path, line) if row.get("price", "").strip() else 1.0
         promo = _number(row, "promo", path, line) if row.get("promo", "").strip() else 0.0
         at = _day(row, "date", path, line).toordinal() * 24 + hour
-        store = records[row["store_id"].strip()]
-        sku = row["sku"].strip()
-        rows = store.get(sku)
-        if rows is None:
-            rows = store[sku] = _Rows()
+        rows = records[row["store_id"].strip()][row["sku"].strip()]
         rows.days.append(at)
         rows.units.append(_number(row, "units", path, line))
         rows.stockout.append(_number(row, "stockout", path, line))
@@ -604,7 +597,10 @@ def read_hourly_skus(path: Path) -> tuple[list[F.SkuHourPanel], list[np.ndarray]
 
 
 def train_availability(
-    panels: list[F.SkuHourPanel], labels: list[np.ndarray], cut: int
+    panels: list[F.SkuHourPanel],
+    labels: list[np.ndarray],
+    cut: int,
+    sample: list[np.ndarray] | None = None,
 ) -> tuple[Trained, float]:
     """The availability model on hours before ``cut``, and its decision threshold, from a
     twin model trained without the last training week and scored on it (a threshold
@@ -612,10 +608,13 @@ def train_availability(
     probabilities the F1-best threshold is half the best F1 reachable (Lipton, Elkan and
     Naryanaswamy, 2014): the threshold is half the twin's best F1 on that week, which is
     steadier than the twin's own F1-best cut-off (that one moves with a week's few
-    hundred positives; on the two weeks before the holdout it cost 1.5-3.5 % of F1)."""
+    hundred positives; on the two weeks before the holdout it cost 1.5-3.5 % of F1).
+    ``sample``: per store, the SKU rows to train on (by default
+    :func:`_availability_sample`'s)."""
     validation_start = max(cut - 7 * 24, cut // 2)
     xs, ys = [], []
-    for panel, label, rows in zip(panels, labels, _availability_sample(labels, cut), strict=True):
+    sample = _availability_sample(labels, cut) if sample is None else sample
+    for panel, label, rows in zip(panels, labels, sample, strict=True):
         for part, part_label in _sku_chunks(panel, label, rows):
             features = F.availability_features(part).reshape(len(part_label), -1, _WIDTH)
             xs.append(features[:, :cut].reshape(-1, _WIDTH))
@@ -663,7 +662,8 @@ def backtest_availability(
     panels, labels, n_days = read_hourly_skus(hourly)
     _check_holdout(hourly, n_days, holdout_days, 14)
     cut = (n_days - holdout_days) * 24
-    model, threshold = train_availability(panels, labels, cut)
+    sample = _availability_sample(labels, cut)
+    model, threshold = train_availability(panels, labels, cut, sample)
     scores, truth = [], []
     for panel, label in zip(panels, labels, strict=True):
         for part, part_label in _sku_chunks(panel, label):
@@ -700,7 +700,7 @@ def backtest_availability(
         },
         **_about(first, n_days - 1 - holdout_days, holdout_days, model.rows, started),
         "skus": int(sum(len(lab) for lab in labels)),
-        "train_skus": int(sum(len(rows) for rows in _availability_sample(labels, cut))),
+        "train_skus": int(sum(len(rows) for rows in sample)),
         "label_share": float(np.nanmean(y_test)),
     }
     if include_forecasts:

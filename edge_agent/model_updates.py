@@ -186,11 +186,11 @@ def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
     panel = daily_panel(mirror, start, end, sku_limit=limit)
     origin = panel.index(as_of) - 1
     panel.sales[:, origin + 1 :] = np.nan
-    rows = np.arange(len(panel.skus))
-    if len(rows) == 0:
+    if not panel.skus:
         return None
     if name == "replenishment_protection_p90":
-        return cycle._protection_features(panel, rows, origin, np.full(len(rows), 7))
+        every = np.arange(len(panel.skus))
+        return cycle._protection_features(panel, every, origin, np.full(len(every), 7))
     return F.daily_features(panel, origin, [1])
 
 

@@ -306,10 +306,11 @@ def _naive_scale(window: np.ndarray) -> np.ndarray:
     """Root mean square of the day-to-day changes from each row's first sale on (M5's
     RMSSE scale over the window; pairs with an unobserved day are skipped); 1 where
     nothing moved (never sold, or a constant rate), so every row has a positive scale."""
-    started = np.cumsum(np.nan_to_num(window, nan=0.0) > 0, axis=1) > 0
+    filled = np.nan_to_num(window, nan=0.0)
+    started = np.cumsum(filled > 0, axis=1) > 0
     valid = started & ~np.isnan(window)
     pairs = valid[:, 1:] & valid[:, :-1]
-    change = np.where(pairs, np.diff(np.nan_to_num(window, nan=0.0), axis=1), 0.0)
+    change = np.where(pairs, np.diff(filled, axis=1), 0.0)
     count = pairs.sum(axis=1)
     square = np.sum(change * change, axis=1) / np.maximum(count, 1)
     return np.where(square > 0, np.sqrt(square), 1.0)
