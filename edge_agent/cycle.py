@@ -34,7 +34,6 @@ import hashlib
 import math
 import random
 import time as timer
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -621,9 +620,7 @@ class _ShelfInputs:
         gaps = np.isnan(prices).any(axis=1)
         usual = np.empty(len(prices))
         usual[~gaps] = np.median(prices[~gaps], axis=1)  # nanmedian only where needed (slow)
-        with warnings.catch_warnings():  # a SKU without any price: ratio 1 (regular)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            usual[gaps] = np.nanmedian(prices[gaps], axis=1)
+        usual[gaps] = F._nanmedian(prices[gaps])  # no price at all: ratio 1 (regular)
         ratio = panel.price[:, scored] / usual
         inputs = cls(
             skus=list(panel.skus),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -199,18 +198,43 @@ class SkuHourPanel:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+# The nan-reductions below are numpy's, without their warnings on empty or all-NaN slices
+# (expected here: new SKUs, closed days). warnings.catch_warnings() cannot silence them: it
+# swaps process-wide state, and the agent computes features in threads. Results are
+# numpy's bit for bit (same sums, same division).
 def _nanmean(values: np.ndarray, axis: int = -1, default: float = 0.0) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(values, axis=axis)
-    return np.where(np.isnan(mean), default, mean)
+    """np.nanmean over ``axis``; ``default`` where nothing is observed."""
+    observed = ~np.isnan(values)
+    count = observed.sum(axis=axis)
+    total = np.where(observed, values, 0).sum(axis=axis)
+    return np.divide(total, count, out=np.full(total.shape, default, total.dtype), where=count > 0)
+
+
+def _nanvar(values: np.ndarray, axis: int = -1, ddof: int = 0, default: float = 0.0) -> np.ndarray:
+    """np.nanvar over ``axis``; ``default`` where fewer than ``ddof + 1`` are observed."""
+    observed = ~np.isnan(values)
+    count = observed.sum(axis=axis, keepdims=True)
+    filled = np.where(observed, values, 0)
+    total = filled.sum(axis=axis, keepdims=True)
+    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    deviation = np.where(observed, filled - mean, 0)
+    square = (deviation * deviation).sum(axis=axis)
+    dof = count.squeeze(axis) - ddof
+    return np.divide(square, dof, out=np.full(square.shape, default, square.dtype), where=dof > 0)
 
 
 def _nanstd(values: np.ndarray, axis: int = -1) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        std = np.nanstd(values, axis=axis)
-    return np.where(np.isnan(std), 0.0, std)
+    """np.nanstd over ``axis``; 0 where nothing is observed."""
+    return np.sqrt(_nanvar(values, axis))
+
+
+def _nanmedian(values: np.ndarray, keepdims: bool = False) -> np.ndarray:
+    """np.nanmedian of a 2-D array's rows; NaN for a row with nothing observed."""
+    some = ~np.isnan(values).all(axis=1)
+    shape = (len(values), 1) if keepdims else len(values)
+    out = np.full(shape, np.nan, np.result_type(values.dtype, np.float16))
+    out[some] = np.nanmedian(values[some], axis=1, keepdims=keepdims)
+    return out
 
 
 def _window(values: np.ndarray, end: int, length: int) -> np.ndarray:
@@ -533,9 +557,7 @@ def _typical_days(daily_total: np.ndarray, days: np.ndarray) -> np.ndarray:
     """(series, len(days)) bool: the observed days among ``days`` whose total is at most
     :data:`PROFILE_OUTLIER` off their median (every observed day if none is)."""
     totals = daily_total[:, days]  # NaN = closed
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(totals, axis=1, keepdims=True)
+    median = _nanmedian(totals, keepdims=True)
     typical = np.abs(totals / np.where(median > 0, median, 1.0) - 1.0) <= PROFILE_OUTLIER
     typical |= ~(median > 0)  # nothing to compare against: keep every observed day
     typical &= ~np.isnan(totals)
@@ -555,9 +577,7 @@ def _recent_level(daily_total: np.ndarray, origin: int) -> np.ndarray:
         ratios.append(daily_total[:, day] / np.where(base > 0, base, np.nan))
     if not ratios:
         return np.ones(daily_total.shape[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.nanmedian(np.column_stack(ratios), axis=1)
+    level = _nanmedian(np.column_stack(ratios))
     return np.where(np.isfinite(level), level, 1.0)
 
 
@@ -617,40 +637,40 @@ def _group_shapes(
     noise = np.full((n_series, 7), np.nan)
     groups = np.full((n_series, 7, 24), np.nan)
     lean = np.zeros((n_series, 7))
-    with warnings.catch_warnings():  # empty slices: weekdays or hours never observed
-        warnings.simplefilter("ignore", RuntimeWarning)
+    for w in range(7):
+        on = days[day_dow == w]
+        recent = on[on > origin - 28]
+        if recent.size:
+            weekday_shape[:, w] = _nanmean(shares[:, recent, :], axis=1, default=np.nan)
+            weekday_total[:, w] = _nanmean(daily_total[:, recent], default=np.nan)
+        if on.size:
+            values = shares[:, on, :]
+            count = np.sum(~np.isnan(values[:, :, 0]), axis=1)
+            long_shape[:, w] = _nanmean(values, axis=1, default=np.nan)
+            variance = _nanvar(values, axis=1, ddof=1, default=np.nan)
+            spread = _nanmean(variance, axis=1, default=np.nan)
+            noise[:, w] = np.where(count >= 2, spread / np.maximum(count, 1), np.nan)
+    for s in range(n_series):
+        seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
+        busy = np.zeros(7, bool)
+        if seen.size > 1:
+            order = seen[np.argsort(weekday_total[s, seen])]
+            steps = weekday_total[s, order[1:]] / weekday_total[s, order[:-1]]
+            if steps.max() > 1.0 + PROFILE_GROUP_GAP:
+                busy[order[np.argmax(steps) + 1 :]] = True
         for w in range(7):
-            on = days[day_dow == w]
-            recent = on[on > origin - 28]
-            if recent.size:
-                weekday_shape[:, w] = _nanmean(shares[:, recent, :], axis=1, default=np.nan)
-                weekday_total[:, w] = _nanmean(daily_total[:, recent], default=np.nan)
-            if on.size:
-                values = shares[:, on, :]
-                count = np.sum(~np.isnan(values[:, :, 0]), axis=1)
-                long_shape[:, w] = np.nanmean(values, axis=1)
-                spread = np.nanmean(np.nanvar(values, axis=1, ddof=1), axis=1)
-                noise[:, w] = np.where(count >= 2, spread / np.maximum(count, 1), np.nan)
-        for s in range(n_series):
-            seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
-            busy = np.zeros(7, bool)
-            if seen.size > 1:
-                order = seen[np.argsort(weekday_total[s, seen])]
-                steps = weekday_total[s, order[1:]] / weekday_total[s, order[:-1]]
-                if steps.max() > 1.0 + PROFILE_GROUP_GAP:
-                    busy[order[np.argmax(steps) + 1 :]] = True
-            for w in range(7):
-                members = seen[busy[seen] == busy[w]]
-                if members.size == 0:
-                    continue
-                groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
-                measured = members[np.isfinite(noise[s, members])]
-                if measured.size < 2 or not np.isfinite(noise[s, w]):
-                    continue
-                between = np.nanmean(np.nanvar(long_shape[s, measured], axis=0, ddof=1))
-                real = max(between - float(np.mean(noise[s, measured])), 0.0)
-                own = noise[s, w]
-                lean[s, w] = own / (own + real) if own + real > 0 else 0.0
+            members = seen[busy[seen] == busy[w]]
+            if members.size == 0:
+                continue
+            groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
+            measured = members[np.isfinite(noise[s, members])]
+            if measured.size < 2 or not np.isfinite(noise[s, w]):
+                continue
+            variance = _nanvar(long_shape[s, measured], axis=0, ddof=1, default=np.nan)
+            between = float(_nanmean(variance, default=np.nan))
+            real = max(between - float(np.mean(noise[s, measured])), 0.0)
+            own = noise[s, w]
+            lean[s, w] = own / (own + real) if own + real > 0 else 0.0
     return groups, lean
 
 

@@ -3,6 +3,8 @@ compute identical features; features never look past their origin."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -129,6 +131,50 @@ def test_new_and_delisted_skus_get_finite_features():
         np.nanmean(panel.sales[0, 100:102])
     )
     assert rows[1, F.DAILY_FEATURES.index("days_since_sale")] >= 40  # delisted 42 days ago
+
+
+def test_nan_reductions_are_numpys_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        values = rng.gamma(0.5, 3.0, size=(40, 60)).astype(dtype)
+        values[rng.random(values.shape) < 0.4] = np.nan
+        values[0] = np.nan  # nothing observed
+        values[1, 1:] = np.nan  # one observation: no variance with ddof 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for view in (values, values[:, -14:], values[:, ::3]):
+                mean, var = np.nanmean(view, axis=1), np.nanvar(view, axis=1, ddof=1)
+                median = np.nanmedian(view, axis=1, keepdims=True)
+                ours = F._nanmean(view, axis=1, default=np.nan)
+                assert ours.dtype == mean.dtype and np.array_equal(ours, mean, equal_nan=True)
+                ours = F._nanvar(view, axis=1, ddof=1, default=np.nan)
+                assert ours.dtype == var.dtype and np.array_equal(ours, var, equal_nan=True)
+                ours = F._nanmedian(view, keepdims=True)
+                assert ours.dtype == median.dtype
+                assert np.array_equal(ours, median, equal_nan=True)
+                std = np.nan_to_num(np.nanstd(view, axis=1))
+                assert np.array_equal(F._nanstd(view, axis=1), std)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_features_of_new_skus_closed_days_and_unseen_hours_warn_nothing(monkeypatch):
+    # The agent computes features in threads, where catch_warnings cannot silence numpy's
+    # "Mean of empty slice": it saves and restores the process-wide filters, so one
+    # thread's exit drops the "ignore" of a thread still computing. Features must not
+    # raise the warnings in the first place; here no local silencing works at all.
+    monkeypatch.setattr(warnings, "catch_warnings", contextlib.nullcontext)
+    monkeypatch.setattr(warnings, "simplefilter", lambda *args, **kwargs: None)
+    panel = _toy_panel()
+    assert np.isfinite(F.daily_features(panel, 101, [1, 7])).all()
+    F.protection_features(panel, 101, np.array([3, 5, 2, 4, 6]))
+    traffic = np.tile(np.arange(24, dtype=np.float32), (2, 43, 1))
+    traffic[1, :30] = np.nan  # a store that opened four weeks before the origin
+    traffic[:, :, :6] = np.nan  # hours never traded
+    closed = np.zeros(43, bool)
+    closed[20] = True
+    traffic[:, closed] = np.nan
+    hourly = F.HourlyPanel(date(2026, 1, 5), traffic, closed, np.zeros(43, bool))
+    assert np.isfinite(F.hourly_features(hourly, 40, [1, 2])).all()
 
 
 def test_naive_scale_is_m5s_over_two_years_from_the_first_sale():
