@@ -175,6 +175,11 @@ def test_features_of_new_skus_closed_days_and_unseen_hours_warn_nothing(monkeypa
     traffic[:, closed] = np.nan
     hourly = F.HourlyPanel(date(2026, 1, 5), traffic, closed, np.zeros(43, bool))
     assert np.isfinite(F.hourly_features(hourly, 40, [1, 2])).all()
+    sales = np.ones((3, 24 * 20), dtype=np.float32)
+    sales[0] = 0.0  # never sold
+    sales[1, : 24 * 15] = np.nan  # listed five days ago
+    shelf = F.SkuHourPanel(date(2026, 1, 5), sales, np.zeros_like(sales), np.ones_like(sales))
+    assert np.isfinite(F.availability_features(shelf)).all()
 
 
 def test_naive_scale_is_m5s_over_two_years_from_the_first_sale():
