@@ -63,8 +63,11 @@ class BatchPuller:
         self._done.clear()
         if len(self._msgs) < self._wanted:
             await self._nc.publish(self._subject, json.dumps(body).encode(), reply=self._inbox)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # lands as the wait ends, and the consumer's loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._done.wait(), timeout=wait_s)
+                async with asyncio.timeout(wait_s):
+                    await self._done.wait()
         msgs, self._msgs = self._msgs, []
         return msgs
 

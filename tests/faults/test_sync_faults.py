@@ -197,23 +197,26 @@ async def test_nats_restart_mid_drain(nats_server, tmp_path):
     await ensure_streams(js)
     stop = asyncio.Event()
     ingest = asyncio.create_task(consume(nc, storage, stop=stop, idle_wait_s=0.2))
-    failures = await drain_through(
-        mirror, js, lambda: asyncio.to_thread(nats_server.restart), "restart"
-    )
-    assert failures >= 1, "the restart went unnoticed: it did not hit the drain"
-    committed = sum(v["committed"] for v in sync.sync_status(mirror).values())
-    await wait_until(
-        lambda: (
-            sum(sum(s["received"].values()) for s in storage.store_status().values()) >= committed
-        ),
-        what="hub ingest after the restart",
-    )
-    stop.set()
-    with contextlib.suppress(Exception):
-        await ingest
-    await nc.close()
-    mirror.close()
-    storage.close()
+    try:
+        failures = await drain_through(
+            mirror, js, lambda: asyncio.to_thread(nats_server.restart), "restart"
+        )
+        assert failures >= 1, "the restart went unnoticed: it did not hit the drain"
+        committed = sum(v["committed"] for v in sync.sync_status(mirror).values())
+        await wait_until(
+            lambda: (
+                sum(sum(s["received"].values()) for s in storage.store_status().values())
+                >= committed
+            ),
+            what="hub ingest after the restart",
+        )
+    finally:  # a failed check must still stop the consumer, or teardown waits on it
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ingest, timeout=10)
+        await nc.close()
+        mirror.close()
+        storage.close()
     assert_agree(store_db, tmp_path / "hub.db")
 
 
