@@ -77,6 +77,12 @@ def serving_at_hub(db: Path, store_id: str) -> str:
     return rollouts.rollout_status(db)["stores"].get(store_id, {}).get("models", {}).get(MODEL, "")
 
 
+def swap_report(db: Path, store_id: str) -> dict:
+    """The hub's latest swap report of ``store_id`` for MODEL ({} before any)."""
+    reports = distribution.swap_reports(db)
+    return next((r for r in reports if r["store_id"] == store_id and r["model"] == MODEL), {})
+
+
 async def start_agents(run: Running, fleet, clocks: dict) -> dict:
     agents = {s: run.start(fleet.agent(s, clocks[s])) for s in clocks}
     for store_id, agent in agents.items():
@@ -201,8 +207,10 @@ async def test_a_canary_30_percent_worse_on_live_outcomes_is_rolled_back_alone(f
         assert started.returncode == 0, started.stderr
         canary = agents["S001"]
         await wait_until(lambda: canary.model_versions[MODEL] == BAD, "the canary's swap", 30)
-        report = next(r for r in distribution.swap_reports(fleet.db)
-                      if r["store_id"] == "S001" and r["model"] == MODEL)  # fmt: skip
+        # The report travels store outbox -> NATS -> hub ingest: it lands a moment later.
+        await wait_until(lambda: swap_report(fleet.db, "S001").get("version") == BAD,
+                         "the canary's swap report at the hub", 30)  # fmt: skip
+        report = swap_report(fleet.db, "S001")
         assert (report["version"], report["outcome"]) == (BAD, "applied")  # shadow passed
         await asyncio.sleep(1.0)
         assert rollout_row(fleet.db, BAD)["state"] == "running"  # waiting for outcomes
