@@ -84,8 +84,7 @@ def test_raw_scan_of_the_span(benchmark, upgraded: Upgraded) -> None:
 
     def scan() -> None:
         cursor = upgraded.mirror.conn.execute(
-            "SELECT sku, date, units, price, promo, on_hand FROM daily_sales "
-            "WHERE date >= ? ORDER BY sku, date",
+            f"SELECT {windows._ROW} FROM daily_sales WHERE date >= ? ORDER BY sku, date",
             (since,),
         )
         counts.append(sum(len(batch) for batch in iter(lambda: cursor.fetchmany(50_000), [])))

@@ -184,6 +184,16 @@ async def _wait_for_hub(store_db: Path, hub_db: Path) -> None:
     await wait_until(lambda: sum(hub_rows(hub_db).values()) >= committed, what="hub ingest")
 
 
+async def _wait_for_ingest(mirror, storage, what: str) -> None:
+    """Until the hub's storage has received everything the store committed."""
+    committed = sum(v["committed"] for v in sync.sync_status(mirror).values())
+
+    def received() -> int:
+        return sum(sum(s["received"].values()) for s in storage.store_status().values())
+
+    await wait_until(lambda: received() >= committed, what=what)
+
+
 async def test_nats_restart_mid_drain(nats_server, tmp_path):
     store_db = tmp_path / "s1.db"
     simulated(store_db, cycles=1)
@@ -202,14 +212,7 @@ async def test_nats_restart_mid_drain(nats_server, tmp_path):
             mirror, js, lambda: asyncio.to_thread(nats_server.restart), "restart"
         )
         assert failures >= 1, "the restart went unnoticed: it did not hit the drain"
-        committed = sum(v["committed"] for v in sync.sync_status(mirror).values())
-        await wait_until(
-            lambda: (
-                sum(sum(s["received"].values()) for s in storage.store_status().values())
-                >= committed
-            ),
-            what="hub ingest after the restart",
-        )
+        await _wait_for_ingest(mirror, storage, "hub ingest after the restart")
     finally:  # a failed check must still stop the consumer, or teardown waits on it
         stop.set()
         with contextlib.suppress(Exception):
@@ -265,14 +268,7 @@ async def test_store_offline_for_two_hours_of_decisions(tmp_path):
             lambda: all(v["pending"] == 0 for v in sync.sync_status(side).values()),
             what="the backlog to drain",
         )
-        committed = sum(v["committed"] for v in sync.sync_status(side).values())
-        await wait_until(
-            lambda: (
-                sum(sum(s["received"].values()) for s in storage.store_status().values())
-                >= committed
-            ),
-            what="hub ingest",
-        )
+        await _wait_for_ingest(side, storage, "hub ingest")
         stop.set()
         await ingest
         await nc.close()
