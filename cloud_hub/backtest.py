@@ -62,6 +62,10 @@ TRAIN_ROWS = 600_000
 # store: 97,680), and how many SKUs' hourly features are computed together.
 AVAILABILITY_TRAIN_ROWS = 3_000_000
 _HOURLY_CHUNK = 1_000
+#: Older training origins kept in season: within this many weeks of the forecast origin's
+#: time of year, in every earlier year; 0 = the newest weeks only (BENCHMARKS.md,
+#: "Replenishment: earlier years' season").
+SEASON_WEEKS = 10
 _WIDTH = len(F.AVAILABILITY_FEATURES)
 
 _NAMES = {"item_id": "sku", "item": "sku", "store": "store_id", "qty": "units", "sales": "units"}
@@ -233,10 +237,24 @@ def _check_holdout(path: Path, n_days: int, holdout_days: int, history_days: int
         )
 
 
-def _training_origins(last_history: int, horizon: int, count: int = 60) -> list[int]:
-    """Weekly origins whose targets (up to ``horizon`` days ahead) stay inside history."""
+def _training_origins(
+    last_history: int, horizon: int, count: int = 60, season_weeks: int = SEASON_WEEKS
+) -> list[int]:
+    """Weekly origins whose targets (up to ``horizon`` days ahead) stay inside history: the
+    newest ``count``, then every older one within ``season_weeks`` of the forecast origin's
+    time of year (52-week years, so weekdays line up), as far back as history goes; with
+    ``season_weeks`` 0, the newest only."""
     newest = last_history - horizon
-    return [o for o in range(newest, newest - 7 * count, -7) if o >= 28]
+    weekly = list(range(newest, 27, -7))
+    recent, older = weekly[:count], weekly[count:]
+    if season_weeks <= 0:
+        return recent
+
+    def weeks_off_season(origin: int) -> float:
+        days = (last_history - origin) % 364
+        return min(days, 364 - days) / 7
+
+    return recent + [o for o in older if weeks_off_season(o) <= season_weeks]
 
 
 def backtest_replenishment(
@@ -361,11 +379,15 @@ def train_replenishment(
     origins: int = 60,
     threads: int = 2,
     horizon_stride: int = 1,
+    season_weeks: int = SEASON_WEEKS,
 ) -> tuple[Trained, Trained, Trained]:
     """The three replenishment models trained on days up to ``last_history``: daily mean,
     daily P90 (horizons 1..horizon) and protection-interval P90. With ``protection_days``
     None the interval varies per SKU and origin (2..14 days), as lead times do. ``origins``:
-    how many weekly forecast origins (newest first) give training rows; ``threads``:
+    how many weekly forecast origins (newest first) give training rows, and
+    ``season_weeks`` adds the older ones that near the forecast origin's time of year (the
+    daily mean and the protection P90 learn from those too; the daily P90, whose pinball
+    they made worse, from the newest only); ``threads``:
     LightGBM's (1 for small data: two threads on a busy 2-core box run several times
     slower); ``horizon_stride`` k: each origin gives rows for every k-th horizon only, the
     offset turning with the origin, so every horizon is still learnt from k times fewer
@@ -373,13 +395,15 @@ def train_replenishment(
     all_horizons = list(range(1, horizon + 1))
     x_daily, y_daily, x_prot, y_prot = [], [], [], []
     groups, n_groups = [], 0  # one per SKU and origin: the daily model's RMSSE groups
+    recent = []  # rows from the newest ``origins`` weeks (the daily P90 learns from those)
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
-        for k, origin in enumerate(_training_origins(last_history, horizon, origins)):
+        for k, origin in enumerate(_training_origins(last_history, horizon, origins, season_weeks)):
             horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
+            recent.append(np.full(n_sku * len(horizons), k < origins))
             groups.append(np.tile(np.arange(n_groups, n_groups + n_sku), len(horizons)))
             n_groups += n_sku
             if protection_days is None:
@@ -389,6 +413,7 @@ def train_replenishment(
             x_prot.append(F.protection_features(history_only, origin, days))
             y_prot.append(F.protection_targets(history_only, origin, days))
     features, target = np.vstack(x_daily), np.concatenate(y_daily)
+    p90_rows = np.concatenate(recent)
     return (
         train(
             MODEL_SPECS["replenishment_daily"],
@@ -397,7 +422,12 @@ def train_replenishment(
             groups=np.concatenate(groups),
             threads=threads,
         ),
-        train(MODEL_SPECS["replenishment_daily_p90"], features, target, threads=threads),
+        train(
+            MODEL_SPECS["replenishment_daily_p90"],
+            features[p90_rows],
+            target[p90_rows],
+            threads=threads,
+        ),
         train(
             MODEL_SPECS["replenishment_protection_p90"],
             np.vstack(x_prot),

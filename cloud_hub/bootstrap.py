@@ -105,7 +105,12 @@ def build_bootstrap(data: Path, out: Path = BOOTSTRAP_DIR) -> list[dict[str, Any
         stores, first_day, last_day = backtest.read_daily_sales(daily, calendar)
         panels = [s.panel for s in stores]
         last = panels[0].n_days - 1
-        models = backtest.train_replenishment(panels, last, 28, protection_days=None)
+        # trained as the backtest whose scores the manifests carry trains (within its row
+        # budget: every other horizon per origin on M5)
+        training, stride = backtest._training_sample(panels, last, 28)
+        models = backtest.train_replenishment(
+            training, last, 28, protection_days=None, horizon_stride=stride
+        )
         scores = backtest.backtest_replenishment(daily, 28, calendar=calendar)["methods"]
         sample_daily = F.daily_features(panels[0], last - 28, range(1, 29))
         sample_protection = F.protection_features(

@@ -604,14 +604,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.config, db=args.db, train_margin=args.margin, train_ring_tolerance=args.tolerance,
         train_holdout_days=args.holdout_days, train_sample_skus=args.sample_skus,
         train_origins=args.origins, train_horizon_stride=args.horizon_stride,
-        train_threads=args.threads,
+        train_season_weeks=args.season_weeks, train_threads=args.threads,
         log_level=args.log_level,
     )  # fmt: skip
     options = TrainOptions(
         margin=settings.train_margin, tolerance=settings.train_ring_tolerance,
         holdout_days=settings.train_holdout_days, sample_skus=settings.train_sample_skus,
         origins=settings.train_origins, horizon_stride=settings.train_horizon_stride,
-        threads=settings.train_threads,
+        season_weeks=settings.train_season_weeks, threads=settings.train_threads,
         actor=args.by or getpass.getuser(),
     )  # fmt: skip
 
@@ -967,6 +967,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-skus", type=int,
                    help="SKUs per store, by category; 0 = all (default 500)")  # fmt: skip
     p.add_argument("--origins", type=int, help="weekly training origins per store (default 16)")
+    p.add_argument(
+        "--season-weeks",
+        type=int,
+        help="also older origins within N weeks of the season; 0 = off (default 10)",
+    )
     p.add_argument("--threads", type=int, help="LightGBM threads (default 1)")
     p.add_argument("--horizon-stride", type=int,
                    help="rows for every k-th horizon per origin (default 4)")  # fmt: skip

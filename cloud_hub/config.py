@@ -131,6 +131,13 @@ class HubSettings(kit_settings.TomlSettings):
     train_origins: int = Field(
         default=16, ge=1, le=60, description="Weekly forecast origins per store in training."
     )
+    train_season_weeks: int = Field(
+        default=10,
+        ge=0,
+        le=26,
+        description="Older weekly origins also trained on when within this many weeks of "
+        "the forecast day's time of year, in every earlier year the history holds; 0: off.",
+    )
     train_horizon_stride: int = Field(
         default=4,
         ge=1,

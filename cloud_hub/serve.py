@@ -172,6 +172,7 @@ class Hub:
                    "--sample-skus", str(settings.train_sample_skus),
                    "--origins", str(settings.train_origins),
                    "--horizon-stride", str(settings.train_horizon_stride),
+                   "--season-weeks", str(settings.train_season_weeks),
                    "--threads", str(settings.train_threads),
                    "--by", actor, "--json"]  # fmt: skip
         if on_progress is None:

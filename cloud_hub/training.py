@@ -63,6 +63,8 @@ class TrainOptions:
     sample_skus: int = 500
     origins: int = 16
     horizon_stride: int = 4
+    #: Older origins in the forecast day's season, every earlier year (0: off).
+    season_weeks: int = 10
     #: LightGBM threads. One by default: the hub keeps a core for ingest, and on a busy
     #: 2-core box two OpenMP threads spin-wait and ran 4-18 x slower than one.
     threads: int = 1
@@ -366,6 +368,7 @@ def _train_aligned(
             options.origins,
             threads=options.threads,
             horizon_stride=stride,
+            season_weeks=options.season_weeks,
         )
     )
 

@@ -58,6 +58,27 @@ def test_a_large_file_trains_on_a_sample_and_scores_every_series(tmp_path: Path,
     assert np.isfinite(small["methods"]["model"]["rmsse"])
 
 
+def test_training_origins_add_earlier_years_same_season_only():
+    last_history = 4 * 364 + 100  # over four years of history
+    origins = backtest._training_origins(last_history, 28, count=60, season_weeks=10)
+    weekly = list(range(last_history - 28, 27, -7))
+    assert origins[:60] == weekly[:60]  # the newest 60 weeks, all seasons
+    older = origins[60:]
+    assert older and len(set(origins)) == len(origins)
+    for years_back in (2, 3, 4):
+        # every weekly origin within 10 weeks of the forecast origin's day, that year
+        centre = last_history - 364 * years_back
+        season = [o for o in weekly[60:] if abs(o - centre) <= 70]
+        assert season and set(season) <= set(older)
+    for origin in older:
+        days = (last_history - origin) % 364
+        assert min(days, 364 - days) <= 70 and origin >= 28
+    # half a year off is never used once out of the newest 60 weeks
+    assert not any(abs(o - (last_history - 364 * 2 - 182)) < 28 for o in older)
+    # a history of one year: the newest weeks only
+    assert backtest._training_origins(400, 28) == list(range(372, 27, -7))
+
+
 def _hourly_files(
     tmp_path: Path, holdout_value: float | None, flip_labels: bool = False
 ) -> tuple[Path, Path]:
