@@ -79,6 +79,22 @@ def test_training_origins_add_earlier_years_same_season_only():
     assert backtest._training_origins(400, 28) == list(range(372, 27, -7))
 
 
+def test_the_daily_p90_trains_on_the_newest_weeks_the_mean_on_the_season_too(tmp_path: Path):
+    stores, *_ = backtest.read_daily_sales(_daily_file(tmp_path / "a.csv", days=800))
+    panels = [s.panel for s in stores]
+    last = panels[0].n_days - 1 - 14
+    seasonal = backtest.train_replenishment(panels, last, 14, 7, origins=20, threads=1)
+    newest = backtest.train_replenishment(panels, last, 14, 7, origins=20, threads=1,
+                                          season_weeks=0)  # fmt: skip
+    per_origin = 24 * 14  # series x horizons
+    assert newest[0].rows == newest[1].rows == 20 * per_origin
+    # 10 weeks either side of the origin's day a year back (21 weekly origins) and two
+    # years back (15: history starts 4 weeks after the first of them)
+    assert seasonal[0].rows == (20 + 36) * per_origin
+    assert seasonal[1].rows == 20 * per_origin  # the daily P90: the newest 20 only
+    assert seasonal[2].rows == (20 + 36) * 24  # protection P90: one row per SKU and origin
+
+
 def _hourly_files(
     tmp_path: Path, holdout_value: float | None, flip_labels: bool = False
 ) -> tuple[Path, Path]:
