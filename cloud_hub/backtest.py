@@ -53,6 +53,7 @@ __all__ = [
     "read_transactions",
     "train_labor",
     "train_replenishment",
+    "training_sample",
 ]
 
 #: Daily training rows a replenishment backtest stays within (M5's 280 series train on
@@ -274,7 +275,7 @@ def backtest_replenishment(
     last_history = n_days - 1 - holdout_days
     horizons = list(range(1, holdout_days + 1))
     protection = min(protection_days, holdout_days)
-    training, stride = _training_sample([s.panel for s in stores], last_history, holdout_days)
+    training, stride = training_sample([s.panel for s in stores], last_history, holdout_days)
     mean_model, p90_model, protection_model = train_replenishment(
         training, last_history, holdout_days, protection, horizon_stride=stride
     )
@@ -347,7 +348,7 @@ def backtest_replenishment(
     return result
 
 
-def _training_sample(
+def training_sample(
     panels: list[F.DailyPanel], last_history: int, horizon: int
 ) -> tuple[list[F.DailyPanel], int]:
     """What a backtest trains on, kept within :data:`TRAIN_ROWS` daily rows: a large file
@@ -396,10 +397,11 @@ def train_replenishment(
     x_daily, y_daily, x_prot, y_prot = [], [], [], []
     groups, n_groups = [], 0  # one per SKU and origin: the daily model's RMSSE groups
     recent = []  # rows from the newest ``origins`` weeks (the daily P90 learns from those)
+    training_origins = _training_origins(last_history, horizon, origins, season_weeks)
     for panel in panels:
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
-        for k, origin in enumerate(_training_origins(last_history, horizon, origins, season_weeks)):
+        for k, origin in enumerate(training_origins):
             horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))

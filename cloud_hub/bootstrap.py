@@ -107,7 +107,7 @@ def build_bootstrap(data: Path, out: Path = BOOTSTRAP_DIR) -> list[dict[str, Any
         last = panels[0].n_days - 1
         # trained as the backtest whose scores the manifests carry trains (within its row
         # budget: every other horizon per origin on M5)
-        training, stride = backtest._training_sample(panels, last, 28)
+        training, stride = backtest.training_sample(panels, last, 28)
         models = backtest.train_replenishment(
             training, last, 28, protection_days=None, horizon_stride=stride
         )

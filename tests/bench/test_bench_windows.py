@@ -129,7 +129,8 @@ def test_upgraded_mirror_rebuilds_its_blocks_once(benchmark, upgraded: Upgraded)
     raw_median_s = RESULTS.get("raw_median_s")
     benchmark.extra_info.update(
         kind="windows",
-        label=f"rebuild the sales blocks of an upgraded mirror ({SKUS:,} SKUs, 780 days)",
+        label=f"rebuild the sales blocks of an upgraded mirror ({SKUS:,} SKUs, "
+        f"{windows.KEEP_DAYS} days)",
         unit="rows/s",
         rows=rows,
         median_s=median_s,
