@@ -19,10 +19,10 @@ from models.training import (
 
 
 def _data(spec, seed: int = 0):
-    """Rows as wide as the spec needs (12, or up to its scale column), with a positive scale
-    column for a scaled model and a target that grows with it."""
+    """Rows as wide as the spec needs (12, or up to its scale and unused columns), with a
+    positive scale column for a scaled model and a target that grows with it."""
     rng = np.random.default_rng(seed)
-    width = max(12, (spec.scale_column or 0) + 1)
+    width = max(12, (spec.scale_column or 0) + 1, max(spec.unused, default=0) + 1)
     x = rng.normal(size=(4000, width)).astype(np.float32)
     signal = np.exp(0.5 * x[:, 0] - 0.3 * x[:, 1])
     if spec.scale_column is not None:
@@ -50,6 +50,23 @@ def test_onnx_matches_lightgbm_within_tolerance(name: str):
     if spec.objective == "binary":
         probabilities = served.predict(x)
         assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_the_daily_mean_model_never_reads_its_unused_columns():
+    spec = dataclasses.replace(MODEL_SPECS["replenishment_daily"], rounds=40)
+    x, y = _data(spec)
+    unused = list(spec.unused)
+    y = y + 3 * (x[:, unused[0]] > 0)  # a signal in an unused column, which it must ignore
+    groups = np.arange(len(y)) // 28
+    trained = train(spec, x, y, groups=groups, threads=1)
+    assert (trained.booster.feature_importance("split")[unused] == 0).all()
+    assert trained.booster.feature_importance("split").sum() > 0
+    served = OnnxModel(export_onnx(trained))
+    moved = x.copy()
+    moved[:, unused] = np.random.default_rng(1).normal(size=(len(x), len(unused))) * 100
+    np.testing.assert_array_equal(trained.predict(moved), trained.predict(x))
+    np.testing.assert_array_equal(served.predict(moved), served.predict(x))
+    assert served.n_features == x.shape[1]  # the full row, as the P90 model reads it
 
 
 def test_the_rmsse_loss_needs_a_group_per_row():
