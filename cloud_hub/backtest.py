@@ -349,25 +349,39 @@ def backtest_replenishment(
 
 
 def training_sample(
-    panels: list[F.DailyPanel], last_history: int, horizon: int
+    panels: list[F.DailyPanel],
+    last_history: int,
+    horizon: int,
+    *,
+    budget: int | None = None,
+    origins: int = 60,
+    season_weeks: int = SEASON_WEEKS,
+    stride: int | None = None,
 ) -> tuple[list[F.DailyPanel], int]:
-    """What a backtest trains on, kept within :data:`TRAIN_ROWS` daily rows: a large file
-    first gives each training origin every k-th horizon only (k <= 4), then trains on a
-    stratified sample of each store's SKUs (by category, at least one of each). Every
-    series is still forecast and scored; the JSON says how many trained."""
+    """What the replenishment models train on, kept within ``budget`` daily rows
+    (:data:`TRAIN_ROWS` by default): with no ``stride`` given, a large file first gives each
+    training origin every k-th horizon only (k <= 4), then trains on a stratified sample of
+    each store's SKUs (by category, at least one of each). Every series is still forecast
+    and scored; the JSON says how many trained. ``origins`` and ``season_weeks`` as
+    :func:`train_replenishment` takes them."""
+    budget = TRAIN_ROWS if budget is None else budget
     series = sum(len(panel.skus) for panel in panels)
-    rows = series * len(_training_origins(last_history, horizon)) * horizon
-    if rows <= TRAIN_ROWS:
-        return panels, 1
-    stride = min(4, math.ceil(rows / TRAIN_ROWS))
-    share = TRAIN_ROWS / math.ceil(rows / stride)
+    count = len(_training_origins(last_history, horizon, origins, season_weeks))
+    if stride is None:
+        if series * count * horizon <= budget:
+            return panels, 1
+        stride = min(4, math.ceil(series * count * horizon / budget))
+    # Rows per series as train_replenishment makes them: origin k gives the horizons
+    # k mod stride, + stride, ...
+    per_series = sum(len(range(k % stride, horizon, stride)) or horizon for k in range(count))
+    share = budget / (series * per_series)
     if share >= 1:
         return panels, stride
     sampled = []
     for store, panel in enumerate(panels):
         categories = [str(c) for c in panel.category]
         keep = set(stratified_sample(str(store), panel.skus, categories,
-                                     max(1, round(share * len(panel.skus)))))  # fmt: skip
+                                     max(1, math.floor(share * len(panel.skus)))))  # fmt: skip
         sampled.append(panel.take([i for i, sku in enumerate(panel.skus) if sku in keep]))
     return sampled, stride
 

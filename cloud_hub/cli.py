@@ -604,15 +604,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.config, db=args.db, train_margin=args.margin, train_ring_tolerance=args.tolerance,
         train_holdout_days=args.holdout_days, train_sample_skus=args.sample_skus,
         train_origins=args.origins, train_horizon_stride=args.horizon_stride,
-        train_season_weeks=args.season_weeks, train_threads=args.threads,
-        log_level=args.log_level,
+        train_season_weeks=args.season_weeks, train_rows=args.train_rows,
+        train_threads=args.threads, log_level=args.log_level,
     )  # fmt: skip
     options = TrainOptions(
         margin=settings.train_margin, tolerance=settings.train_ring_tolerance,
         holdout_days=settings.train_holdout_days, sample_skus=settings.train_sample_skus,
         origins=settings.train_origins, horizon_stride=settings.train_horizon_stride,
-        season_weeks=settings.train_season_weeks, threads=settings.train_threads,
-        actor=args.by or getpass.getuser(),
+        season_weeks=settings.train_season_weeks, train_rows=settings.train_rows,
+        threads=settings.train_threads, actor=args.by or getpass.getuser(),
     )  # fmt: skip
 
     def progress(line: str) -> None:
@@ -972,6 +972,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="also older origins within N weeks of the season; 0 = off (default 10)",
     )
+    p.add_argument("--train-rows", type=int,
+                   help="daily rows replenishment trains on at most (default 1500000)")  # fmt: skip
     p.add_argument("--threads", type=int, help="LightGBM threads (default 1)")
     p.add_argument("--horizon-stride", type=int,
                    help="rows for every k-th horizon per origin (default 4)")  # fmt: skip

@@ -138,6 +138,12 @@ class HubSettings(kit_settings.TomlSettings):
         description="Older weekly origins also trained on when within this many weeks of "
         "the forecast day's time of year, in every earlier year the history holds; 0: off.",
     )
+    train_rows: int = Field(
+        default=1_500_000,
+        ge=1_000,
+        description="Daily rows replenishment trains on at most (about 1 KB of memory each "
+        "at the peak); beyond it, a stratified share of each store's sampled SKUs.",
+    )
     train_horizon_stride: int = Field(
         default=4,
         ge=1,

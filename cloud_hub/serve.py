@@ -173,6 +173,7 @@ class Hub:
                    "--origins", str(settings.train_origins),
                    "--horizon-stride", str(settings.train_horizon_stride),
                    "--season-weeks", str(settings.train_season_weeks),
+                   "--train-rows", str(settings.train_rows),
                    "--threads", str(settings.train_threads),
                    "--by", actor, "--json"]  # fmt: skip
         if on_progress is None:

@@ -13,6 +13,7 @@ positions are found once per part layout and only those rows are read.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -62,17 +63,24 @@ def _newest_revisions(conn: Any, store_id: str) -> dict[date, list[str]]:
 def stratified_sample(
     store_id: str, skus: list[str], categories: list[str], limit: int
 ) -> list[str]:
-    """At most ``limit`` SKUs, stratified by category (proportional, at least one each)."""
+    """At most ``limit`` SKUs, stratified by category: each category its proportional
+    share (the largest remainders round up while the limit allows) and at least one, so
+    more than ``limit`` only when there are more categories than that."""
     if limit <= 0 or limit >= len(skus):
         return sorted(skus)
     by_category: dict[str, list[str]] = defaultdict(list)
     for sku, category in zip(skus, categories, strict=True):
         by_category[category].append(sku)
+    quota = {c: limit * len(members) / len(skus) for c, members in by_category.items()}
+    take = {c: max(1, math.floor(q)) for c, q in quota.items()}
+    room = limit - sum(take.values())
+    short = sorted((c for c in quota if quota[c] > take[c]), key=lambda c: (take[c] - quota[c], c))
+    for category in short[: max(room, 0)]:
+        take[category] += 1
     chosen = []
-    for members in by_category.values():
-        share = max(1, round(limit * len(members) / len(skus)))
+    for category, members in by_category.items():
         ranked = sorted(members, key=lambda s: hashlib.sha256(f"{store_id}|{s}".encode()).digest())
-        chosen += ranked[:share]
+        chosen += ranked[: take[category]]
     return sorted(chosen)
 
 

@@ -65,6 +65,9 @@ class TrainOptions:
     horizon_stride: int = 4
     #: Older origins in the forecast day's season, every earlier year (0: off).
     season_weeks: int = 10
+    #: Daily rows replenishment trains on at most (memory: about 1 KB each at the peak);
+    #: beyond it, a stratified share of each store's sampled SKUs.
+    train_rows: int = 1_500_000
     #: LightGBM threads. One by default: the hub keeps a core for ingest, and on a busy
     #: 2-core box two OpenMP threads spin-wait and ran 4-18 x slower than one.
     threads: int = 1
@@ -246,7 +249,7 @@ def _replenishment(
     options: TrainOptions,
     progress: Progress,
 ) -> _Challenger:
-    from cloud_hub.backtest import _history_panel, train_replenishment
+    from cloud_hub.backtest import _history_panel
 
     holdout = options.holdout_days
     needed = _FEATURE_HISTORY_DAYS + 2 * holdout + 1
@@ -291,7 +294,7 @@ def _replenishment(
             )
             for p in panels
         ]
-    trained = _train_aligned(training, holdout, options, train_replenishment)
+    trained, train_series = _train_aligned(training, holdout, options, progress)
     progress(f"trained in {time.perf_counter() - started:.1f} s; backtesting")
     history = _history_panel(panels[0], panels[0].n_days - 1 - holdout)
     days = np.full(len(panels[0].skus), min(7, holdout))
@@ -320,6 +323,7 @@ def _replenishment(
         {
             "stores": len(usable),
             "series": sum(len(p.skus) for p in panels),
+            "train_series": train_series,
             "skus_total": sum(s.skus_total for s in usable),
             "days": max(p.n_days for p in panels),
         },
@@ -328,10 +332,14 @@ def _replenishment(
 
 
 def _train_aligned(
-    panels: list[F.DailyPanel], holdout: int, options: TrainOptions, train_replenishment: Any
-) -> list[Any]:
-    """train_replenishment wants one ``last_history`` for all panels: align the stores on
-    their last day (each store's own last ``holdout`` days are hidden)."""
+    panels: list[F.DailyPanel], holdout: int, options: TrainOptions, progress: Progress
+) -> tuple[list[Any], int]:
+    """The three models and how many series they trained on. train_replenishment wants one
+    ``last_history`` for all panels: align the stores on their last day (each store's own
+    last ``holdout`` days are hidden); past ``train_rows`` rows, train on a stratified share
+    of each store's SKUs."""
+    from cloud_hub.backtest import train_replenishment, training_sample
+
     width = max(p.n_days for p in panels)
     aligned = []
     for p in panels:
@@ -358,19 +366,30 @@ def _train_aligned(
             )
         )
     last_history = width - 1 - holdout
-    stride = options.horizon_stride
-    return list(
-        train_replenishment(
-            aligned,
-            last_history,
-            holdout,
-            None,
-            options.origins,
-            threads=options.threads,
-            horizon_stride=stride,
-            season_weeks=options.season_weeks,
-        )
+    training, stride = training_sample(
+        aligned,
+        last_history,
+        holdout,
+        budget=options.train_rows,
+        origins=options.origins,
+        season_weeks=options.season_weeks,
+        stride=options.horizon_stride,
     )
+    series = sum(len(p.skus) for p in training)
+    if training is not aligned:
+        progress(f"{series} of {sum(len(p.skus) for p in aligned)} series train, "
+                 f"within {options.train_rows:,} rows")  # fmt: skip
+    trained = train_replenishment(
+        training,
+        last_history,
+        holdout,
+        None,
+        options.origins,
+        threads=options.threads,
+        horizon_stride=stride,
+        season_weeks=options.season_weeks,
+    )
+    return list(trained), series
 
 
 def _labor(

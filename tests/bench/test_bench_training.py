@@ -15,6 +15,7 @@ trained on every SKU, both scored on every SKU's held-out 28 days.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -52,9 +53,9 @@ def big_hub(tmp_path_factory) -> Iterator[Path]:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def _train(db: Path, log: Path) -> dict[str, Any]:
+def _train(db: Path, log: Path, *extra: str) -> dict[str, Any]:
     command = [str(Path(sys.executable).parent / "cloud-hub"), "train", "replenishment",
-               "--db", str(db), "--json", "--by", "bench"]  # fmt: skip
+               "--db", str(db), "--json", "--by", "bench", *extra]  # fmt: skip
     rss_file = log.with_suffix(".rss")
     started = time.perf_counter()
     with log.open("wb") as stderr:
@@ -98,10 +99,35 @@ def test_train_replenishment(benchmark, big_hub: Path) -> None:
          f"{result['metrics']['champion']['error']:.4f}")  # fmt: skip
 
 
+def test_train_replenishment_within_a_row_budget(benchmark, big_hub: Path) -> None:
+    """The same hub with `--train-rows` at half the rows its sample makes (about 1.3
+    million): a stratified half of each store's sample trains, and memory follows."""
+    budget = 650_000
+    runs: list[dict[str, Any]] = []
+    log = big_hub.with_suffix(".budget.log")
+    benchmark.pedantic(lambda: runs.append(_train(big_hub, log, "--train-rows", str(budget))),
+                       rounds=1, iterations=1)  # fmt: skip
+    run = runs[0]
+    data = run["result"]["metrics"]["data"]
+    assert data["series"] == STORES * 500 and data["train_series"] < data["series"] * 0.6
+    median_s = benchmark.stats.stats.median
+    benchmark.extra_info.update(
+        kind="train",
+        label=f"cloud-hub train replenishment, same hub, --train-rows {budget:,} "
+        f"({data['train_series']:,} of {data['series']:,} series train)",
+        median_s=median_s,
+        peak_rss_mib=round(run["peak_rss_mib"], 1),
+        rounds=1,
+        challenger_wape=run["result"]["metrics"]["challenger"]["error"],
+    )
+    _say(f"train replenishment within {budget:,} rows: {median_s:.0f} s, peak RSS "
+         f"{run['peak_rss_mib']:.0f} MiB, {data['train_series']} of {data['series']} series, "
+         f"challenger WAPE {run['result']['metrics']['challenger']['error']:.4f}")  # fmt: skip
+
+
 def test_sampling_accuracy_cost(benchmark, tmp_path: Path) -> None:
     """Two stores of the same data: trained on the 500-SKU sample vs on all 5,000 SKUs,
     both scored on all 10,000 series' held-out days."""
-    from cloud_hub.backtest import train_replenishment
     from cloud_hub.synced import read_store_panels
     from cloud_hub.training import TrainOptions, _train_aligned, score_daily
 
@@ -109,6 +135,7 @@ def test_sampling_accuracy_cost(benchmark, tmp_path: Path) -> None:
     write_outcomes(db, stores=2, skus=SKUS, days=DAYS)  # = the big hub's first two stores
     conn = hubdb.connect(db)
     options = TrainOptions()
+    unbounded = dataclasses.replace(options, train_rows=10**9)  # all 10,000 series train
     scores: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     try:
@@ -117,8 +144,9 @@ def test_sampling_accuracy_cost(benchmark, tmp_path: Path) -> None:
         def fit(sample: int) -> None:
             stores = full if sample == 0 else read_store_panels(conn, sample_skus=sample)
             started = time.perf_counter()
-            models = _train_aligned([s.panel for s in stores], options.holdout_days, options,
-                                    train_replenishment)  # fmt: skip
+            chosen = options if sample else unbounded
+            models, _ = _train_aligned([s.panel for s in stores], options.holdout_days,
+                                       chosen, lambda _: None)  # fmt: skip
             seconds[str(sample)] = time.perf_counter() - started
             pair = (models[0].predict, models[1].predict)
             scores[str(sample)] = score_daily(full, {"m": pair}, options.holdout_days, {})["m"]

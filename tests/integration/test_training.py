@@ -145,6 +145,24 @@ def test_train_replenishment_registers_a_signed_version_and_follows_the_rule(hub
     assert decision["detail"]["challenger"]["error"] == challenger["error"]
 
 
+def test_replenishment_training_stays_within_its_row_budget(hub_db, capsys):
+    # 180 series x 7 weekly origins x (every 4th of 7 horizons) = 2,340 daily rows; a
+    # budget of 1,000 trains a stratified share of each store's SKUs, scores them all.
+    result = hub_json(capsys, "train", "replenishment", "--db", str(hub_db),
+                      "--holdout-days", "7", "--train-rows", "1000")  # fmt: skip
+    data = result["metrics"]["data"]
+    assert data["series"] == 180 and 3 <= data["train_series"] < 180
+    trust = hub_db.parent / "hub.pub"
+    hub_json(capsys, "keys", "public", "--db", str(hub_db), "--out", str(trust))
+    with ModelRegistry(hub_db, hub_db.parent / "signing") as registry:
+        _, signed = registry.get("replenishment_daily", result["version"])
+    manifest = signing.verify_manifest(signed, signing.load_trust([trust]), what="daily")
+    # Within the budget but for the sample's one SKU of each category per store (13 rows
+    # a SKU here): a store whose small categories round up may add a SKU or two.
+    assert 500 < manifest.training_rows <= 1000 + 3 * 2 * 13
+    assert np.isfinite(result["metrics"]["challenger"]["error"])
+
+
 def test_a_worse_challenger_is_not_promoted_and_the_numbers_are_audited(hub_db, capsys):
     options = TrainOptions(holdout_days=7, actor="ana", shuffle_targets=True)
     result = retrain(hub_db, hub_db.parent / "signing", "replenishment", options)

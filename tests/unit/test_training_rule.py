@@ -58,6 +58,18 @@ def test_the_sample_keeps_each_categorys_share_and_is_deterministic():
     assert stratified_sample("S001", skus, categories, 0) == sorted(skus)
 
 
+def test_the_sample_never_exceeds_its_limit_when_shares_round_up():
+    sizes = [20, 13, 9, 7, 5, 4, 2]  # shares of 25: 8.3, 5.4, 3.75, 2.9, 2.1, 1.7, 0.8
+    categories = [f"c{i}" for i, n in enumerate(sizes) for _ in range(n)]
+    skus = [f"K{i:04d}" for i in range(len(categories))]
+    chosen = stratified_sample("S001", skus, categories, 25)
+    counts = [sum(1 for s in chosen if categories[skus.index(s)] == f"c{i}") for i in range(7)]
+    assert sum(counts) == 25 and min(counts) >= 1
+    assert counts == [8, 5, 4, 3, 2, 2, 1]  # floors, then the largest remainders
+    # More categories than the limit: one of each, the only way past it.
+    assert len(stratified_sample("S001", skus, categories, 5)) == 7
+
+
 def _days(n: int, rng: np.random.Generator) -> list[StoreDay]:
     start = date(2026, 3, 1)
     days = []
