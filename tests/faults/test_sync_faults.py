@@ -211,7 +211,10 @@ async def test_nats_restart_mid_drain(nats_server, tmp_path):
         failures = await drain_through(
             mirror, js, lambda: asyncio.to_thread(nats_server.restart), "restart"
         )
-        assert failures >= 1, "the restart went unnoticed: it did not hit the drain"
+        # drain_through checked the drain was running when the server went down; the client
+        # then lost its connection, and the drain either failed and was retried or rode the
+        # reconnect through (its acks came back in time): both are fine, losing is not.
+        assert nc.stats["reconnects"] >= 1, f"the restart went unnoticed ({failures} failures)"
         await _wait_for_ingest(mirror, storage, "hub ingest after the restart")
     finally:  # a failed check must still stop the consumer, or teardown waits on it
         stop.set()
