@@ -367,13 +367,12 @@ def training_sample(
     budget = TRAIN_ROWS if budget is None else budget
     series = sum(len(panel.skus) for panel in panels)
     count = len(_training_origins(last_history, horizon, origins, season_weeks))
+    every_horizon = series * count * horizon
     if stride is None:
-        if series * count * horizon <= budget:
+        if every_horizon <= budget:
             return panels, 1
-        stride = min(4, math.ceil(series * count * horizon / budget))
-    # Rows per series as train_replenishment makes them: origin k gives the horizons
-    # k mod stride, + stride, ...
-    per_series = sum(len(range(k % stride, horizon, stride)) or horizon for k in range(count))
+        stride = min(4, math.ceil(every_horizon / budget))
+    per_series = sum(len(_origin_horizons(k, horizon, stride)) for k in range(count))
     share = budget / (series * per_series)
     if share >= 1:
         return panels, stride
@@ -407,7 +406,6 @@ def train_replenishment(
     slower); ``horizon_stride`` k: each origin gives rows for every k-th horizon only, the
     offset turning with the origin, so every horizon is still learnt from k times fewer
     (and less redundant) rows."""
-    all_horizons = list(range(1, horizon + 1))
     x_daily, y_daily, x_prot, y_prot = [], [], [], []
     groups, n_groups = [], 0  # one per SKU and origin: the daily model's RMSSE groups
     recent = []  # rows from the newest ``origins`` weeks (the daily P90 learns from those)
@@ -416,7 +414,7 @@ def train_replenishment(
         history_only = _history_panel(panel, last_history)
         n_sku = len(panel.skus)
         for k, origin in enumerate(training_origins):
-            horizons = all_horizons[k % horizon_stride :: horizon_stride] or all_horizons
+            horizons = _origin_horizons(k, horizon, horizon_stride)
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
             recent.append(np.full(n_sku * len(horizons), k < origins))
@@ -451,6 +449,14 @@ def train_replenishment(
             threads=threads,
         ),
     )
+
+
+def _origin_horizons(k: int, horizon: int, stride: int) -> list[int]:
+    """The horizons the k-th training origin gives rows for: every ``stride``-th of
+    1..horizon, the offset turning with the origin (all of them if the offset is past
+    the last)."""
+    every = list(range(1, horizon + 1))
+    return every[k % stride :: stride] or every
 
 
 def _history_panel(panel: F.DailyPanel, last_history: int) -> F.DailyPanel:
