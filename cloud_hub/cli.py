@@ -973,7 +973,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also older origins within N weeks of the season; 0 = off (default 10)",
     )
     p.add_argument("--train-rows", type=int,
-                   help="daily rows replenishment trains on at most (default 1000000)")  # fmt: skip
+                   help="daily rows replenishment trains on at most (default 1500000)")  # fmt: skip
     p.add_argument("--threads", type=int, help="LightGBM threads (default 1)")
     p.add_argument("--horizon-stride", type=int,
                    help="rows for every k-th horizon per origin (default 4)")  # fmt: skip

@@ -139,7 +139,7 @@ class HubSettings(kit_settings.TomlSettings):
         "the forecast day's time of year, in every earlier year the history holds; 0: off.",
     )
     train_rows: int = Field(
-        default=1_000_000,
+        default=1_500_000,
         ge=1_000,
         description="Daily rows replenishment trains on at most (about 1 KB of memory each "
         "at the peak); beyond it, a stratified share of each store's sampled SKUs.",

@@ -67,7 +67,7 @@ class TrainOptions:
     season_weeks: int = 10
     #: Daily rows replenishment trains on at most (memory: about 1 KB each at the peak);
     #: beyond it, a stratified share of each store's sampled SKUs.
-    train_rows: int = 1_000_000
+    train_rows: int = 1_500_000
     #: LightGBM threads. One by default: the hub keeps a core for ingest, and on a busy
     #: 2-core box two OpenMP threads spin-wait and ran 4-18 x slower than one.
     threads: int = 1

@@ -8,8 +8,6 @@ onnxmltools, onnx). Stores run the exported ONNX graphs with onnxruntime
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,14 +101,12 @@ MODEL_SPECS: dict[str, ModelSpec] = {
         # objective, features and leaves chosen on two 28-day windows before M5's holdout
         # (BENCHMARKS.md). It reads the demand levels per scale only, and not the 365-day
         # ones: without them RMSSE fell 0.26 % on four validation windows, three seeds.
-        # Its leaves are linear models of the features on their path (exported by
-        # _linear_leaves_graph): another 0.3 % on the same windows and seeds.
         ModelSpec(
             "replenishment_daily",
             "daily",
             "rmsse",
             600,
-            {"num_leaves": 31, "linear_tree": True, "linear_lambda": 1.0},
+            {"num_leaves": 31},
             scale_column=F.DAILY_FEATURES.index("naive_scale"),
             unused=tuple(F.DAILY_FEATURES.index(name) for name in _DAILY_MEAN_UNUSED),
         ),
@@ -202,11 +198,6 @@ def export_onnx(trained: Trained) -> bytes:
 
     booster = trained.booster
     dumped = _float32_safe(booster.dump_model())
-    if trained.spec.params.get("linear_tree"):
-        model = _linear_leaves_graph(dumped, trained.n_features, trained.spec.name)
-        if trained.spec.scale_column is not None:
-            _scale_output(model, trained.spec.scale_column)
-        return model.SerializeToString()
     params = booster.params
     if trained.spec.objective == "rmsse":
         # A custom loss leaves the booster without a named objective, which onnxmltools
@@ -237,101 +228,6 @@ def export_onnx(trained: Trained) -> bytes:
     del model.opset_import[:]
     model.opset_import.extend(imports)
     return model.SerializeToString()
-
-
-def _linear_leaves_graph(dumped: dict[str, Any], n_features: int, name: str) -> Any:
-    """The ONNX graph of trees whose leaves are linear models (LightGBM's ``linear_tree``),
-    which onnxmltools would export as constant leaves.
-
-    A leaf answers ``leaf_const + sum(coeff_j * x_j)`` over the features on its path. One
-    TreeEnsembleRegressor sums, per row, the constants (target 0) and each used feature's
-    coefficients (one target per feature) over the trees; the graph then takes the dot
-    product with the row's features. LightGBM answers the plain leaf value instead where a
-    leaf's feature is NaN; the kit's daily features are never NaN (features.py fills
-    every window), and such a row would come out NaN here, not silently different.
-    """
-    from onnx import TensorProto, helper, numpy_helper
-
-    trees = [tree["tree_structure"] for tree in dumped["tree_info"]]
-
-    def leaves(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        if "split_index" in node:
-            yield from leaves(node["left_child"])
-            yield from leaves(node["right_child"])
-        else:
-            yield node
-
-    used = sorted(
-        {f for tree in trees for leaf in leaves(tree) for f in leaf.get("leaf_features", [])}
-    )
-    slot = {feature: 1 + i for i, feature in enumerate(used)}
-    attrs: dict[str, list[Any]] = defaultdict(list)
-
-    def add(tree_id: int, node: dict[str, Any], next_id: list[int]) -> int:
-        """Appends ``node`` and its subtree (ids in preorder); returns its id."""
-        node_id, at = next_id[0], len(attrs["nodes_nodeids"])
-        next_id[0] += 1
-        split = "split_index" in node
-        if split and node["decision_type"] != "<=":
-            raise ValueError(f"{name}: a {node['decision_type']!r} split has no linear export")
-        threshold = float(node["threshold"]) if split else 0.0
-        # As onnxmltools maps LightGBM's missing values (a NaN goes the default way).
-        tracks = (
-            split
-            and node["default_left"]
-            and not (node["missing_type"] == "None" and threshold < 0)
-        )
-        for key, value in (
-            ("nodes_treeids", tree_id), ("nodes_nodeids", node_id),
-            ("nodes_featureids", node["split_feature"] if split else 0),
-            ("nodes_modes", "BRANCH_LEQ" if split else "LEAF"), ("nodes_values", threshold),
-            ("nodes_truenodeids", 0), ("nodes_falsenodeids", 0),
-            ("nodes_missing_value_tracks_true", int(tracks)),
-        ):  # fmt: skip
-            attrs[key].append(value)
-        if split:
-            attrs["nodes_truenodeids"][at] = add(tree_id, node["left_child"], next_id)
-            attrs["nodes_falsenodeids"][at] = add(tree_id, node["right_child"], next_id)
-            return node_id
-        terms = [(0, node.get("leaf_const", node["leaf_value"]))]
-        terms += [
-            (slot[feature], coeff)
-            for feature, coeff in zip(
-                node.get("leaf_features", ()), node.get("leaf_coeff", ()), strict=True
-            )
-        ]
-        for target, weight in terms:
-            attrs["target_treeids"].append(tree_id)
-            attrs["target_nodeids"].append(node_id)
-            attrs["target_ids"].append(target)
-            attrs["target_weights"].append(float(weight))
-        return node_id
-
-    for tree_id, tree in enumerate(trees):
-        add(tree_id, tree, [0])
-    nodes = [
-        helper.make_node(
-            "TreeEnsembleRegressor", ["features"], ["leaf_terms"], domain="ai.onnx.ml",
-            n_targets=1 + len(used), aggregate_function="SUM", post_transform="NONE", **attrs,
-        ),
-        helper.make_node("Slice", ["leaf_terms", "zero", "one", "one"], ["constant"]),
-        helper.make_node("Slice", ["leaf_terms", "one", "end", "one"], ["slopes"]),
-        helper.make_node("Gather", ["features", "used"], ["used_features"], axis=1),
-        helper.make_node("Mul", ["slopes", "used_features"], ["terms"]),
-        helper.make_node("ReduceSum", ["terms", "one"], ["linear"], keepdims=1),
-        helper.make_node("Add", ["constant", "linear"], ["variable"]),
-    ]  # fmt: skip
-    constants = {"zero": [0], "one": [1], "end": [1 + len(used)], "used": used}
-    graph = helper.make_graph(
-        nodes,
-        name,
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, n_features])],
-        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
-        [numpy_helper.from_array(np.array(v, np.int64), key) for key, v in constants.items()],
-    )
-    # ReduceSum takes its axes as an input from opset 13 on (IR version 7).
-    opsets = [helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 1)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=7, producer_name="storeedge")
 
 
 def _scale_output(model: Any, column: int) -> None:

@@ -69,42 +69,6 @@ def test_the_daily_mean_model_never_reads_its_unused_columns():
     assert served.n_features == x.shape[1]  # the full row, as the P90 model reads it
 
 
-def test_linear_leaves_serve_their_slopes_through_onnx():
-    """The daily mean model's leaves are linear models; the ONNX graph must apply their
-    slopes, not only the leaves' constants (what onnxmltools would export)."""
-    spec = dataclasses.replace(MODEL_SPECS["replenishment_daily"], rounds=40)
-    assert spec.params.get("linear_tree")
-    x, y = _data(spec)
-    trained = train(spec, x, y, groups=np.arange(len(y)) // 28, threads=1)
-    leaves = [
-        node
-        for tree in trained.booster.dump_model()["tree_info"]
-        for node in _leaves(tree["tree_structure"])
-    ]
-    assert any(np.abs(leaf.get("leaf_coeff", [])).sum() > 1e-3 for leaf in leaves)
-    served = OnnxModel(export_onnx(trained)).predict(x)
-    np.testing.assert_allclose(served, trained.predict(x), rtol=1e-3, atol=1e-3)
-    # Constant leaves alone (each leaf's plain value) answer differently.
-    leaf_of = trained.booster.predict(x, pred_leaf=True)
-    values = [
-        {leaf["leaf_index"]: leaf["leaf_value"] for leaf in _leaves(tree["tree_structure"])}
-        for tree in trained.booster.dump_model()["tree_info"]
-    ]
-    constant = (
-        np.array([sum(values[t][leaf] for t, leaf in enumerate(row)) for row in leaf_of])
-        * x[:, spec.scale_column]
-    )
-    assert np.abs(constant - served).max() > 0.01 * np.abs(served).max()
-
-
-def _leaves(node: dict):
-    if "split_index" in node:
-        yield from _leaves(node["left_child"])
-        yield from _leaves(node["right_child"])
-    else:
-        yield node
-
-
 def test_the_rmsse_loss_needs_a_group_per_row():
     spec = dataclasses.replace(MODEL_SPECS["replenishment_daily"], rounds=5)
     x, y = _data(spec)
