@@ -274,9 +274,6 @@ class _SkuState:
     mean_sold_56: np.ndarray
     event_lift: np.ndarray
     lags: np.ndarray  # (n_sku, 6): sales at origin-1 .. origin-6
-    mean_365: np.ndarray
-    mean_sold_365: np.ndarray
-    naive_scale: np.ndarray
 
 
 def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
@@ -302,7 +299,6 @@ def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
         np.where(np.isnan(off_event), mean_56, off_event) + _EPS
     )
     lags = w56[:, -7:-1][:, ::-1]
-    w365 = _window(sales, origin, 365)
     return _SkuState(
         mean_7=mean_7,
         mean_28=mean_28,
@@ -319,10 +315,19 @@ def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
         mean_sold_56=_nanmean(sold_56),
         event_lift=event_lift,
         lags=np.where(np.isnan(lags), mean_7[:, None], lags),
-        # A long-run level lets the model expect demand back after a supply gap.
-        mean_365=_nanmean(w365),
-        mean_sold_365=_nanmean(np.where(w365 > 0, w365, np.nan)),
-        naive_scale=_naive_scale(_window(sales, origin, SCALE_DAYS)),
+    )
+
+
+def _long_levels(sales: np.ndarray, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The daily rows' long-window columns: the 365-day mean and mean of selling days (a
+    long-run level lets the model expect demand back after a supply gap) and the naive
+    scale. Apart from :func:`_sku_state` because only the daily rows read them: the
+    protection rows (every decision cycle) would pay for two years of copies per SKU."""
+    w365 = _window(sales, origin, 365)
+    return (
+        _nanmean(w365),
+        _nanmean(np.where(w365 > 0, w365, np.nan)),
+        _naive_scale(_window(sales, origin, SCALE_DAYS)),
     )
 
 
@@ -389,8 +394,8 @@ def daily_features(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> n
     if not 0 <= origin < panel.n_days:
         raise ValueError(f"origin {origin} is outside the panel (0..{panel.n_days - 1})")
     state = _sku_state(panel, origin)
+    mean_365, mean_sold_365, naive_scale = _long_levels(panel.sales, origin)
     n_sku = len(panel.skus)
-    weekly_56 = _window(panel.sales, origin, 56)
     blocks = []
     for h in horizons:
         target = origin + h
@@ -427,13 +432,12 @@ def daily_features(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> n
             state.event_lift,
             *state.lags.T,
             _year_over_year(panel, origin, target),
-            state.mean_365,
-            state.mean_sold_365,
-            state.naive_scale,
+            mean_365,
+            mean_sold_365,
+            naive_scale,
         ]
         block = np.column_stack(columns)
-        blocks.append(np.hstack([block, block[:, _PER_SCALE_AT] / state.naive_scale[:, None]]))
-    del weekly_56
+        blocks.append(np.hstack([block, block[:, _PER_SCALE_AT] / naive_scale[:, None]]))
     return np.vstack(blocks).astype(np.float32)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from edge_agent import audit
-from edge_agent.mirror import Ingestor, IngestReport, Mirror, open_mirror, windows
+from edge_agent.mirror import Ingestor, IngestReport, Mirror, hours, open_mirror, windows
 from storeedge.v1 import audit_pb2
 
 pytestmark = pytest.mark.bench
@@ -262,9 +262,11 @@ def world(bench_tmp: Path) -> Iterator[World]:
     report = Ingestor(mirror).ingest_file(products)
     assert report.rows_loaded == SKUS and report.rows_quarantined == 0, report.as_dict()
     prefilled = _prefill(mirror, catalog, first, rng)
-    # The year was written with plain SQL: fold its daily rows into the sales windows now,
-    # as ingest would have done file by file, so the measured round folds only its own day.
+    # The year was written with plain SQL: fold its daily rows into the sales windows and
+    # its lines into the hourly SKU blocks now, as ingest would have done file by file, so
+    # the measured round folds only its own day (not a rebuild from 50 days of lines).
     windows.fold(mirror)
+    hours.catch_up(mirror)
     next_file_id = mirror.conn.execute("SELECT MAX(file_id) + 1 FROM ingest_files").fetchone()[0]
     mirror.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     mirror.close()
