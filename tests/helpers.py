@@ -102,6 +102,15 @@ def start(log: Path, *args: str, env: dict[str, str] | None = None) -> subproces
     )
 
 
+def status_mib(field: str, pid: int | str = "self") -> float:
+    """A memory figure of ``/proc/<pid>/status`` in MiB: ``VmRSS`` (now) or ``VmHWM`` (the
+    peak since the process started, or since writing 5 to its ``clear_refs``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
 def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

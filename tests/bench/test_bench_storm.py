@@ -16,7 +16,6 @@ Two rounds, same run: the kit's defaults for a fleet (each store waits a random
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from edge_agent.daemon import Agent
 from edge_agent.mirror import open_mirror
 from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2
-from tests.helpers import empty_store, hub_rows
+from tests.helpers import empty_store, hub_rows, status_mib
 
 pytestmark = pytest.mark.bench
 
@@ -58,11 +57,6 @@ def _queue(db: Path, store_id: str) -> None:
                              attributes={"policy": "auto", "rule": "value<=500"})  # fmt: skip
     finally:
         mirror.close()
-
-
-def _peak_rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
 
 
 async def _storm(directory: Path, *, jitter_s: float, cap: float) -> tuple[float, float]:
@@ -100,7 +94,7 @@ async def _storm(directory: Path, *, jitter_s: float, cap: float) -> tuple[float
             assert hub.poll() is None, (directory / "hub.log").read_text()[-2000:]
             await asyncio.sleep(0.2)
         seconds = time.monotonic() - started
-        return seconds, _peak_rss_mib(hub.pid)
+        return seconds, status_mib("VmHWM", hub.pid)
     finally:
         for agent in agents:
             agent.stop.set()

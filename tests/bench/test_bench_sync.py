@@ -40,7 +40,7 @@ from edge_agent.simulation import run_simulation
 from storeedge import subjects
 from storeedge.natsserver import NatsServer
 from storeedge.v1 import audit_pb2, decision_pb2
-from tests.helpers import hub_rows
+from tests.helpers import hub_rows, status_mib
 
 pytestmark = pytest.mark.bench
 
@@ -370,9 +370,8 @@ def test_agent_idle_rss(benchmark, bench_tmp: Path, server: NatsServer) -> None:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(2)
             time.sleep(3)
-            status = Path(f"/proc/{agent.pid}/status").read_text()
-            peak.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
-            return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+            peak.append(status_mib("VmHWM", agent.pid))
+            return status_mib("VmRSS", agent.pid)
         finally:
             agent.terminate()
             assert agent.wait(60) == 0, log.read_text()

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from edge_agent.mirror import Mirror, open_mirror, windows
+from tests.helpers import status_mib
 
 pytestmark = pytest.mark.bench
 
@@ -102,14 +103,6 @@ def test_raw_scan_of_the_span(benchmark, upgraded: Upgraded) -> None:
     )
 
 
-def _high_water_mib() -> float:
-    """This process's peak RSS since the last reset (VmHWM), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM in /proc/self/status")
-
-
 def test_upgraded_mirror_rebuilds_its_blocks_once(benchmark, upgraded: Upgraded) -> None:
     mirror = upgraded.mirror
     assert not windows._same_layout(mirror)
@@ -118,7 +111,7 @@ def test_upgraded_mirror_rebuilds_its_blocks_once(benchmark, upgraded: Upgraded)
     # rebuild's own (Linux: writing 5 to clear_refs resets VmHWM).
     Path("/proc/self/clear_refs").write_text("5")
     benchmark.pedantic(lambda: windows.fold(mirror), rounds=1, iterations=1)
-    peak_rss_mib = _high_water_mib()
+    peak_rss_mib = status_mib("VmHWM")
     median_s = benchmark.stats.stats.median
 
     # Rebuilt over this release's span, and the blocks hold what daily_sales holds.
