@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError, Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from edge_agent.mirror.db import Mirror
 from storeedge.ids import record_id_text
@@ -194,6 +195,7 @@ class Batch:
         self.mirror = mirror
         self._rows: list[tuple] = []
         self._last: tuple[int, bytes] | None = None  # (seq, hash) of the newest row held
+        self._stamped: tuple[datetime, Timestamp, tuple[str, str]] | None = None
 
     def append(
         self,
@@ -204,8 +206,11 @@ class Batch:
         subject_id: str = "",
         attributes: Mapping[str, str] | None = None,
         business_date: str | None = None,
+        now: datetime | None = None,
         **detail: Message,
     ) -> AppendedRecord:
+        """One record, written by :meth:`flush`; ``now`` (default: the clock's) is when it is
+        recorded."""
         mirror = self.mirror
         if not mirror.conn.in_transaction:
             raise RuntimeError("audit records must be appended inside the transaction of the "
@@ -214,12 +219,12 @@ class Batch:
             self._last = (mirror.last_sequence("audit"), chain_head(mirror)[1])
         seq, prev_hash = self._last[0] + 1, self._last[1]
         store = mirror.require_store()
-        now = mirror.clock.now()
+        stamp, stamp_text = self._stamp(mirror.clock.now() if now is None else now)
         record = audit_pb2.AuditRecord(
             id=common_pb2.RecordId(
                 store_id=store.store_id, record_type=common_pb2.RECORD_TYPE_AUDIT, sequence=seq
             ),
-            business_date=business_date or now.astimezone(store.tz).date().isoformat(),
+            business_date=business_date or stamp_text[1],
             event_type=event_type,
             actor=actor,
             subject_id=subject_id,
@@ -227,14 +232,25 @@ class Batch:
             attributes=dict(attributes or {}),
             **detail,
         )
-        record.recorded_at.FromDatetime(now.astimezone(UTC))
+        record.recorded_at.CopyFrom(stamp)
         payload = record.SerializeToString(deterministic=True)
         digest = hashlib.sha256(prev_hash + payload).digest()
         record_id = record_id_text(record.id)
-        self._rows.append((seq, record_id, event_name(event_type), _timestamp_text(record),
+        self._rows.append((seq, record_id, event_name(event_type), stamp_text[0],
                            prev_hash, digest, payload))  # fmt: skip
         self._last = (seq, digest)
         return AppendedRecord(seq=seq, record_id=record_id, hash=digest)
+
+    def _stamp(self, now: datetime) -> tuple[Timestamp, tuple[str, str]]:
+        """``now`` as the record's timestamp, its column text and the store's date: worked
+        out once for the records of one instant (a cycle's decisions share theirs)."""
+        if self._stamped is None or self._stamped[0] != now:
+            stamp = Timestamp()
+            stamp.FromDatetime(now.astimezone(UTC))
+            text = stamp.ToDatetime(tzinfo=UTC).isoformat()  # as _timestamp_text reads it back
+            local_day = now.astimezone(self.mirror.require_store().tz).date().isoformat()
+            self._stamped = (now, stamp, (text, local_day))
+        return self._stamped[1], self._stamped[2]
 
     def flush(self) -> None:
         if self._rows:

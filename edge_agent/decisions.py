@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from edge_agent import audit, outbox
 from edge_agent.errors import DecisionError, UnknownDecisionError
@@ -252,6 +253,18 @@ class _Writes:
         self.decisions: list[tuple] = []
         self.outbox: list[tuple] = []
         self._last_seq: int | None = None
+        # The decisions of one call are recorded at one instant, as they commit together:
+        # its timestamp and text are worked out once, not per decision.
+        self.now = mirror.clock.now()
+        self.now_text = self.now.isoformat()
+        self._stamps: dict[datetime, Timestamp] = {}
+
+    def stamp(self, moment: datetime) -> Timestamp:
+        """``moment`` as a protobuf Timestamp (a cycle's orders share a few expiry times)."""
+        if moment not in self._stamps:
+            self._stamps[moment] = Timestamp()
+            self._stamps[moment].FromDatetime(moment.astimezone(UTC))
+        return self._stamps[moment]
 
     def next_seq(self) -> int:
         if self._last_seq is None:
@@ -302,7 +315,7 @@ def _record(
         step(mirror, existing, "superseded", actor="system", reason="a newer cycle proposed anew")
         supersedes = existing.decision_id
     store = mirror.require_store()
-    now = mirror.clock.now()
+    now, now_text = writes.now, writes.now_text
     seq = writes.next_seq()
     state = verdict.outcome  # a new decision's state is the policy's outcome
     message = decision_pb2.Decision(
@@ -326,9 +339,9 @@ def _record(
         supersedes_id=supersedes or "",
         actor="system",
     )
-    message.recorded_at.FromDatetime(now.astimezone(UTC))
+    message.recorded_at.CopyFrom(writes.stamp(now))
     if proposal.expires_at is not None:
-        message.expires_at.FromDatetime(proposal.expires_at.astimezone(UTC))
+        message.expires_at.CopyFrom(writes.stamp(proposal.expires_at))
     if proposal.detail is not None:
         getattr(message, proposal.kind).CopyFrom(proposal.detail)  # the oneof case is the kind
     payload = message.SerializeToString(deterministic=True)
@@ -337,8 +350,8 @@ def _record(
     # The row as the table stores it (REAL columns as floats): returned without reading
     # it back.
     values = (
-        decision_id, seq, proposal.kind, state, proposal.business_date, now.isoformat(),
-        now.isoformat(), proposal.sku, proposal.category, proposal.order_date, proposal.hour,
+        decision_id, seq, proposal.kind, state, proposal.business_date, now_text,
+        now_text, proposal.sku, proposal.category, proposal.order_date, proposal.hour,
         float(proposal.quantity), float(proposal.value), float(proposal.confidence),
         proposal.model_name, proposal.model_version, verdict.rule, verdict.policy_hash,
         verdict.outcome, int(policy.mode == "shadow"),
@@ -353,10 +366,11 @@ def _record(
         f"{proposal.quantity:g} value {proposal.value:.2f}: {verdict.outcome} ({verdict.rule})",
         attributes={"mode": policy.mode, **proposal.inputs},
         business_date=proposal.business_date,
+        now=now,
         decision=message,
     )
     failpoints.hit("decision.before_outbox")
-    writes.outbox.append((decision_id, "decision", payload, now.isoformat()))
+    writes.outbox.append((decision_id, "decision", payload, now_text))
     failpoints.hit("decision.before_commit")
     return _row(values)
 
