@@ -15,22 +15,37 @@ class OnnxModel:
     box runs other work beside it)."""
 
     def __init__(self, model: bytes | str | Path, *, threads: int = 1) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        source = model if isinstance(model, bytes) else str(model)
-        self.session = ort.InferenceSession(
-            source, sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        inputs = self.session.get_inputs()
+        self._source = model if isinstance(model, bytes) else str(model)
+        self._threads = threads
+        self._session: ort.InferenceSession | None = self._open()
+        self._on_demand = False
+        inputs = self._session.get_inputs()
         if len(inputs) != 1:
             raise ValueError(f"expected one input tensor, the graph has {len(inputs)}")
         self.input_name = inputs[0].name
         self.n_features = inputs[0].shape[1]
-        outputs = [o.name for o in self.session.get_outputs()]
+        outputs = [o.name for o in self._session.get_outputs()]
         # Classifiers export (label, probabilities); regressors a single "variable".
         self.output_name = outputs[-1]
         self.is_classifier = len(outputs) == 2
+
+    def _open(self) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(
+            self._source, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def on_demand(self) -> OnnxModel:
+        """Hold no session between predictions: for a model a process keeps but seldom
+        runs (a session's trees cost ~10 MiB resident; the graph's bytes stay, so each
+        :meth:`predict` opens the same graph again). Only for a model made from bytes: a
+        file could change under it between predictions."""
+        if not isinstance(self._source, bytes):
+            raise ValueError("on_demand needs a model made from the graph's bytes, not a path")
+        self._on_demand, self._session = True, None
+        return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predictions as float64: the mean/quantile, or P(class 1) for a classifier."""
@@ -39,7 +54,9 @@ class OnnxModel:
             raise ValueError(
                 f"features must be shaped (rows, {self.n_features}), got {features.shape}"
             )
-        (out,) = self.session.run([self.output_name], {self.input_name: features})
+        session = self._session or self._open()
+        (out,) = session.run([self.output_name], {self.input_name: features})
+        self._session = None if self._on_demand else session
         out = np.asarray(out, dtype=np.float64)
         if self.is_classifier:
             return out[:, 1]

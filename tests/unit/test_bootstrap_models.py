@@ -45,3 +45,18 @@ def test_shipped_model_matches_its_manifest_and_the_current_features(name: str):
     assert np.isfinite(predictions).all()
     if MODEL_SPECS[name].objective == "binary":
         assert ((predictions >= 0) & (predictions <= 1)).all()
+
+
+def test_a_model_on_demand_predicts_the_same_and_holds_no_session_between_runs():
+    from edge_agent.cycle import load_models
+
+    blob = (BOOTSTRAP_DIR / "replenishment_daily.onnx").read_bytes()
+    rows = np.abs(np.random.default_rng(1).normal(size=(32, len(F.DAILY_FEATURES))))
+    held, on_demand = OnnxModel(blob), OnnxModel(blob).on_demand()
+    assert on_demand._session is None
+    np.testing.assert_array_equal(on_demand.predict(rows), held.predict(rows))
+    assert on_demand._session is None, "the session outlived its prediction"
+    # The edge's daily model is run only to compare a new version with: it waits unopened.
+    assert load_models(BOOTSTRAP_DIR).daily._session is None
+    with pytest.raises(ValueError, match="bytes, not a path"):
+        OnnxModel(BOOTSTRAP_DIR / "labor.onnx").on_demand()
