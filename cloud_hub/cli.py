@@ -64,18 +64,36 @@ def _table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _origins_table(result: dict[str, Any]) -> str:
+    """Each origin's table, then the model's ratio to each baseline over the origins."""
+    runs = result["origins"]
+    lines = [_table(run) + "\n" for run in runs]
+    lines.append(f"over {len(runs)} origins (holdouts {runs[0]['holdout'][0]} .. "
+                 f"{runs[-1]['holdout'][1]}): the model's metric over the baseline's")  # fmt: skip
+    lines.append("ratio".ljust(22) + "metric".ljust(14) + "".join(
+        c.rjust(10) for c in ("median", "min", "max")))  # fmt: skip
+    for ratio, by_metric in result["summary"]["ratios"].items():
+        for metric, spread in by_metric.items():
+            lines.append(ratio.ljust(22) + metric.ljust(14) + "".join(
+                f"{spread[c]:.4f}".rjust(10) for c in ("median", "min", "max")))  # fmt: skip
+    return "\n".join(lines)
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from cloud_hub import backtest  # LightGBM: only when asked
 
     if args.model == "replenishment":
-        result = backtest.backtest_replenishment(
-            args.daily_sales, args.holdout_days, calendar=args.calendar,
-            protection_days=args.protection_days)  # fmt: skip
-    elif args.model == "labor":
-        result = backtest.backtest_labor(args.transactions, args.holdout_days)
+        source = args.daily_sales
+        options = {"calendar": args.calendar, "protection_days": args.protection_days}
     else:
-        result = backtest.backtest_availability(args.hourly, args.holdout_days)
-    _emit(args, result, lambda: _table(result))
+        source, options = (args.transactions if args.model == "labor" else args.hourly), {}
+    if args.origins == 1:
+        result = backtest.BACKTESTS[args.model](source, args.holdout_days, **options)
+        _emit(args, result, lambda: _table(result))
+    else:
+        result = backtest.backtest_origins(args.model, source, args.holdout_days, args.origins,
+                                           **options)  # fmt: skip
+        _emit(args, result, lambda: _origins_table(result))
     return 0
 
 
@@ -826,6 +844,14 @@ def _command(sub: argparse._SubParsersAction, name: str, summary: str,
     return parser
 
 
+def _origins_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--origins", type=int, default=1, metavar="K",
+        help="score K successive holdouts, each trained on everything before it (default 1: "
+        "the file's last days); prints each and the model's ratio to each baseline over them",
+    )  # fmt: skip
+
+
 def _link_flags(parser: argparse.ArgumentParser) -> None:
     """The hub database and the link to NATS, as flags (the rest in the config file)."""
     parser.add_argument("--db", type=Path, help="the hub database (SQLite)")
@@ -844,15 +870,18 @@ def build_parser() -> argparse.ArgumentParser:
     backtests = sub.add_parser(
         "backtest", help="Backtest a model on your own history against baselines.",
         description="Train on everything before the last N days, score the last N from one "
-        "forecast origin, beside baselines.", epilog="example:\n  cloud-hub backtest labor "
-        "--transactions tx.csv --holdout-days 7",
+        "forecast origin, beside baselines (--origins K: K successive holdouts).",
+        epilog="examples:\n  cloud-hub backtest labor --transactions tx.csv --holdout-days 7\n"
+        "  cloud-hub backtest labor --transactions tx.csv --holdout-days 7 --origins 4",
         formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     models = backtests.add_subparsers(dest="model", required=True, metavar="MODEL")
     p = _command(
         models,
         "replenishment",
         "Daily demand and order-up-to quantiles.",
-        "cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28",
+        "cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28\n"
+        "  cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28 "
+        "--origins 12",
     )
     p.add_argument(
         "--daily-sales", type=Path, required=True, help="CSV store_id,sku,date,units[,price,promo]"
@@ -865,6 +894,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lead time + review period for the order-up-to quantile (default 7)",
     )
     p.add_argument("--holdout-days", type=int, required=True)
+    _origins_flag(p)
     p.set_defaults(func=cmd_backtest)
     p = _command(
         models,
@@ -879,6 +909,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV store_id,timestamp per transaction, or store_id,date,hour,transactions",
     )
     p.add_argument("--holdout-days", type=int, required=True)
+    _origins_flag(p)
     p.set_defaults(func=cmd_backtest)
     p = _command(
         models,
@@ -893,6 +924,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV store_id,sku,date,hour,units,stockout[,price,promo]",
     )
     p.add_argument("--holdout-days", type=int, required=True)
+    _origins_flag(p)
     p.set_defaults(func=cmd_backtest)
     group = sub.add_parser(
         "models", help="Model artifacts and the model registry.",

@@ -200,3 +200,75 @@ def test_labor_serves_the_profile_when_history_is_too_short_to_check_the_trees()
     rows = F.hourly_features(panel, 38, range(1, 8))
     profile = rows[:, F.HOURLY_FEATURES.index("profile")]
     np.testing.assert_allclose(model.predict(rows), profile, rtol=1e-6)
+
+
+def _cut(source: Path, target: Path, last: str, column: int) -> Path:
+    """``source`` without the rows after day ``last`` (ISO dates compare as text)."""
+    with source.open(newline="") as handle, target.open("w", newline="") as out:
+        rows = csv.reader(handle)
+        writer = csv.writer(out)
+        writer.writerow(next(rows))
+        writer.writerows(row for row in rows if row[column] <= last)
+    return target
+
+
+def _same_scores(a: dict, b: dict) -> None:
+    assert (a["holdout"], a["origin"], a["train_rows"]) == (
+        b["holdout"],
+        b["origin"],
+        b["train_rows"],
+    )
+    assert a["methods"] == b["methods"]
+
+
+def test_each_earlier_origin_is_the_backtest_of_the_file_ending_with_its_holdout(tmp_path: Path):
+    daily = _daily_file(tmp_path / "daily.csv", days=120)
+    rolled = backtest.backtest_origins("replenishment", daily, 14, 3)
+    runs = rolled["origins"]
+    assert [run["holdout"] for run in runs] == [
+        ["2025-03-25", "2025-04-07"],
+        ["2025-04-08", "2025-04-21"],
+        ["2025-04-22", "2025-05-05"],
+    ]  # oldest first, back to back, the newest the file's own last 14 days
+    _same_scores(runs[-1], backtest.backtest_replenishment(daily, 14))
+    oldest = _cut(daily, tmp_path / "cut.csv", runs[0]["holdout"][1], column=2)
+    _same_scores(runs[0], backtest.backtest_replenishment(oldest, 14))
+    # The summary: each method's spread, and the model's ratio to each baseline per origin.
+    rmsse = [run["methods"]["model"]["rmsse"] for run in runs]
+    assert rolled["summary"]["methods"]["model"]["rmsse"] == {
+        "median": sorted(rmsse)[1], "min": min(rmsse), "max": max(rmsse)}  # fmt: skip
+    ratio = rolled["summary"]["ratios"]["model/snaive"]["rmsse"]
+    assert ratio["values"] == [r["methods"]["model"]["rmsse"] / r["methods"]["snaive"]["rmsse"]
+                               for r in runs]  # fmt: skip
+    assert set(rolled["summary"]["ratios"]) == {"model/snaive", "model/ma28", "model/flat_p90"}
+    assert set(rolled["summary"]["ratios"]["model/flat_p90"]) == {"pinball_p90"}
+
+
+def test_rolling_origins_for_labor_and_availability_and_from_the_cli(tmp_path: Path, capsys):
+    import json
+
+    from cloud_hub.cli import main as hub
+
+    hourly, totals = _hourly_files(tmp_path, None)
+    availability = backtest.backtest_origins("availability", hourly, 7, 2)["origins"]
+    oldest = _cut(hourly, tmp_path / "cut.csv", availability[0]["holdout"][1], column=2)
+    _same_scores(availability[0], backtest.backtest_availability(oldest, 7))
+    assert set(backtest.backtest_origins("availability", hourly, 7, 2)["summary"]["ratios"]) == {
+        "model/zero_run_rule"}  # fmt: skip
+    # 42 days cannot hold a week's holdout and a training origin 28 days in whose week of
+    # targets ends before it (it failed deep in training before).
+    short = _cut(totals, tmp_path / "short.csv", "2025-04-13", column=1)
+    with pytest.raises(BacktestError, match="42 days cannot hold 7 holdout days and 36 days"):
+        backtest.backtest_labor(short, 7)
+    # 49 days of transactions: labor needs 35 days of history, so four 3-day holdouts fit.
+    with pytest.raises(BacktestError, match="holds at most 4 origins of 3 holdout days"):
+        backtest.backtest_origins("labor", totals, 3, 5)
+    args = ["backtest", "labor", "--transactions", str(totals), "--holdout-days", "3"]
+    assert hub([*args, "--origins", "2", "--json"]) == 0
+    labor = json.loads(capsys.readouterr().out)
+    assert [run["holdout"] for run in labor["origins"]] == [
+        ["2025-04-15", "2025-04-17"], ["2025-04-18", "2025-04-20"]]  # fmt: skip
+    assert hub([*args, "--origins", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "over 2 origins (holdouts 2025-04-15 .. 2025-04-20)" in text
+    assert "model/snaive" in text and "model/ma28" in text
