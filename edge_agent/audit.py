@@ -185,6 +185,14 @@ def append(
     return appended
 
 
+@dataclass(frozen=True)
+class _Instant:
+    moment: datetime
+    stamp: Timestamp  # the payload's recorded_at
+    text: str  # the recorded_at column, as _timestamp_text reads the payload back
+    local_day: str  # the store's date then: the default business date
+
+
 class Batch:
     """Appends in the caller's transaction, written by :meth:`flush` in one statement:
     the sequence and the chain head are kept in memory meanwhile (the transaction holds
@@ -195,7 +203,7 @@ class Batch:
         self.mirror = mirror
         self._rows: list[tuple] = []
         self._last: tuple[int, bytes] | None = None  # (seq, hash) of the newest row held
-        self._stamped: tuple[datetime, Timestamp, tuple[str, str]] | None = None
+        self._instant: _Instant | None = None  # the newest record's, reused while it holds
 
     def append(
         self,
@@ -219,12 +227,12 @@ class Batch:
             self._last = (mirror.last_sequence("audit"), chain_head(mirror)[1])
         seq, prev_hash = self._last[0] + 1, self._last[1]
         store = mirror.require_store()
-        stamp, stamp_text = self._stamp(mirror.clock.now() if now is None else now)
+        instant = self._instant_of(mirror.clock.now() if now is None else now)
         record = audit_pb2.AuditRecord(
             id=common_pb2.RecordId(
                 store_id=store.store_id, record_type=common_pb2.RECORD_TYPE_AUDIT, sequence=seq
             ),
-            business_date=business_date or stamp_text[1],
+            business_date=business_date or instant.local_day,
             event_type=event_type,
             actor=actor,
             subject_id=subject_id,
@@ -232,25 +240,25 @@ class Batch:
             attributes=dict(attributes or {}),
             **detail,
         )
-        record.recorded_at.CopyFrom(stamp)
+        record.recorded_at.CopyFrom(instant.stamp)
         payload = record.SerializeToString(deterministic=True)
         digest = hashlib.sha256(prev_hash + payload).digest()
         record_id = record_id_text(record.id)
-        self._rows.append((seq, record_id, event_name(event_type), stamp_text[0],
+        self._rows.append((seq, record_id, event_name(event_type), instant.text,
                            prev_hash, digest, payload))  # fmt: skip
         self._last = (seq, digest)
         return AppendedRecord(seq=seq, record_id=record_id, hash=digest)
 
-    def _stamp(self, now: datetime) -> tuple[Timestamp, tuple[str, str]]:
-        """``now`` as the record's timestamp, its column text and the store's date: worked
-        out once for the records of one instant (a cycle's decisions share theirs)."""
-        if self._stamped is None or self._stamped[0] != now:
+    def _instant_of(self, now: datetime) -> _Instant:
+        """``now`` as the records need it, worked out once for the records of one instant
+        (a cycle's decisions share theirs)."""
+        if self._instant is None or self._instant.moment != now:
             stamp = Timestamp()
             stamp.FromDatetime(now.astimezone(UTC))
-            text = stamp.ToDatetime(tzinfo=UTC).isoformat()  # as _timestamp_text reads it back
-            local_day = now.astimezone(self.mirror.require_store().tz).date().isoformat()
-            self._stamped = (now, stamp, (text, local_day))
-        return self._stamped[1], self._stamped[2]
+            self._instant = _Instant(
+                now, stamp, stamp.ToDatetime(tzinfo=UTC).isoformat(),
+                now.astimezone(self.mirror.require_store().tz).date().isoformat())  # fmt: skip
+        return self._instant
 
     def flush(self) -> None:
         if self._rows:
