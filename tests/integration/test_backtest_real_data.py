@@ -64,7 +64,9 @@ def test_replenishment_on_m5(converted):
 
 def test_availability_on_freshretailnet(converted):
     _, _, hourly, _ = converted
-    result = cloud_hub("backtest", "availability", "--hourly", str(hourly), "--holdout-days", "7")
+    rolled = cloud_hub("backtest", "availability", "--hourly", str(hourly), "--holdout-days", "7",
+                       "--origins", "3")  # fmt: skip
+    result = rolled["origins"][-1]  # the file's own last week
     model, rule = result["methods"]["model"], result["methods"]["zero_run_rule"]
     assert rule["min_run_hours"] >= 1
     # The issue asks F1 >= 1.25 x the tuned rule: met (1.26 x, F1 0.603 vs 0.477).
@@ -73,16 +75,26 @@ def test_availability_on_freshretailnet(converted):
     # The threshold comes from the training part only (half a twin model's best F1 on the
     # last training week), never from the holdout.
     assert 0.2 <= model["threshold"] <= 0.4
+    # The two weeks before: the model ranks far better every week (AUC-PR 1.44-1.89 x);
+    # F1 1.27 x and 1.11 x (a third of that week's SKU-hours were out of stock, where a
+    # rule flagging every quiet run does well on F1; BENCHMARKS.md).
+    ratios = rolled["summary"]["ratios"]["model/zero_run_rule"]
+    assert ratios["auc_pr"]["min"] >= 1.4
+    assert ratios["f1"]["min"] >= 1.1
 
 
 def test_labor_on_freshretailnet_hourly_totals(converted):
     _, _, _, transactions = converted
-    result = cloud_hub(
-        "backtest", "labor", "--transactions", str(transactions), "--holdout-days", "7"
-    )
-    methods = result["methods"]
-    # The issue's targets: WAPE at least 20 % below seasonal naive and no worse than ma28
-    # (met by a small margin on this one store's last week: 0.799 x snaive, BENCHMARKS.md).
-    assert methods["model"]["wape"] <= 0.8 * methods["snaive"]["wape"]
-    assert methods["model"]["wape"] <= methods["ma28"]["wape"]
-    assert abs(methods["model"]["bias"]) < 0.05
+    result = cloud_hub("backtest", "labor", "--transactions", str(transactions),
+                       "--holdout-days", "7", "--origins", "3")  # fmt: skip
+    weeks = result["origins"]
+    assert [week["holdout"][1] for week in weeks] == ["2024-05-14", "2024-05-21", "2024-05-28"]
+    # The issue's targets: WAPE at least 20 % below seasonal naive and no worse than ma28.
+    # Met on each of the store's last three weeks, by a small margin on the last one (0.799
+    # x snaive; 0.734 and 0.668 the weeks before, BENCHMARKS.md).
+    for week in weeks:
+        methods = week["methods"]
+        assert methods["model"]["wape"] <= 0.8 * methods["snaive"]["wape"], week["holdout"]
+        assert methods["model"]["wape"] <= methods["ma28"]["wape"], week["holdout"]
+        assert abs(methods["model"]["bias"]) < 0.05, week["holdout"]
+    assert result["summary"]["ratios"]["model/snaive"]["wape"]["max"] <= 0.8
