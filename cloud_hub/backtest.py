@@ -522,9 +522,7 @@ def read_transactions(
     """(stores, transactions per store x day x hour, first day); ``until`` as in
     :func:`read_daily_sales`."""
     last_kept = date.max if until is None else until
-    with _open_text(path) as probe:
-        head = probe.readline()
-    per_transaction = "timestamp" in [h.strip().lower() for h in head.split(",")]
+    per_transaction = _per_transaction(path)
     counts: dict[str, dict[tuple[date, int], float]] = defaultdict(lambda: defaultdict(float))
     if per_transaction:
         for line, row in _rows(path, ("store_id", "timestamp")):
@@ -554,6 +552,13 @@ def read_transactions(
         for (day, hour), value in counts[store].items():
             traffic[s, (day - first).days, hour] = value
     return stores, traffic, first
+
+
+def _per_transaction(path: Path) -> bool:
+    """True for a transactions file of ``store_id,timestamp`` rows (one per transaction)."""
+    with _open_text(path) as probe:
+        head = probe.readline()
+    return "timestamp" in [h.strip().lower() for h in head.split(",")]
 
 
 def train_labor(
@@ -831,23 +836,37 @@ def backtest_origins(
     if origins < 1:
         raise BacktestError(f"--origins {origins}: need at least 1 forecast origin",
                             hint="--origins 1 is the plain backtest")  # fmt: skip
-    results = [run(source, holdout_days, **options)]
-    first, last = (date.fromisoformat(results[0][key]) for key in ("first_day", "origin"))
-    last += timedelta(days=holdout_days)
+    first, last = _span(kind, source)
     needed = history_needed(kind, holdout_days)
     fits = ((last - first).days + 1 - needed) // holdout_days
     if origins > fits:
         raise BacktestError(
-            f"{source}: {first} .. {last} holds at most {fits} origins of {holdout_days} "
-            f"holdout days after {needed} days of history, not {origins}",
-            hint=f"use --origins {fits} or fewer, or a shorter --holdout-days",
-        )
+            f"{source}: {first} .. {last} holds at most {max(fits, 0)} "
+            f"origin{'' if fits == 1 else 's'} of {holdout_days} holdout days after {needed} "
+            f"days of history, not {origins}",
+            hint=f"use --origins {fits} or fewer, or a shorter --holdout-days" if fits >= 1
+            else "use a longer file or a shorter --holdout-days",
+        )  # fmt: skip
+    results = [run(source, holdout_days, **options)]
     for k in range(1, origins):
         until = last - timedelta(days=k * holdout_days)
         results.append(run(source, holdout_days, until=until, **options))
     results.reverse()  # oldest first
     return {"kind": kind, "holdout_days": holdout_days, "origins": results,
             "summary": _summary(results)}  # fmt: skip
+
+
+def _span(kind: str, source: Path) -> tuple[date, date]:
+    """The first and last day of a backtest file, from its date (or timestamp) column
+    alone: how many origins fit is known before any model trains."""
+    column = "timestamp" if kind == "labor" and _per_transaction(source) else "date"
+    first, last = date.max, date.min
+    for line, row in _rows(source, (column,)):
+        day = _day(row, column, source, line)
+        first, last = min(first, day), max(last, day)
+    if first > last:
+        raise BacktestError(f"{source}: no rows")
+    return first, last
 
 
 #: The backtest of each model kind, by the name the CLI takes.

@@ -244,7 +244,9 @@ def test_each_earlier_origin_is_the_backtest_of_the_file_ending_with_its_holdout
     assert set(rolled["summary"]["ratios"]["model/flat_p90"]) == {"pinball_p90"}
 
 
-def test_rolling_origins_for_labor_and_availability_and_from_the_cli(tmp_path: Path, capsys):
+def test_rolling_origins_for_labor_and_availability_and_from_the_cli(
+    tmp_path: Path, capsys, monkeypatch
+):
     import json
 
     from cloud_hub.cli import main as hub
@@ -260,9 +262,12 @@ def test_rolling_origins_for_labor_and_availability_and_from_the_cli(tmp_path: P
     short = _cut(totals, tmp_path / "short.csv", "2025-04-13", column=1)
     with pytest.raises(BacktestError, match="42 days cannot hold 7 holdout days and 36 days"):
         backtest.backtest_labor(short, 7)
-    # 49 days of transactions: labor needs 35 days of history, so four 3-day holdouts fit.
-    with pytest.raises(BacktestError, match="holds at most 4 origins of 3 holdout days"):
-        backtest.backtest_origins("labor", totals, 3, 5)
+    # 49 days of transactions: labor needs 35 days of history, so four 3-day holdouts fit;
+    # asked for five, it says so before training anything.
+    with monkeypatch.context() as patched:
+        patched.setitem(backtest.BACKTESTS, "labor", lambda *a, **k: pytest.fail("trained"))
+        with pytest.raises(BacktestError, match="holds at most 4 origins of 3 holdout days"):
+            backtest.backtest_origins("labor", totals, 3, 5)
     args = ["backtest", "labor", "--transactions", str(totals), "--holdout-days", "3"]
     assert hub([*args, "--origins", "2", "--json"]) == 0
     labor = json.loads(capsys.readouterr().out)
