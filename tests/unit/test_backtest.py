@@ -213,12 +213,8 @@ def _cut(source: Path, target: Path, last: str, column: int) -> Path:
 
 
 def _same_scores(a: dict, b: dict) -> None:
-    assert (a["holdout"], a["origin"], a["train_rows"]) == (
-        b["holdout"],
-        b["origin"],
-        b["train_rows"],
-    )
-    assert a["methods"] == b["methods"]
+    keys = ("holdout", "origin", "train_rows", "methods")
+    assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
 
 
 def test_each_earlier_origin_is_the_backtest_of_the_file_ending_with_its_holdout(tmp_path: Path):
@@ -252,11 +248,11 @@ def test_rolling_origins_for_labor_and_availability_and_from_the_cli(
     from cloud_hub.cli import main as hub
 
     hourly, totals = _hourly_files(tmp_path, None)
-    availability = backtest.backtest_origins("availability", hourly, 7, 2)["origins"]
-    oldest = _cut(hourly, tmp_path / "cut.csv", availability[0]["holdout"][1], column=2)
-    _same_scores(availability[0], backtest.backtest_availability(oldest, 7))
-    assert set(backtest.backtest_origins("availability", hourly, 7, 2)["summary"]["ratios"]) == {
-        "model/zero_run_rule"}  # fmt: skip
+    availability = backtest.backtest_origins("availability", hourly, 7, 2)
+    first = availability["origins"][0]
+    oldest = _cut(hourly, tmp_path / "cut.csv", first["holdout"][1], column=2)
+    _same_scores(first, backtest.backtest_availability(oldest, 7))
+    assert set(availability["summary"]["ratios"]) == {"model/zero_run_rule"}
     # 42 days cannot hold a week's holdout and a training origin 28 days in whose week of
     # targets ends before it (it failed deep in training before).
     short = _cut(totals, tmp_path / "short.csv", "2025-04-13", column=1)
