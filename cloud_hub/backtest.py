@@ -502,7 +502,6 @@ def _about(
 ) -> dict[str, Any]:
     origin = first_day + timedelta(days=last_history)
     return {
-        "first_day": first_day.isoformat(),
         "origin": origin.isoformat(),
         "holdout_days": holdout,
         "holdout": [
@@ -847,11 +846,9 @@ def backtest_origins(
             hint=f"use --origins {fits} or fewer, or a shorter --holdout-days" if fits >= 1
             else "use a longer file or a shorter --holdout-days",
         )  # fmt: skip
-    results = [run(source, holdout_days, **options)]
-    for k in range(1, origins):
-        until = last - timedelta(days=k * holdout_days)
-        results.append(run(source, holdout_days, until=until, **options))
-    results.reverse()  # oldest first
+    # Oldest first; the newest reads the whole file (no row is after its last day).
+    results = [run(source, holdout_days, until=last - timedelta(days=k * holdout_days), **options)
+               for k in reversed(range(origins))]  # fmt: skip
     return {"kind": kind, "holdout_days": holdout_days, "origins": results,
             "summary": _summary(results)}  # fmt: skip
 
