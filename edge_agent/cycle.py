@@ -115,7 +115,7 @@ def with_model(models: ModelSet, name: str, model: OnnxModel, manifest: Any) -> 
 
     extra = {}
     if name in _ON_DEMAND:
-        model.on_demand()
+        model = model.on_demand()
     if name == "availability":
         extra["availability_threshold"] = decision_threshold(manifest)
     return replace(models, **{_FIELDS[name]: model}, **extra,

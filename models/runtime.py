@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,16 @@ class OnnxModel:
         )
 
     def on_demand(self) -> OnnxModel:
-        """Hold no session between predictions: for a model a process keeps but seldom
-        runs (a session's trees cost ~10 MiB resident; the graph's bytes stay, so each
-        :meth:`predict` opens the same graph again). Only for a model made from bytes: a
-        file could change under it between predictions."""
+        """A copy of this model that holds no session between predictions: for a model a
+        process keeps but seldom runs (a session's trees cost ~10 MiB resident; the graph's
+        bytes are shared, so each :meth:`predict` opens the same graph again). This model
+        keeps its session. Only for a model made from bytes: a file could change under it
+        between predictions."""
         if not isinstance(self._source, bytes):
             raise ValueError("on_demand needs a model made from the graph's bytes, not a path")
-        self._on_demand, self._session = True, None
-        return self
+        twin = copy.copy(self)
+        twin._on_demand, twin._session = True, None
+        return twin
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predictions as float64: the mean/quantile, or P(class 1) for a classifier."""

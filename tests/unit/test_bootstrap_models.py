@@ -52,8 +52,10 @@ def test_a_model_on_demand_predicts_the_same_and_holds_no_session_between_runs()
 
     blob = (BOOTSTRAP_DIR / "replenishment_daily.onnx").read_bytes()
     rows = np.abs(np.random.default_rng(1).normal(size=(32, len(F.DAILY_FEATURES))))
-    held, on_demand = OnnxModel(blob), OnnxModel(blob).on_demand()
+    held = OnnxModel(blob)
+    on_demand = held.on_demand()
     assert on_demand._session is None
+    assert held._session is not None, "on_demand changed the model it was made from"
     np.testing.assert_array_equal(on_demand.predict(rows), held.predict(rows))
     assert on_demand._session is None, "the session outlived its prediction"
     # The edge's daily model is run only to compare a new version with: it waits unopened.
