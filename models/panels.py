@@ -1,7 +1,9 @@
 """Store-day facts and the panels built from them, shared by edge and hub.
 
 A :class:`StoreDay` holds what one store knows about one business day: per SKU
-units sold, returns, price, promotion, listing; the calendar; hourly traffic.
+units sold, returns, price, promotion, listing, end-of-day stock and the day's stock
+movements (receipts, waste, other adjustments); the calendar; hourly traffic. The
+features read the sales side only; the hub's outcome joins read the stock side.
 The edge reads store-days from its mirror; the hub decodes them from the
 DailyOutcome messages the stores synced (:func:`day_from_outcome`, the inverse
 of :func:`outcome_from_day`). Both build panels with :func:`panel_from_days`,
@@ -47,6 +49,12 @@ class SkuDay:
     price: float
     promo: bool
     on_hand: float
+    #: Units received from suppliers (the day's deliveries).
+    receipts: float = 0.0
+    #: Units written off as waste or damage (positive: units gone).
+    waste: float = 0.0
+    #: Other stock adjustments (counts, theft, returns to stock, other), signed.
+    adjustments: float = 0.0
 
 
 @dataclass
@@ -81,6 +89,9 @@ def outcome_from_day(store_id: str, facts: StoreDay) -> outcome_pb2.DailyOutcome
             price=sku.price,
             promo=sku.promo,
             on_hand=sku.on_hand,
+            receipts=sku.receipts,
+            waste=sku.waste,
+            adjustments=sku.adjustments,
         )
     for hour, transactions in sorted(facts.hours.items()):
         message.hours.add(hour=hour, transactions=transactions)
@@ -104,6 +115,9 @@ def day_from_outcome(message: outcome_pb2.DailyOutcome) -> StoreDay:
                 price=s.price,
                 promo=s.promo,
                 on_hand=s.on_hand,
+                receipts=s.receipts,
+                waste=s.waste,
+                adjustments=s.adjustments,
             )
             for s in message.skus
         ],

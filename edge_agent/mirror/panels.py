@@ -69,6 +69,7 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
         (first, last),
     ):
         promotions.setdefault(sku, []).append((promo_start, promo_end))
+    movements = _stock_movements(mirror, first, last)
     hours: dict[str, dict[int, int]] = {}
     for day, hour, transactions in mirror.conn.execute(
         "SELECT date, hour, transactions FROM store_hourly WHERE date BETWEEN ? AND ?",
@@ -89,6 +90,7 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
             units, returns, price, promo, on_hand = sold.get(sku, (None,) * 5)
             on_promo = bool(promo) or any(a <= text <= b for a, b in promotions.get(sku, ()))
             regular = current[3] if current is not None else None
+            receipts, waste, adjustments = movements.get((sku, text), (0.0, 0.0, 0.0))
             skus.append(
                 SkuDay(
                     sku=sku,
@@ -99,6 +101,9 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
                     price=float(price if price is not None else (regular or 0.0)),
                     promo=on_promo,
                     on_hand=float(on_hand) if on_hand is not None else float("nan"),
+                    receipts=receipts,
+                    waste=waste,
+                    adjustments=adjustments,
                 )
             )
         yield StoreDay(
@@ -110,6 +115,36 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
             hours=hours.get(text, {}),
         )
         day += timedelta(days=1)
+
+
+#: Adjustment reasons that write stock off as waste (docs/FORMATS.md); the others are
+#: counts and corrections, kept apart as ``adjustments``.
+WASTE_REASONS = ("waste", "damage")
+
+
+def _stock_movements(
+    mirror: Mirror, first: str, last: str
+) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(sku, day) -> (receipts, waste, other adjustments) from ``first`` to ``last``: the
+    day's deliveries, its waste and damage write-offs (positive: units gone; a reversal
+    of one nets out) and its other adjustments, signed."""
+    movements: dict[tuple[str, str], list[float]] = {}
+    for sku, day, received in mirror.conn.execute(
+        "SELECT sku, business_date, SUM(qty) FROM deliveries "
+        "WHERE business_date BETWEEN ? AND ? GROUP BY sku, business_date",
+        (first, last),
+    ):
+        movements.setdefault((sku, day), [0.0, 0.0, 0.0])[0] = float(received)
+    marks = ", ".join("?" * len(WASTE_REASONS))
+    for sku, day, written_off, other in mirror.conn.execute(
+        f"SELECT sku, business_date, -SUM(CASE WHEN reason IN ({marks}) THEN qty ELSE 0 END), "
+        f"SUM(CASE WHEN reason IN ({marks}) THEN 0 ELSE qty END) FROM stock_adjustments "
+        "WHERE business_date BETWEEN ? AND ? GROUP BY sku, business_date",
+        (*WASTE_REASONS, *WASTE_REASONS, first, last),
+    ):
+        row = movements.setdefault((sku, day), [0.0, 0.0, 0.0])
+        row[1], row[2] = float(written_off) + 0.0, float(other)  # + 0.0: no -0.0
+    return {key: (r[0], r[1], r[2]) for key, r in movements.items()}
 
 
 def _calendar_flags(mirror: Mirror, start: date, n_days: int) -> dict[str, np.ndarray]:

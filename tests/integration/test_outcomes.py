@@ -86,6 +86,16 @@ def _expected_order(mirror, decision_id: str) -> dict:
                 if first + timedelta(days=i) >= delivery]  # fmt: skip
     open_days = [d for d in coverage if d not in closed]
     counted = [rows[d][1] for d in open_days if d in rows and rows[d][1] is not None]
+    received = mirror.conn.execute(
+        "SELECT SUM(qty) FROM deliveries WHERE sku = ? AND business_date = ?",
+        (detail.sku, delivery.isoformat()),
+    ).fetchone()[0]
+    marks = ", ".join("?" * len(open_days))
+    written_off = mirror.conn.execute(
+        f"SELECT -SUM(qty) FROM stock_adjustments WHERE sku = ? AND business_date IN ({marks}) "
+        "AND reason IN ('waste', 'damage')",
+        (detail.sku, *open_days),
+    ).fetchone()[0]
     return {
         "protection_sales": sum(u for u, _ in rows.values()),
         "sales_units": sum(rows[d][0] for d in open_days if d in rows),
@@ -96,6 +106,8 @@ def _expected_order(mirror, decision_id: str) -> dict:
         "onhand_unit_days": sum(max(v, 0.0) for v in counted),
         "end_on_hand": max(counted[-1], 0.0) if counted else 0.0,
         "p90_covered": sum(u for u, _ in rows.values()) <= order.protection_quantile,
+        "received_units": received or None,
+        "waste_units": written_off or 0.0,
     }
 
 
@@ -143,7 +155,7 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
     orders = [r[0] for r in mirror.conn.execute(
         "SELECT decision_id FROM decisions WHERE kind = 'order' ORDER BY seq")]  # fmt: skip
     assert len(orders) >= 10
-    stockouts = 0
+    stockouts, received = 0, 0
     for decision_id in orders:
         shown = cli("cloud-hub", "outcomes", "show", decision_id, "--db", str(hub_db), "--json")
         assert shown.returncode == 0, shown.stderr
@@ -153,6 +165,10 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
         got = {k: doc["order"][k] for k in expected}
         assert got == pytest.approx(expected), decision_id
         stockouts += expected["stockout_days"]
+        received += expected["received_units"] is not None
+    # The store's deliveries reached the hub (its write-offs too: test_features checks
+    # both through the wire; these 40 SKUs' order windows saw no waste).
+    assert received, "no order's delivery day had a receipt"
 
     # Staffing and shelf checks: the hours' traffic and the people's results.
     hub = sqlite3.connect(hub_db)

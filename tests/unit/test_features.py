@@ -70,6 +70,40 @@ def test_edge_and_hub_compute_identical_features(simulated):
     )
 
 
+def test_outcomes_carry_each_days_receipts_waste_and_other_adjustments(simulated):
+    # What the hub's order outcomes read (received units, waste): the mirror's deliveries
+    # and stock adjustments per SKU and day, through the wire.
+    start, end = END - timedelta(days=41), END
+    expected: dict[tuple[str, str], list[float]] = {}
+    for sku, day, qty in simulated.conn.execute(
+        "SELECT sku, business_date, qty FROM deliveries WHERE business_date BETWEEN ? AND ?",
+        (start.isoformat(), end.isoformat()),
+    ):
+        expected.setdefault((sku, day), [0.0, 0.0, 0.0])[0] += qty
+    for sku, day, qty, reason in simulated.conn.execute(
+        "SELECT sku, business_date, qty, reason FROM stock_adjustments "
+        "WHERE business_date BETWEEN ? AND ?",
+        (start.isoformat(), end.isoformat()),
+    ):
+        row = expected.setdefault((sku, day), [0.0, 0.0, 0.0])
+        if reason in ("waste", "damage"):
+            row[1] -= qty  # written off: a negative adjustment, reported as units gone
+        else:
+            row[2] += qty
+    got = {
+        (s.sku, d.day.isoformat()): [s.receipts, s.waste, s.adjustments]
+        for d in _hub_days(simulated, start, end)
+        for s in d.skus
+        if (s.receipts, s.waste, s.adjustments) != (0.0, 0.0, 0.0)
+    }
+    kept = {key: value for key, value in expected.items() if value != [0.0, 0.0, 0.0]}
+    assert got.keys() == kept.keys()
+    for key, value in kept.items():
+        assert got[key] == pytest.approx(value), key
+    totals = np.array(list(kept.values())).sum(axis=0)
+    assert (totals[:2] > 0).all() and (np.array(list(kept.values()))[:, 2] != 0).any(), totals
+
+
 def test_panel_marks_closed_days_and_unlisted_skus_as_unobserved(simulated):
     start = END - timedelta(days=149)
     panel = daily_panel(simulated, start, END)
