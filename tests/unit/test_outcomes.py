@@ -67,15 +67,17 @@ def result(seq: int, decision_seq: int, status: int) -> Incoming:
 
 
 def day(seq: int, when: str, skus: dict[str, tuple[float, float]], *, revision: int = 0,
-        hours: dict[int, int] | None = None, part: int = 1,
-        parts: int = 1) -> Incoming:  # fmt: skip
-    """A DailyOutcome: skus maps SKU -> (units sold, on hand at end of day)."""
+        hours: dict[int, int] | None = None, part: int = 1, parts: int = 1,
+        moves: dict[str, tuple[float, float]] | None = None) -> Incoming:  # fmt: skip
+    """A DailyOutcome: skus maps SKU -> (units sold, on hand at end of day); moves SKU ->
+    (receipts, waste)."""
     message = outcome_pb2.DailyOutcome(
         id=_id(common_pb2.RECORD_TYPE_OUTCOME, seq), business_date=when, revision=revision,
         part=part, part_count=parts)  # fmt: skip
     for sku, (sold, on_hand) in skus.items():
+        receipts, waste = (moves or {}).get(sku, (0.0, 0.0))
         message.skus.add(sku=sku, units_sold=sold, on_hand=on_hand, price=2.0, listed=True,
-                         revision=revision)  # fmt: skip
+                         revision=revision, receipts=receipts, waste=waste)  # fmt: skip
     for hour, transactions in (hours or {}).items():
         message.hours.add(hour=hour, transactions=transactions, revision=revision)
     return Incoming("S001", "outcome", f"S001:outcome:{seq}", message.SerializeToString())
@@ -135,6 +137,30 @@ def test_an_order_joins_its_window_partial_until_synced_then_follows_a_revision(
     hub.conn.execute("INSERT INTO outcome_queue SELECT record_id FROM records")
     hub()
     assert {k: v for k, v in joined(hub, 1).items() if k != "updated_at"} == before
+
+
+def test_receipts_and_waste_reach_the_order_and_every_figure_its_api_message(hub):
+    from cloud_hub.api import _outcome_message
+    from storeedge.hub.v1 import hub_pb2
+
+    hub(order(1, p90=10.0))
+    moves = {7: (0.0, 7.0), 8: (12.0, 1.0), 9: (0.0, 2.5)}  # day of July -> receipts, waste
+    hub(*(day(n, f"2026-07-0{n}", {"A": (2, 4)}, moves={"A": moves.get(n, (0.0, 0.0))})
+          for n in (6, 7, 8, 9)))  # fmt: skip
+    doc = joined(hub, 1)
+    o = doc["order"]
+    # Delivery on 07-08 brought 12; waste over the coverage (07-08 .. 07-09): 1 + 2.5. The
+    # 7 written off on 07-07 fall before the delivery, outside the coverage.
+    assert doc["status"] == "complete" and (o["received_units"], o["waste_units"]) == (12, 3.5)
+    # The API's message carries every figure of the join but the window's own, which the
+    # DecisionOutcome around it has.
+    api = _outcome_message(doc).order
+    on_decision = {"complete", "window_start", "window_end", "days_expected", "days_synced"}
+    names = set(hub_pb2.OrderOutcome.DESCRIPTOR.fields_by_name)
+    assert set(o) - on_decision <= names, set(o) - on_decision - names
+    for name in set(o) - on_decision:
+        if o[name] is not None:
+            assert getattr(api, name) == pytest.approx(o[name]), name
 
 
 def test_a_day_in_two_parts_is_synced_only_once_both_arrived(hub):

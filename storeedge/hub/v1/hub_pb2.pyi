@@ -538,7 +538,7 @@ class VerifyChainResponse(_message.Message):
     def __init__(self, store_id: _Optional[str] = ..., status: _Optional[_Union[ChainStatus, str]] = ..., chain_length: _Optional[int] = ..., chain_head: _Optional[str] = ..., first_bad_record: _Optional[_Union[BadRecord, _Mapping]] = ..., entries_waiting: _Optional[int] = ..., gap_missing_seq: _Optional[int] = ..., chain_epoch: _Optional[int] = ...) -> None: ...
 
 class OrderOutcome(_message.Message):
-    __slots__ = ("coverage_start", "coverage_end", "forecast_p90", "protection_sales", "p90_covered", "forecast_mean", "coverage_days", "sales_units", "onhand_unit_days", "end_on_hand", "stockout_days", "lost_units", "lost_value", "received_units", "excess_units", "aged_units", "expected_delivery_date")
+    __slots__ = ("coverage_start", "coverage_end", "forecast_p90", "protection_sales", "p90_covered", "forecast_mean", "coverage_days", "sales_units", "onhand_unit_days", "end_on_hand", "stockout_days", "lost_units", "lost_value", "received_units", "excess_units", "aged_units", "expected_delivery_date", "waste_units")
     COVERAGE_START_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_END_FIELD_NUMBER: _ClassVar[int]
     FORECAST_P90_FIELD_NUMBER: _ClassVar[int]
@@ -556,6 +556,7 @@ class OrderOutcome(_message.Message):
     EXCESS_UNITS_FIELD_NUMBER: _ClassVar[int]
     AGED_UNITS_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
+    WASTE_UNITS_FIELD_NUMBER: _ClassVar[int]
     coverage_start: str
     coverage_end: str
     forecast_p90: float
@@ -573,7 +574,8 @@ class OrderOutcome(_message.Message):
     excess_units: float
     aged_units: float
     expected_delivery_date: str
-    def __init__(self, coverage_start: _Optional[str] = ..., coverage_end: _Optional[str] = ..., forecast_p90: _Optional[float] = ..., protection_sales: _Optional[float] = ..., p90_covered: _Optional[bool] = ..., forecast_mean: _Optional[float] = ..., coverage_days: _Optional[int] = ..., sales_units: _Optional[float] = ..., onhand_unit_days: _Optional[float] = ..., end_on_hand: _Optional[float] = ..., stockout_days: _Optional[int] = ..., lost_units: _Optional[float] = ..., lost_value: _Optional[float] = ..., received_units: _Optional[float] = ..., excess_units: _Optional[float] = ..., aged_units: _Optional[float] = ..., expected_delivery_date: _Optional[str] = ...) -> None: ...
+    waste_units: float
+    def __init__(self, coverage_start: _Optional[str] = ..., coverage_end: _Optional[str] = ..., forecast_p90: _Optional[float] = ..., protection_sales: _Optional[float] = ..., p90_covered: _Optional[bool] = ..., forecast_mean: _Optional[float] = ..., coverage_days: _Optional[int] = ..., sales_units: _Optional[float] = ..., onhand_unit_days: _Optional[float] = ..., end_on_hand: _Optional[float] = ..., stockout_days: _Optional[int] = ..., lost_units: _Optional[float] = ..., lost_value: _Optional[float] = ..., received_units: _Optional[float] = ..., excess_units: _Optional[float] = ..., aged_units: _Optional[float] = ..., expected_delivery_date: _Optional[str] = ..., waste_units: _Optional[float] = ...) -> None: ...
 
 class StaffingOutcome(_message.Message):
     __slots__ = ("hour", "forecast_transactions", "transactions", "staffed", "needed", "transactions_per_staff_hour", "over_hours", "under_hours")
