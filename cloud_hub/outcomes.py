@@ -117,7 +117,7 @@ _SCHEMA = (
   coverage_days INTEGER, sales_units REAL, onhand_unit_days REAL, stockout_days INTEGER,
   lost_units REAL, lost_value REAL, excess_units REAL, aged_units REAL,
   over_hours REAL, under_hours REAL, shelf_status TEXT, random_sample INTEGER,
-  updated_at TEXT NOT NULL
+  updated_at TEXT NOT NULL, waste_units REAL
 ) WITHOUT ROWID""",
     # The per-decision document apart, so the metrics' scans read only the narrow rows.
     "CREATE TABLE IF NOT EXISTS outcome_docs (decision_id TEXT PRIMARY KEY, doc TEXT NOT NULL) "
@@ -133,6 +133,19 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the join's tables if missing (plain statements: safe inside a transaction)."""
     for statement in _SCHEMA:
         conn.execute(statement)
+    _add_columns(conn, "outcome_joins", _ADDED_COLUMNS)
+
+
+#: Columns added to the join's tables since they were first created: a hub database made
+#: by an earlier release gains them (empty: NULL, which the sums skip) when next opened.
+_ADDED_COLUMNS = ("waste_units",)
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, names: Sequence[str]) -> None:
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name in names:
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} REAL")
 
 
 def enqueue(conn: sqlite3.Connection, records: Iterable[Any]) -> None:
@@ -485,6 +498,7 @@ def _join(conn: sqlite3.Connection, decision_id: str, now: str) -> int:
             "onhand_unit_days": out["onhand_unit_days"], "stockout_days": out["stockout_days"],
             "lost_units": out["lost_units"], "lost_value": out["lost_value"],
             "excess_units": out["excess_units"], "aged_units": out["aged_units"],
+            "waste_units": out["waste_units"],
         }  # fmt: skip
         doc.update(days_expected=out["days_expected"], days_synced=out["days_synced"])
     elif d.kind == _STAFFING and d.HasField("staffing"):
@@ -601,6 +615,8 @@ _SUMS = (
     ("reviewed", "COUNT(review_seconds)"),
     ("review_seconds_mean", "AVG(review_seconds)"),
     ("review_seconds_max", "MAX(review_seconds)"),
+    # Last: a metrics table made before it has it appended (_sum_groups inserts by position).
+    ("waste_units", "SUM(CASE WHEN c THEN waste_units END)"),
 )
 _KEYS = ("week", "store_id", "category", "model_version")
 _KEY_COLUMNS = ", ".join(f"{k} TEXT NOT NULL" for k in _KEYS)
@@ -617,7 +633,7 @@ _COLUMNS = ", ".join((*_KEYS, "kind", "status", "review", "review_seconds", "for
                       "actual_point", "forecast_p90", "p90_actual", "coverage_days",
                       "sales_units", "onhand_unit_days", "stockout_days", "lost_units",
                       "lost_value", "excess_units", "aged_units", "over_hours", "under_hours",
-                      "shelf_status", "random_sample"))  # fmt: skip
+                      "shelf_status", "random_sample", "waste_units"))  # fmt: skip
 
 
 def _ratio(top: float | None, bottom: float | None, scale: float = 1.0) -> float | None:
@@ -687,8 +703,11 @@ def metrics(
             where.append(clause)
             params.extend(value if isinstance(value, tuple) else [value])
     names = [*_KEYS, *(n for n, _ in _SUMS)]
+    # A table an earlier release made lacks the added columns until the join next sums.
+    have = {row[1] for row in conn.execute("PRAGMA table_info(outcome_metrics)")}
+    columns = [n if n in have else f"NULL AS {n}" for n in names]
     rows = conn.execute(
-        f"SELECT {', '.join(names)} FROM outcome_metrics WHERE {' AND '.join(where) or '1'} "
+        f"SELECT {', '.join(columns)} FROM outcome_metrics WHERE {' AND '.join(where) or '1'} "
         f"ORDER BY {', '.join(_KEYS)} LIMIT ?",
         (*params, limit),
     )
@@ -712,6 +731,7 @@ def _sum_groups(conn: sqlite3.Connection, limit: int) -> int:
     ``outcome_joins``, in the caller's transaction, so that reading metrics is one indexed
     read whatever the number of decisions; returns how many."""
     conn.execute(_METRICS_TABLE)
+    _add_columns(conn, "outcome_metrics", _ADDED_COLUMNS)
     conn.execute(_DIRTY_GROUPS_TABLE)
     groups = conn.execute("SELECT * FROM outcome_dirty_groups LIMIT ?", (limit,)).fetchall()
     sums = ", ".join(f"{sql} AS {name}" for name, sql in _SUMS)

@@ -108,8 +108,8 @@ def _categories(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         c = outcomes.combine(group)
         out.append({"category": category, **{k: c[k] for k in (
             "stockout_rate", "stockout_days", "sku_days", "inventory_turns", "days_of_supply",
-            "sales_units", "onhand_unit_days", "lost_units", "lost_value", "order_windows",
-            "decisions", "rows")}})  # fmt: skip
+            "sales_units", "onhand_unit_days", "lost_units", "lost_value", "waste_units",
+            "order_windows", "decisions", "rows")}})  # fmt: skip
     return out
 
 

@@ -221,7 +221,7 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
             checked["stockout_rate"] += 1
             covered = sum(o["p90_covered"] for o in done_orders) / len(done_orders)
             assert row["p90_coverage"] == pytest.approx(covered)
-            for name in ("lost_units", "excess_units", "aged_units", "sales_units"):
+            for name in ("lost_units", "excess_units", "aged_units", "sales_units", "waste_units"):
                 assert row[name] == pytest.approx(sum(o[name] for o in done_orders)), name
             onhand = sum(o["onhand_unit_days"] for o in done_orders)
             sold = sum(o["sales_units"] for o in done_orders)

@@ -161,6 +161,21 @@ def test_receipts_and_waste_reach_the_order_and_every_figure_its_api_message(hub
     for name in set(o) - on_decision:
         if o[name] is not None:
             assert getattr(api, name) == pytest.approx(o[name]), name
+    (row,) = outcomes.metrics(hub.conn, store_id="S001")
+    assert row["waste_units"] == 3.5
+
+
+def test_a_hub_database_from_before_waste_was_summed_gains_it(hub):
+    hub(order(1, p90=10.0))
+    # What an earlier release left: the join's tables without the waste column.
+    hub(day(1, "2026-07-06", {"A": (2, 4)}))
+    for table in ("outcome_joins", "outcome_metrics"):
+        hub.conn.execute(f"ALTER TABLE {table} DROP COLUMN waste_units")
+    (row,) = outcomes.metrics(hub.conn, store_id="S001")  # readable as it is
+    assert row["waste_units"] == 0 and row["decisions"] == 1
+    hub(*(day(n, f"2026-07-0{n}", {"A": (2, 4)}, moves={"A": (0.0, 1.5)}) for n in (7, 8, 9)))
+    (row,) = outcomes.metrics(hub.conn, store_id="S001")
+    assert row["waste_units"] == 3.0 and row["order_windows"] == 1  # 07-08 and 07-09
 
 
 def test_a_day_in_two_parts_is_synced_only_once_both_arrived(hub):
