@@ -399,13 +399,6 @@ def _hourly_sku_sales(db: sqlite_utils.Database) -> None:
     hours.seed(db.conn)
 
 
-def _stock_movement_dates(db: sqlite_utils.Database) -> None:
-    """Version 6 (expand only): deliveries and stock adjustments by business day, as the
-    daily outcomes read them (a range of days, not the whole history)."""
-    db["deliveries"].create_index(["business_date"], if_not_exists=True)
-    db["stock_adjustments"].create_index(["business_date"], if_not_exists=True)
-
-
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="initial", min_reader_version=1, apply=_initial),
     # Expand only: a release at schema 1 still reads and writes the file.
@@ -415,9 +408,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=4, name="sales windows", min_reader_version=1, apply=_sales_windows),
     # Expand only: an older release writes lines as before; readers rebuild the blocks.
     Migration(version=5, name="hourly sku sales", min_reader_version=1, apply=_hourly_sku_sales),
-    Migration(
-        version=6, name="stock movement dates", min_reader_version=1, apply=_stock_movement_dates
-    ),
 )
 
 # The newest schema this release writes.
