@@ -294,10 +294,11 @@ _SCRIPT = r"""
   function categories() {
     var all = data.categories;
     var c = all.filter(function (x) { return isNum(x.stockout_rate); });
-    var s = section("categories", "Stock-outs and inventory turns by category",
+    var s = section("categories", "Stock-outs, inventory turns and waste by category",
       "Stock-out rate: share of the days an order's stock had to cover on which the shelf " +
       "ran empty (lower is better). Inventory turns: yearly sales / average stock, in units " +
-      "(higher means less money sitting on shelves).");
+      "(higher means less money sitting on shelves). Waste: units the stores wrote off " +
+      "(waste, damage) over those days.");
     if (!c.length) { missing(s, "no order with a complete outcome window yet"); return; }
     htmlEl("h3", "Stock-out rate", s);
     barChart(s, "stockouts", c.map(function (x) {
@@ -307,6 +308,10 @@ _SCRIPT = r"""
     barChart(s, "turns", c.map(function (x) {
       return {label: x.category, value: x.inventory_turns, color: "#0c8599"};
     }), {fmt: function (v) { return num(v, 1); }, yLabel: "turns / year"});
+    htmlEl("h3", "Waste (units written off)", s);
+    barChart(s, "waste", c.map(function (x) {
+      return {label: x.category, value: x.waste_units, color: "#868e96"};
+    }), {fmt: function (v) { return num(v, 0); }, yLabel: "units"});
     var rest = all.filter(function (x) { return !isNum(x.stockout_rate); });
     if (rest.length) {
       missing(s, rest.length + (rest.length === 1 ? " category" : " categories") +

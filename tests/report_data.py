@@ -114,7 +114,7 @@ def _store_records(store: str, rng: np.random.Generator) -> list[Incoming]:
         for sku in SKUS:
             on_hand = 0.0 if rng.random() < 0.15 else float(rng.integers(1, 40))
             message.skus.add(sku=sku, units_sold=float(rng.poisson(6)), on_hand=on_hand,
-                             price=2.5, listed=True)  # fmt: skip
+                             price=2.5, listed=True, waste=float(rng.poisson(0.5)))  # fmt: skip
         for hour in range(9, 19):
             message.hours.add(hour=hour, transactions=int(rng.poisson(40)))
         out.append(Incoming(store, "outcome", f"{store}:outcome:{offset + 1}",

@@ -82,7 +82,7 @@ def _raw(hub_db: Path):
         elif kind == "outcome":
             day = outcome_pb2.DailyOutcome.FromString(payload)
             for s in day.skus:
-                facts[(store, s.sku, day.business_date)] = (s.units_sold, s.on_hand)
+                facts[(store, s.sku, day.business_date)] = (s.units_sold, s.on_hand, s.waste)
             for h in day.hours:
                 hours[(store, day.business_date, h.hour)] = h.transactions
         elif kind == "shelf_check":
@@ -128,7 +128,8 @@ def test_report_numbers_match_a_recomputation_from_the_raw_records(written):
     # Orders: the protection window is order day .. +2, the coverage window from the
     # delivery (+1) on; a stock-out day is one ending with nothing on hand.
     orders = [(store, d) for store, d in decisions.values() if d.kind == S.DECISION_KIND_ORDER]
-    by_category = defaultdict(lambda: [0, 0, 0.0, 0.0])  # stock-out days, days, sold, on hand
+    # stock-out days, days, sold, on hand, waste
+    by_category = defaultdict(lambda: [0, 0, 0.0, 0.0, 0.0])
     p90 = defaultdict(lambda: [0, 0])
     order_error = defaultdict(lambda: [0.0, 0.0])
     forecast = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
@@ -137,12 +138,13 @@ def test_report_numbers_match_a_recomputation_from_the_raw_records(written):
         window = _days(o.order_date, o.protection_days)
         sold = sum(facts[(store, d.sku, day)][0] for day in window)
         for day in window[1:]:
-            units, on_hand = facts[(store, d.sku, day)]
+            units, on_hand, waste = facts[(store, d.sku, day)]
             c = by_category[d.category]
             c[0] += on_hand <= 0
             c[1] += 1
             c[2] += units
             c[3] += max(on_hand, 0.0)
+            c[4] += waste
         key = (d.model_version, _week(d.business_date))
         p90[key][0] += sold <= o.protection_quantile
         p90[key][1] += 1
@@ -153,9 +155,10 @@ def test_report_numbers_match_a_recomputation_from_the_raw_records(written):
         forecast[d.sku][d.business_date][1] += sold
     categories = {c["category"]: c for c in report["categories"]}
     assert set(categories) == set(SKUS.values())
-    for name, (out, days, sold, on_hand) in by_category.items():
+    for name, (out, days, sold, on_hand, waste) in by_category.items():
         assert categories[name]["stockout_rate"] == pytest.approx(out / days)
         assert categories[name]["inventory_turns"] == pytest.approx(365 * sold / on_hand)
+        assert categories[name]["waste_units"] == pytest.approx(waste) and waste > 0
 
     # Accuracy per model version and week: P90 coverage of orders, WAPE of orders and of
     # staffing hours (forecast transactions against the hour's transactions).
@@ -261,7 +264,8 @@ def test_chromium_draws_every_chart(written, browser, tmp_path):
     # category or funnel step, a bar per policy in the lift.
     least = {f"forecast-{sku}": 2 * 21 for sku in skus}
     least |= {"accuracy-wape": 4, "accuracy-p90": 2, "stockouts": len(report["categories"]),
-              "turns": len(report["categories"]), "funnel": 5}  # fmt: skip
+              "turns": len(report["categories"]), "waste": len(report["categories"]),
+              "funnel": 5}  # fmt: skip
     least |= {f"lift-{name}": 3 for name in LIFT["metrics"]}
     assert set(parsed.charts) == set(least)
     for name, marks in least.items():
