@@ -92,15 +92,17 @@ def _open_text(path: Path) -> Iterator[io.TextIOWrapper]:
         raise BacktestError(f"cannot read {path}: {exc}", hint="check the path") from None
 
 
+def _header(first_line: str) -> tuple[str, list[str]]:
+    """A file's delimiter and its column names, normalized, from its first line."""
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    names = next(csv.reader([first_line], delimiter=delimiter), [])
+    return delimiter, [_NAMES.get(h.strip().lower(), h.strip().lower()) for h in names]
+
+
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows by normalized header name; a clear error when a required column is missing."""
     with _open_text(path) as handle:
-        first = handle.readline()
-        delimiter = max((",", ";", "\t"), key=first.count)
-        header = [
-            _NAMES.get(h.strip().lower(), h.strip().lower())
-            for h in next(csv.reader([first], delimiter=delimiter))
-        ]
+        delimiter, header = _header(handle.readline())
         missing = [c for c in required if c not in header]
         if missing:
             raise BacktestError(
@@ -556,8 +558,7 @@ def read_transactions(
 def _per_transaction(path: Path) -> bool:
     """True for a transactions file of ``store_id,timestamp`` rows (one per transaction)."""
     with _open_text(path) as probe:
-        head = probe.readline()
-    return "timestamp" in [h.strip().lower() for h in head.split(",")]
+        return "timestamp" in _header(probe.readline())[1]
 
 
 def train_labor(

@@ -273,3 +273,14 @@ def test_rolling_origins_for_labor_and_availability_and_from_the_cli(
     text = capsys.readouterr().out
     assert "over 2 origins (holdouts 2025-04-15 .. 2025-04-20)" in text
     assert "model/snaive" in text and "model/ma28" in text
+
+
+def test_a_transactions_file_is_told_apart_by_its_header_whatever_its_delimiter(tmp_path: Path):
+    # One row per transaction, semicolon-separated with a BOM (a spreadsheet's export):
+    # read by timestamp, like the comma file, not taken for date,hour,transactions rows.
+    rows = ["S1;2025-03-03T09:15:00", "S1;2025-03-03T09:40:00", "S1;2025-03-04T17:05:00"]
+    path = tmp_path / "tx.csv"
+    path.write_text("\ufeffStore_ID;Timestamp\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    stores, traffic, first = backtest.read_transactions(path)
+    assert (stores, first, traffic.shape) == (["S1"], date(2025, 3, 3), (1, 2, 24))
+    assert (traffic[0, 0, 9], traffic[0, 1, 17], np.nansum(traffic)) == (2, 1, 3)
