@@ -308,10 +308,11 @@ def backtest_replenishment(
     horizons = list(range(1, holdout_days + 1))
     protection = min(protection_days, holdout_days)
     training, stride = training_sample([s.panel for s in stores], last_history, holdout_days)
-    mean_model, p90_model, protection_model = train_replenishment(
+    mean_model, p90_model, protection_model, protection_mean_model = train_replenishment(
         training, last_history, holdout_days, protection, horizon_stride=stride
     )
-    actual, history, forecast, upper, protection_upper = [], [], [], [], []
+    actual, history, forecast, upper = [], [], [], []
+    protection_upper, protection_mean = [], []
     for store in stores:
         panel = store.panel
         history_only = _history_panel(panel, last_history)
@@ -324,9 +325,9 @@ def backtest_replenishment(
         forecast.append(mean)
         upper.append(np.maximum(high, mean))
         days = np.full(n_sku, protection)
-        protection_upper.append(
-            protection_model.predict(F.protection_features(history_only, last_history, days))
-        )
+        protection_rows = F.protection_features(history_only, last_history, days)
+        protection_upper.append(protection_model.predict(protection_rows))
+        protection_mean.append(np.maximum(protection_mean_model.predict(protection_rows), 0))
         actual.append(panel.sales[:, last_history + 1 :])
         history.append(panel.sales[:, : last_history + 1])
     actual_m, history_m = np.vstack(actual), np.vstack(history)
@@ -338,11 +339,19 @@ def backtest_replenishment(
     flat = baselines.flat_quantile(history_m, holdout_days)
     flat_protection = np.nansum(flat[:, :protection], axis=1)
 
-    def scores(point: np.ndarray) -> dict[str, float]:
+    def scores(point: np.ndarray, total: np.ndarray | None = None) -> dict[str, float]:
+        """The daily point forecast's scores, and those of its protection-interval total
+        (by default the daily forecasts' sum over the interval's days)."""
+        if total is None:
+            total = np.nansum(point[:, :protection], axis=1)
+        seen_actual = protection_actual[protection_seen][:, None]
+        seen_total = total[protection_seen][:, None]
         return {
             "wape": metrics.wape(actual_m, point),
             "rmsse": metrics.rmsse(actual_m, point, history_m),
             "bias": metrics.bias(actual_m, point),
+            "protection_wape": metrics.wape(seen_actual, seen_total),
+            "protection_bias": metrics.bias(seen_actual, seen_total),
         }
 
     protection_hit = (
@@ -352,7 +361,7 @@ def backtest_replenishment(
         "kind": "replenishment",
         "methods": {
             "model": {
-                **scores(forecast_m),
+                **scores(forecast_m, np.concatenate(protection_mean)),
                 "p90_coverage": metrics.coverage(actual_m, upper_m),
                 "pinball_p90": metrics.pinball(actual_m, upper_m, 0.9),
                 "protection_p90_coverage": float(np.mean(protection_hit)),
@@ -376,7 +385,8 @@ def backtest_replenishment(
     }
     if include_forecasts:  # for tests and notebooks; not JSON
         result["forecasts"] = {"mean": forecast_m, "p90": upper_m,
-                               "protection_p90": np.concatenate(protection_upper)}  # fmt: skip
+                               "protection_p90": np.concatenate(protection_upper),
+                               "protection_mean": np.concatenate(protection_mean)}  # fmt: skip
     return result
 
 
@@ -426,13 +436,13 @@ def train_replenishment(
     threads: int = 2,
     horizon_stride: int = 1,
     season_weeks: int = SEASON_WEEKS,
-) -> tuple[Trained, Trained, Trained]:
-    """The three replenishment models trained on days up to ``last_history``: daily mean,
-    daily P90 (horizons 1..horizon) and protection-interval P90. With ``protection_days``
+) -> tuple[Trained, Trained, Trained, Trained]:
+    """The four replenishment models trained on days up to ``last_history``: daily mean,
+    daily P90 (horizons 1..horizon), protection-interval P90 and mean. With ``protection_days``
     None the interval varies per SKU and origin (2..14 days), as lead times do. ``origins``:
     how many weekly forecast origins (newest first) give training rows, and
     ``season_weeks`` adds the older ones that near the forecast origin's time of year (the
-    daily mean and the protection P90 learn from those too; the daily P90, whose pinball
+    daily mean and the protection models learn from those too; the daily P90, whose pinball
     they made worse, from the newest only); ``threads``:
     LightGBM's (1 for small data: two threads on a busy 2-core box run several times
     slower); ``horizon_stride`` k: each origin gives rows for every k-th horizon only, the
@@ -459,6 +469,7 @@ def train_replenishment(
             x_prot.append(F.protection_features(history_only, origin, days))
             y_prot.append(F.protection_targets(history_only, origin, days))
     features, target = np.vstack(x_daily), np.concatenate(y_daily)
+    protection_rows, protection_target = np.vstack(x_prot), np.concatenate(y_prot)
     p90_rows = np.concatenate(recent)
     return (
         train(
@@ -474,11 +485,9 @@ def train_replenishment(
             target[p90_rows],
             threads=threads,
         ),
-        train(
-            MODEL_SPECS["replenishment_protection_p90"],
-            np.vstack(x_prot),
-            np.concatenate(y_prot),
-            threads=threads,
+        *(
+            train(MODEL_SPECS[name], protection_rows, protection_target, threads=threads)
+            for name in ("replenishment_protection_p90", "replenishment_protection_mean")
         ),
     )
 

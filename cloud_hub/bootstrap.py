@@ -117,7 +117,7 @@ def build_bootstrap(data: Path, out: Path = BOOTSTRAP_DIR) -> list[dict[str, Any
             panels[0], last - 28, np.full(len(panels[0].skus), 7)
         )
         for model, sample in zip(
-            models, (sample_daily, sample_daily, sample_protection), strict=True
+            models, (sample_daily, sample_daily, sample_protection, sample_protection), strict=True
         ):
             written.append(_write(out, model, sample, window=(first_day, last_day),
                                   metrics=_flatten(scores), provenance=M5_PROVENANCE))  # fmt: skip

@@ -51,6 +51,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "replenishment_daily",
         "replenishment_daily_p90",
         "replenishment_protection_p90",
+        "replenishment_protection_mean",
     ),
     "labor": ("labor",),
     "availability": ("availability",),

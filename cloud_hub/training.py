@@ -275,7 +275,8 @@ def _replenishment(
     # Each store keeps its own calendar: the last `holdout` days of each are held out.
     started = time.perf_counter()
     progress(
-        f"training 3 artifacts on {len(usable)} stores, {sum(len(p.skus) for p in panels)} series"
+        f"training {len(FAMILIES['replenishment'])} artifacts on {len(usable)} stores, "
+        f"{sum(len(p.skus) for p in panels)} series"
     )
     training = panels
     if options.shuffle_targets:  # the targets, not the backtest: a challenger that must lose
@@ -300,7 +301,8 @@ def _replenishment(
     days = np.full(len(panels[0].skus), min(7, holdout))
     origin = panels[0].n_days - 1 - holdout
     daily_rows = F.daily_features(history, origin, list(range(1, holdout + 1)))[:5000]
-    samples = [daily_rows, daily_rows, F.protection_features(history, origin, days)[:5000]]
+    protection_rows = F.protection_features(history, origin, days)[:5000]
+    samples = [daily_rows, daily_rows, protection_rows, protection_rows]
     predictors: dict[str, tuple[Predict, Predict] | None] = {
         "challenger": (trained[0].predict, trained[1].predict),
         "champion": None,
@@ -334,7 +336,7 @@ def _replenishment(
 def _train_aligned(
     panels: list[F.DailyPanel], holdout: int, options: TrainOptions, progress: Progress
 ) -> tuple[list[Any], int]:
-    """The three models and how many series they trained on. train_replenishment wants one
+    """The four models and how many series they trained on. train_replenishment wants one
     ``last_history`` for all panels: align the stores on their last day (each store's own
     last ``holdout`` days are hidden); past ``train_rows`` rows, train on a stratified share
     of each store's SKUs."""

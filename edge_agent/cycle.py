@@ -10,7 +10,9 @@ whose sales are known):
   turns it into the SKU's order-up-to level at its own service level (newsvendor:
   margin against holding cost, or the policy's level for its category), capped for
   perishables by what sells before the order expires; minus on hand, open orders
-  and the kit's own orders not yet received; rounded up to case packs;
+  and the kit's own orders not yet received; rounded up to case packs. Each order
+  also carries the protection mean model's expected demand over the interval (the
+  forecast the hub scores orders by), when the store has that model;
 - **staffing**, per trading hour: transactions forecast by the labor model,
   staff needed at a configurable productivity, against the schedule;
 - **shelf checks**: every active SKU the system says is in stock is scored by the
@@ -31,6 +33,7 @@ same day changes nothing that is no longer pending and never orders twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import random
 import time as timer
@@ -70,6 +73,8 @@ __all__ = [
     "with_model",
 ]
 
+log = logging.getLogger(__name__)
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The features read 365 days back from the origin (mean_365; days_since_sale and
 # history_days are capped at 365); 35 more let history_days reach its cap despite closed
@@ -92,15 +97,21 @@ class ModelSet:
     versions: dict[str, str]
     availability: OnnxModel | None = None  # None: shelf checks fall back to the rule
     availability_threshold: float = 0.5  # the manifest's decision_threshold
+    # None: orders carry no expected demand (a models folder from before the model)
+    protection_mean: OnnxModel | None = None
 
 
 #: The models the cycle serves, each a ModelSet field (what the hub may swap).
 _FIELDS = {"replenishment_protection_p90": "protection", "replenishment_daily": "daily",
-           "labor": "labor", "availability": "availability"}  # fmt: skip
+           "labor": "labor", "availability": "availability",
+           "replenishment_protection_mean": "protection_mean"}  # fmt: skip
 assert tuple(_FIELDS) == SERVED_MODELS
 #: Served models the cycle never runs: the daily mean model is kept only to compare a new
 #: version with in its shadow run, so it holds no session between runs (12 MiB idle).
 _ON_DEMAND = frozenset({"replenishment_daily"})
+#: Served models a store may lack: the cycle runs without them (a models folder made
+#: before the model existed keeps serving after an upgrade).
+_OPTIONAL = frozenset({"replenishment_protection_mean"})
 
 
 def serving(models: ModelSet, name: str) -> OnnxModel | None:
@@ -197,6 +208,9 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
     loaded: dict[str, OnnxModel] = {}
     threshold = 0.5
     for name in SERVED_MODELS:
+        if name in _OPTIONAL and not (directory / f"{name}.onnx").exists():
+            log.warning("model %s: not in %s; orders carry no expected demand", name, directory)
+            continue
 
         def refuse(reason: str, hint: str = "", name: str = name) -> ModelRefused:
             return ModelRefused(f"model {name}: {reason}", hint=hint, model=name)
@@ -222,7 +236,8 @@ def load_models(directory: Path, trust: Mapping[str, signing.TrustedKey] | None 
         loaded[name] = model.on_demand() if name in _ON_DEMAND else model
         versions[name] = parsed.version
     return ModelSet(loaded["replenishment_protection_p90"], loaded["replenishment_daily"],
-                    loaded["labor"], versions, loaded["availability"], threshold)  # fmt: skip
+                    loaded["labor"], versions, loaded["availability"], threshold,
+                    loaded.get("replenishment_protection_mean"))  # fmt: skip
 
 
 @dataclass
@@ -515,9 +530,13 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
     position = np.array([on_hand.get(s, 0.0) + open_orders.get(s, 0.0) + own.get(s, 0.0)
                          for s in due])  # fmt: skip
     cases = order_cases(order_up_to, position, np.array([p.case_pack for p in items]))
+    ordered = np.flatnonzero(cases > 0)
+    expected = np.zeros(len(due))
+    if models.protection_mean is not None and ordered.size:
+        expected[ordered] = np.maximum(models.protection_mean.predict(features[ordered]), 0.0)
     store = mirror.require_store()
     proposals = []
-    for k in np.flatnonzero(cases > 0).tolist():
+    for k in ordered.tolist():
         sku, p = due[k], items[k]
         quantity = int(cases[k]) * p.case_pack
         detail = decision_pb2.OrderDetail(
@@ -525,7 +544,7 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             on_hand=on_hand.get(sku, 0.0), open_orders=open_orders.get(sku, 0.0),
             pending_own_orders=own.get(sku, 0.0), case_pack=p.case_pack,
             protection_quantile=float(p90[k]), protection_days=int(protection[k]),
-            cutoff=p.cutoff or "",
+            forecast_mean=float(expected[k]), cutoff=p.cutoff or "",
             expected_delivery_date=(as_of + timedelta(days=p.lead_time)).isoformat(),
         )  # fmt: skip
         proposal = decisions.Proposal(

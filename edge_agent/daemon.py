@@ -501,7 +501,7 @@ class Agent:
             try:
                 model, manifest = self.shelf.load(name, version, self.trust)
             except ModelRefused as exc:
-                log.error("ALARM: %s; serving %s", exc, models.versions[name])
+                log.error("ALARM: %s; serving %s", exc, models.versions.get(name, "none"))
                 self.alarms["model_refused"] = str(exc)
                 change = audit_pb2.ModelChange(model_name=name, to_version=version,
                                                outcome="refused", reason=exc.message)  # fmt: skip

@@ -179,7 +179,8 @@ def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
         origin = hourly.traffic.shape[1] - 2
         hourly.traffic[:, origin + 1 :, :] = np.nan
         return F.hourly_features(hourly, origin, [1])[:limit]
-    if name != "replenishment_protection_p90":
+    protection = name in ("replenishment_protection_p90", "replenishment_protection_mean")
+    if not protection:
         # The daily features' naive scale reads SCALE_DAYS back: more than the cycle's panel.
         start = min(start, as_of - timedelta(days=F.SCALE_DAYS))
     end = as_of + timedelta(days=cycle._LOOKAHEAD_DAYS)
@@ -188,7 +189,7 @@ def shadow_features(mirror: Mirror, name: str, limit: int) -> np.ndarray | None:
     panel.sales[:, origin + 1 :] = np.nan
     if not panel.skus:
         return None
-    if name == "replenishment_protection_p90":
+    if protection:
         every = np.arange(len(panel.skus))
         return cycle._protection_features(panel, every, origin, np.full(len(every), 7))
     return F.daily_features(panel, origin, [1])

@@ -7,4 +7,10 @@ BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
 
 #: The models a store serves and the hub may roll out (the decision cycle's ModelSet):
 #: the hub reads this list to refuse a rollout no store could apply.
-SERVED_MODELS = ("replenishment_protection_p90", "replenishment_daily", "labor", "availability")
+SERVED_MODELS = (
+    "replenishment_protection_p90",
+    "replenishment_daily",
+    "labor",
+    "availability",
+    "replenishment_protection_mean",
+)

@@ -1,7 +1,7 @@
 """Benchmark: retraining replenishment at the hub on 10 stores x 5,000 SKUs x 730 days.
 
 Target (issue 7): `cloud-hub train replenishment` end to end (reading the synced daily
-outcomes from the hub database, features, training the three artifacts, ONNX export with
+outcomes from the hub database, features, training the four artifacts, ONNX export with
 the parity check, backtest of challenger and champion, signing and registering) under
 5 minutes on this 2-core machine; peak RSS reported (the command's own, measured from a
 small launcher as in test_bench_simulate.py).

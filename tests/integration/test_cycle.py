@@ -91,6 +91,39 @@ def test_a_closed_day_makes_no_decisions(week, tmp_path):
     other.close()
 
 
+def test_each_order_says_the_demand_it_expects_over_its_protection_interval(week):
+    mirror, models, results = week
+    orders = [decisions.stored_message(mirror, d.decision_id).order
+              for r in results for d in r.decisions if d.kind == "order"]  # fmt: skip
+    assert orders and all(o.forecast_mean > 0 for o in orders)
+    # The protection mean model's expectation, not the P90 the order is sized by: below it
+    # for nearly every order.
+    below = sum(o.forecast_mean <= o.protection_quantile for o in orders)
+    assert below >= 0.9 * len(orders), (below, len(orders))
+    assert models.versions["replenishment_protection_mean"] == (
+        models.versions["replenishment_protection_p90"])  # fmt: skip
+
+
+def test_a_models_folder_without_the_protection_mean_model_still_orders(week, tmp_path):
+    """A folder made before the model existed keeps serving: orders carry no expectation."""
+    mirror, _, _ = week
+    folder = tmp_path / "models"
+    shutil.copytree(BOOTSTRAP_DIR, folder)
+    for suffix in (".onnx", ".manifest.json"):
+        (folder / f"replenishment_protection_mean{suffix}").unlink()
+    models = load_models(folder)
+    assert models.protection_mean is None
+    assert "replenishment_protection_mean" not in models.versions
+    copy = tmp_path / "older.db"
+    mirror.conn.execute("VACUUM INTO ?", (str(copy),))
+    other = open_mirror(copy, clock=FixedClock(datetime(2026, 7, 6, 11, tzinfo=UTC)))
+    result = run_cycle(other, models, Policy(), date(2026, 7, 6))
+    orders = [decisions.stored_message(other, d.decision_id).order
+              for d in result.decisions if d.kind == "order"]  # fmt: skip
+    assert orders and all(o.forecast_mean == 0 for o in orders)
+    other.close()
+
+
 def test_an_edited_decision_record_breaks_the_chain(week, tmp_path):
     mirror, _, _ = week
     copy = tmp_path / "edited.db"

@@ -108,6 +108,7 @@ def _expected_order(mirror, decision_id: str) -> dict:
         "p90_covered": sum(u for u, _ in rows.values()) <= order.protection_quantile,
         "received_units": received or None,
         "waste_units": written_off or 0.0,
+        "forecast_mean": order.forecast_mean,
     }
 
 
@@ -166,6 +167,7 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
         assert got == pytest.approx(expected), decision_id
         stockouts += expected["stockout_days"]
         received += expected["received_units"] is not None
+        assert expected["forecast_mean"] > 0, decision_id  # the demand the order expects
     # The store's deliveries reached the hub (its write-offs too: test_features checks
     # both through the wire; these 40 SKUs' order windows saw no waste).
     assert received, "no order's delivery day had a receipt"
@@ -207,7 +209,7 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
     assert sum(r["rejected"] for r in rows) == people["rejected"]
     assert sum(r["stockout_days"] for r in rows) == stockouts
     assert sum(r["missing_ranked"] + r["missing_random"] for r in rows) == people["missing"]
-    checked = {"stockout_rate": 0, "wape": 0}
+    checked = {"stockout_rate": 0, "wape": 0, "order_wape": 0}
     for row in rows:
         group = [d for d in docs if (d["store_id"], d["category"], d["model_version"])
                  == (row["store_id"], row["category"], row["model_version"])
@@ -227,6 +229,12 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
             sold = sum(o["sales_units"] for o in done_orders)
             if sold:
                 assert row["inventory_turns"] == pytest.approx(365 * sold / onhand)
+            # Orders' WAPE: their expected demand against the protection interval's sales.
+            demand = sum(o["protection_sales"] for o in done_orders)
+            if demand:
+                error = sum(abs(o["forecast_mean"] - o["protection_sales"]) for o in done_orders)
+                assert row["wape"] == pytest.approx(error / demand)
+                checked["order_wape"] += 1
         checks = [d["shelf_check"] for d in group if d.get("shelf_check", {}).get("status")]
         ranked = [c["status"] for c in checks if not c["random_sample"]
                   and c["status"] in ("found", "missing")]  # fmt: skip
@@ -244,6 +252,7 @@ async def test_orders_staffing_and_shelf_checks_join_to_what_followed(nats_serve
         auto = sum(d["review"] == "auto" for d in group)
         assert row["share_auto"] == pytest.approx(auto / len(group))
     assert checked["stockout_rate"] >= 3 and checked["wape"] >= 1, checked
+    assert checked["order_wape"] >= 3, checked
     mirror.close()
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from cloud_hub.cli import main as hub
 from cloud_hub.ingest import consume, ensure_streams
-from cloud_hub.model_registry import ModelRegistry
+from cloud_hub.model_registry import FAMILIES, ModelRegistry
 from cloud_hub.storage import Incoming, open_storage
 from cloud_hub.training import TrainOptions, retrain
 from edge_agent import outcomes, sync
@@ -103,14 +103,13 @@ def test_train_replenishment_registers_a_signed_version_and_follows_the_rule(hub
     assert result["promoted"] == (better and rings_ok and p90_ok)
     expected = version if result["promoted"] else "bootstrap-2016.03.27"
     assert result["champion"]["version"] == expected
-    # Registered: three artifacts under one version, parent = the champion then, signed by
+    # Registered: four artifacts under one version, parent = the champion then, signed by
     # the hub key; what `get` returns verifies against `keys public` and runs.
     trust = hub_db.parent / "hub.pub"
     hub_json(capsys, "keys", "public", "--db", str(hub_db), "--out", str(trust))
     trusted = signing.load_trust([trust])
     with ModelRegistry(hub_db, hub_db.parent / "signing") as registry:
-        for name in ("replenishment_daily", "replenishment_daily_p90",
-                     "replenishment_protection_p90"):  # fmt: skip
+        for name in FAMILIES["replenishment"]:
             onnx, signed = registry.get(name, version)
             manifest = signing.verify_manifest(signed, trusted, what=name)
             assert manifest.version == version and manifest.parent_version == "bootstrap-2016.03.27"
@@ -126,7 +125,7 @@ def test_train_replenishment_registers_a_signed_version_and_follows_the_rule(hub
     out = hub_db.parent / "export"
     exported = hub_json(capsys, "models", "export", "replenishment", version, "--out", str(out),
                         "--db", str(hub_db))  # fmt: skip
-    assert len(exported["exported"]) == 3
+    assert len(exported["exported"]) == len(FAMILIES["replenishment"])
     from cloud_hub.distribution import read_signed_folder
 
     found = read_signed_folder(out, trusted)
@@ -193,9 +192,10 @@ def test_promote_and_rollback_by_hand_are_audited_and_go_back_to_the_parent(hub_
     shown = hub_json(capsys, "models", "show", "replenishment_daily", version, "--db", str(hub_db))
     assert shown["status"] == "rolled_back"
     audit = hub_json(capsys, "hub-audit", "show", "--db", str(hub_db))["records"]
-    actions = [(r["action"], r["actor"]) for r in audit[:6]]
-    assert actions[:3] == [("model.rolled_back", "bo")] * 3
-    assert actions[3:] == [("model.promoted", "ana")] * 3
+    artifacts = len(FAMILIES["replenishment"])  # one audit record per artifact
+    actions = [(r["action"], r["actor"]) for r in audit[: 2 * artifacts]]
+    assert actions[:artifacts] == [("model.rolled_back", "bo")] * artifacts
+    assert actions[artifacts:] == [("model.promoted", "ana")] * artifacts
     assert hub_json(capsys, "hub-audit", "verify", "--db", str(hub_db))["ok"] is True
     # Nothing left to roll back to beyond the shipped model: a clear error.
     capsys.readouterr()
@@ -330,8 +330,7 @@ def test_a_champion_built_on_other_features_is_not_replaced_automatically(hub_db
     from models import BOOTSTRAP_DIR
 
     entries = []
-    for name in ("replenishment_daily", "replenishment_daily_p90",
-                 "replenishment_protection_p90"):  # fmt: skip
+    for name in FAMILIES["replenishment"]:
         manifest = json_format.Parse((BOOTSTRAP_DIR / f"{name}.manifest.json").read_text(),
                                      model_pb2.ModelManifest())  # fmt: skip
         manifest.version, manifest.feature_spec_hash = "old-features", "0123456789abcdef"

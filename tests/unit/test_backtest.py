@@ -38,7 +38,7 @@ def test_replenishment_forecasts_ignore_the_held_out_actuals(tmp_path: Path):
     changed = backtest.backtest_replenishment(
         _daily_file(tmp_path / "b.csv", 999.0), 14, include_forecasts=True
     )
-    for name in ("mean", "p90", "protection_p90"):
+    for name in ("mean", "p90", "protection_p90", "protection_mean"):
         np.testing.assert_array_equal(plain["forecasts"][name], changed["forecasts"][name])
     assert plain["methods"]["model"]["rmsse"] != changed["methods"]["model"]["rmsse"]
 
@@ -93,6 +93,7 @@ def test_the_daily_p90_trains_on_the_newest_weeks_the_mean_on_the_season_too(tmp
     assert seasonal[0].rows == (20 + 36) * per_origin
     assert seasonal[1].rows == 20 * per_origin  # the daily P90: the newest 20 only
     assert seasonal[2].rows == (20 + 36) * 24  # protection P90: one row per SKU and origin
+    assert seasonal[3].rows == seasonal[2].rows  # protection mean: the same rows
 
 
 def _hourly_files(

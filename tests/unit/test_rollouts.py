@@ -140,11 +140,13 @@ async def _start(nats_server, db: Path, source, model: str, version: str):
     ("model", "message", "hint"),
     [
         ("availabilty", "model availabilty: stores do not serve it (they serve "
-         "replenishment_protection_p90, replenishment_daily, labor, availability)",
+         "replenishment_protection_p90, replenishment_daily, labor, availability, "
+         "replenishment_protection_mean)",
          "roll out one of: replenishment_protection_p90"),
         ("replenishment", "model replenishment: stores do not serve it",
          "replenishment is a family: roll out its served artifacts one by one "
-         "(replenishment_daily, replenishment_protection_p90)"),
+         "(replenishment_daily, replenishment_protection_p90, "
+         "replenishment_protection_mean)"),
         # trained and registered, but no store serves the daily P90 (the protection one does)
         ("replenishment_daily_p90", "model replenishment_daily_p90: stores do not serve it", ""),
     ],
