@@ -1,7 +1,7 @@
 """The process the cycle benchmark measures (run by tests/bench/test_bench_cycle.py).
 
     python tests/bench/cycle_child.py cycle DB AS_OF OUT.json
-    python tests/bench/cycle_child.py bare DB AS_OF ROWS AVAILABILITY_ROWS OUT.json
+    python tests/bench/cycle_child.py bare DB AS_OF ROWS AVAILABILITY_ROWS ORDER_ROWS OUT.json
 
 ``cycle``: the agent's cycle as ``edge-agent cycle`` runs it (the shipped models, the
 default policy), with the clock at 06:00 store time on AS_OF, so no supplier cutoff has
@@ -9,7 +9,8 @@ passed whatever day the benchmark runs; then the process's idle RSS after the cy
 ``bare``: the raw limit, reading what the cycle needs (the packed windows of 30,000 SKUs
 x 429 days, three weeks of on hand and the packed hourly sales of 15 days) into arrays and
 running the ONNX sessions on as many rows as the cycle scored (ROWS protection rows, one
-day of hours, AVAILABILITY_ROWS availability rows), nothing else.
+day of hours, AVAILABILITY_ROWS availability rows, ORDER_ROWS rows of the protection mean
+model: the orders' expected demand), nothing else.
 Each writes its figures as JSON to OUT.json.
 """
 
@@ -56,6 +57,10 @@ def run_cycle(db: str, as_of: date) -> dict:
     assert models.availability is not None
     available = models.availability.predict
     models.availability.predict = lambda rows: (checked.append(len(rows)), available(rows))[1]
+    expected: list[int] = []
+    assert models.protection_mean is not None
+    expect = models.protection_mean.predict
+    models.protection_mean.predict = lambda rows: (expected.append(len(rows)), expect(rows))[1]
     started = time.perf_counter()
     result = cycle(mirror, models, Policy(), as_of)
     seconds = time.perf_counter() - started
@@ -67,10 +72,11 @@ def run_cycle(db: str, as_of: date) -> dict:
     gc.collect()
     return {"seconds": seconds, "decisions": sum(kinds.values()), "kinds": kinds,
             "protection_rows": sum(scored), "availability_rows": sum(checked),
-            "shelf_model": shelf_model, "idle_rss_mib": _rss_mib()}  # fmt: skip
+            "order_rows": sum(expected), "shelf_model": shelf_model,
+            "idle_rss_mib": _rss_mib()}  # fmt: skip
 
 
-def run_bare(db: str, as_of: date, rows: int, availability_rows: int) -> dict:
+def run_bare(db: str, as_of: date, rows: int, availability_rows: int, order_rows: int) -> dict:
     mirror = open_mirror(db, create=False)
     models = load_models(BOOTSTRAP_DIR)
     started = time.perf_counter()
@@ -93,6 +99,8 @@ def run_bare(db: str, as_of: date, rows: int, availability_rows: int) -> dict:
     width = models.protection.n_features
     features = np.nan_to_num(sales[:rows, origin - width + 1 : origin + 1])
     models.protection.predict(features)
+    assert models.protection_mean is not None
+    models.protection_mean.predict(features[:order_rows])
     models.labor.predict(np.nan_to_num(sales[:24, origin - models.labor.n_features + 1 :
                                              origin + 1]))  # fmt: skip
     assert models.availability is not None
@@ -100,13 +108,14 @@ def run_bare(db: str, as_of: date, rows: int, availability_rows: int) -> dict:
     models.availability.predict(hourly[:availability_rows, -width:])
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "skus": len(skus), "days": shape[1], "rows": rows,
-            "availability_rows": availability_rows, "on_hand_skus": len(on_hand)}  # fmt: skip
+            "availability_rows": availability_rows, "order_rows": order_rows,
+            "on_hand_skus": len(on_hand)}  # fmt: skip
 
 
 def main(argv: list[str]) -> None:
     mode, db, as_of = argv[0], argv[1], date.fromisoformat(argv[2])
     figures = (run_cycle(db, as_of) if mode == "cycle"
-               else run_bare(db, as_of, int(argv[3]), int(argv[4])))  # fmt: skip
+               else run_bare(db, as_of, int(argv[3]), int(argv[4]), int(argv[5])))  # fmt: skip
     Path(argv[-1]).write_text(json.dumps(figures))
 
 

@@ -8,11 +8,12 @@ Target (issue 4): under 5 s median and under 400 MB peak RSS, on one core. The s
 Each round runs the cycle in a child process (``tests/bench/cycle_child.py``) on a fresh
 copy of the store: the figure is the cycle's own time (``run_cycle``, measured in the
 child), the peak RSS that of the child (``os.wait4`` in a small launcher), and after the
-cycle the child reports its idle RSS. All three models run: orders, staffing, and shelf
-checks by the availability model (the store has sales lines for its last three weeks).
+cycle the child reports its idle RSS. The four cycle models run: orders (the protection
+P90, and the protection mean for the ordered SKUs), staffing, and shelf checks by the
+availability model (the store has sales lines for its last three weeks).
 The raw limit, measured in the same run: reading what the cycle needs (the packed daily
 windows, three weeks of on hand and 15 days of packed hourly sales) into arrays and
-running the three ONNX sessions on as many rows as the cycle scored, in a child too.
+running the four ONNX sessions on as many rows as the cycle scored, in a child too.
 onnxruntime runs with one intra-op thread (models/runtime.py).
 """
 
@@ -150,7 +151,8 @@ def test_cycle_big(benchmark, store: Path, bench_tmp: Path) -> None:
     peak = max(r["peak_rss_mib"] for r in runs)
     idle = statistics.median(r["idle_rss_mib"] for r in runs)
     RESULTS.update(median_s=median_s, protection_rows=runs[0]["protection_rows"],
-                   availability_rows=runs[0]["availability_rows"])  # fmt: skip
+                   availability_rows=runs[0]["availability_rows"],
+                   order_rows=runs[0]["order_rows"])  # fmt: skip
     met = median_s < TARGET_S and peak * 2**20 < TARGET_RSS_BYTES
     benchmark.extra_info.update(
         kind="cycle",
@@ -164,6 +166,7 @@ def test_cycle_big(benchmark, store: Path, bench_tmp: Path) -> None:
         decision_kinds=runs[0]["kinds"],
         protection_rows=runs[0]["protection_rows"],
         availability_rows=runs[0]["availability_rows"],
+        order_rows=runs[0]["order_rows"],
         command_wall_s=round(statistics.median(r["wall_s"] for r in runs), 2),
         round_seconds=[round(r["seconds"], 2) for r in runs],
         as_of=AS_OF.isoformat(),
@@ -185,10 +188,12 @@ def test_cycle_bare_limit(benchmark, store: Path, bench_tmp: Path) -> None:
     work.mkdir(exist_ok=True)
     rows = RESULTS.get("protection_rows", SKUS // 2)
     availability_rows = RESULTS.get("availability_rows", SKUS)
+    order_rows = RESULTS.get("order_rows", rows)
     runs: list[dict[str, Any]] = []
 
     def one() -> None:
-        args = ["bare", str(store), AS_OF.isoformat(), str(rows), str(availability_rows)]
+        counts = [str(rows), str(availability_rows), str(order_rows)]
+        args = ["bare", str(store), AS_OF.isoformat(), *counts]
         runs.append(_child(args, work / "bare.json", work / "bare.log"))
 
     benchmark.pedantic(one, rounds=ROUNDS, iterations=1)
@@ -196,7 +201,7 @@ def test_cycle_bare_limit(benchmark, store: Path, bench_tmp: Path) -> None:
     median_s = statistics.median(r["seconds"] for r in runs)
     benchmark.extra_info.update(
         kind="raw",
-        label="raw limit: read the packed windows + run the three ONNX sessions (child)",
+        label="raw limit: read the packed windows + run the four ONNX sessions (child)",
         unit="SKUs/s",
         median_s=median_s,
         figure=SKUS / median_s,
@@ -204,6 +209,7 @@ def test_cycle_bare_limit(benchmark, store: Path, bench_tmp: Path) -> None:
         round_seconds=[round(r["seconds"], 2) for r in runs],
         protection_rows=rows,
         availability_rows=availability_rows,
+        order_rows=order_rows,
         rounds=ROUNDS,
     )
     cycle_s = RESULTS.get("median_s")
@@ -212,4 +218,4 @@ def test_cycle_bare_limit(benchmark, store: Path, bench_tmp: Path) -> None:
         # per benchmark, so it is recorded here and picked up by bench_report.py.
         benchmark.extra_info.update(cycle_median_s=cycle_s, cycle_ratio=median_s / cycle_s)
     _say(f"bare limit: median {median_s:.2f} s ({rows:,} protection rows, "
-         f"{availability_rows:,} availability rows)")  # fmt: skip
+         f"{availability_rows:,} availability rows, {order_rows:,} order rows)")  # fmt: skip
