@@ -532,8 +532,10 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
     cases = order_cases(order_up_to, position, np.array([p.case_pack for p in items]))
     ordered = np.flatnonzero(cases > 0)
     expected = np.zeros(len(due))
+    said = {}  # the audit names the version that gave the expected demand
     if models.protection_mean is not None and ordered.size:
         expected[ordered] = np.maximum(models.protection_mean.predict(features[ordered]), 0.0)
+        said["forecast_mean_version"] = models.versions["replenishment_protection_mean"]
     store = mirror.require_store()
     proposals = []
     for k in ordered.tolist():
@@ -556,7 +558,8 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             feature_digest=hashlib.sha256(features[k].tobytes()).hexdigest()[:16],
             expires_at=datetime.combine(as_of, cutoffs[sku], store.tz), detail=detail,
             inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position[k]:.3f}",
-                    "protection_days": str(int(protection[k])), **_level_inputs(levels, k)},
+                    "protection_days": str(int(protection[k])), **_level_inputs(levels, k),
+                    **said},
         )  # fmt: skip
         proposals.append(proposal)
     return decisions.record_many(mirror, proposals, policy)
