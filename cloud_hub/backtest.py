@@ -296,8 +296,8 @@ def backtest_replenishment(
     include_forecasts: bool = False,
     until: date | None = None,
 ) -> dict[str, Any]:
-    """Daily demand (mean and P90) and protection-interval P90 vs seasonal naive, ma28 and
-    a flat 90th percentile of the last 56 days. ``until``: the file read as if it ended
+    """Daily demand (mean and P90) and protection-interval P90 and mean vs seasonal naive,
+    ma28 and a flat 90th percentile of the last 56 days. ``until``: the file read as if it ended
     that day (the holdout its last days)."""
     started = time.perf_counter()
     stores, first_day, last_day = read_daily_sales(daily_sales, calendar, holdout_days,
