@@ -849,7 +849,11 @@ def error_rates(db: Path, store_ids: Sequence[str],
 # -- live accuracy ------------------------------------------------------------------------------
 #: Models whose decisions carry a forecast the outcomes can score, and the quantile each
 #: forecasts (0.5: a point forecast scored by absolute error).
-SCORED_MODELS = {"labor": 0.5, "replenishment_protection_p90": 0.9}
+SCORED_MODELS = {
+    "labor": 0.5,
+    "replenishment_protection_p90": 0.9,
+    "replenishment_protection_mean": 0.5,
+}
 
 
 @dataclass
@@ -908,7 +912,8 @@ def live_accuracy(db: Path, model: str, versions: Sequence[str] | None,
 
     A staffing decision's ``forecast_transactions`` is scored against the transactions of
     its hour; an order's model P90 (``protection_quantile``; ``order_up_to`` in decisions
-    that lack it) against the units sold over its protection days
+    that lack it), and its expected demand (``forecast_mean``, by the protection mean
+    model at ``forecast_mean_version``), against the units sold over its protection days
     (only once every one of those days has synced). ``days`` keeps decisions of those
     business days; ``before`` + ``last_days`` the last ``last_days`` days with scored
     decisions before ``before``. Reads the hub's ``records``: the outcome join
@@ -932,14 +937,15 @@ def live_accuracy(db: Path, model: str, versions: Sequence[str] | None,
     scored: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for payload in payloads:
         decision = decision_pb2.Decision.FromString(payload)
-        if decision.model_name != model or decision.model_version == exclude:
+        version = _version_of(decision, model)
+        if version is None or version == exclude:
             continue
-        if versions is not None and decision.model_version not in versions:
+        if versions is not None and version not in versions:
             continue
         day = decision.business_date
         if (days is not None and day not in days) or (before is not None and day >= before):
             continue
-        pair = _forecast_and_actual(decision, outcomes)
+        pair = _forecast_and_actual(decision, outcomes, model)
         if pair is not None:
             scored[day].append(pair)
     keep = sorted(scored)
@@ -954,8 +960,18 @@ def live_accuracy(db: Path, model: str, versions: Sequence[str] | None,
     return result
 
 
+def _version_of(decision: decision_pb2.Decision, model: str) -> str | None:
+    """The version of ``model`` that gave the decision's scored forecast; None when it
+    gave none. An order's expected demand comes from the protection mean model, though
+    the decision is the P90 model's."""
+    if model == "replenishment_protection_mean":
+        order = decision.order if decision.WhichOneof("detail") == "order" else None
+        return order.forecast_mean_version if order and order.forecast_mean_version else None
+    return decision.model_version if decision.model_name == model else None
+
+
 def _forecast_and_actual(
-    decision: decision_pb2.Decision, outcomes: Mapping[tuple[str, str], Any]
+    decision: decision_pb2.Decision, outcomes: Mapping[tuple[str, str], Any], model: str
 ) -> tuple[float, float] | None:
     store_id = decision.id.store_id
     which = decision.WhichOneof("detail")
@@ -973,6 +989,8 @@ def _forecast_and_actual(
             if day is None:
                 return None
             total += float(day["skus"].get(decision.sku, (0, 0.0))[1])
+        if model == "replenishment_protection_mean":
+            return decision.order.forecast_mean, total
         # The model's P90 (the order rule may have moved the order-up-to level off it);
         # decisions from before the rule carry only order_up_to, which was the P90.
         forecast = decision.order.protection_quantile or decision.order.order_up_to

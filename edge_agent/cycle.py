@@ -532,10 +532,10 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
     cases = order_cases(order_up_to, position, np.array([p.case_pack for p in items]))
     ordered = np.flatnonzero(cases > 0)
     expected = np.zeros(len(due))
-    said = {}  # the audit names the version that gave the expected demand
+    expected_by = ""  # the version that gave the expected demand
     if models.protection_mean is not None and ordered.size:
         expected[ordered] = np.maximum(models.protection_mean.predict(features[ordered]), 0.0)
-        said["forecast_mean_version"] = models.versions["replenishment_protection_mean"]
+        expected_by = models.versions["replenishment_protection_mean"]
     store = mirror.require_store()
     proposals = []
     for k in ordered.tolist():
@@ -546,7 +546,8 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             on_hand=on_hand.get(sku, 0.0), open_orders=open_orders.get(sku, 0.0),
             pending_own_orders=own.get(sku, 0.0), case_pack=p.case_pack,
             protection_quantile=float(p90[k]), protection_days=int(protection[k]),
-            forecast_mean=float(expected[k]), cutoff=p.cutoff or "",
+            forecast_mean=float(expected[k]), forecast_mean_version=expected_by,
+            cutoff=p.cutoff or "",
             expected_delivery_date=(as_of + timedelta(days=p.lead_time)).isoformat(),
         )  # fmt: skip
         proposal = decisions.Proposal(
@@ -558,8 +559,7 @@ def _orders(mirror, models, policy, panel, origin, as_of, products, now_local, p
             feature_digest=hashlib.sha256(features[k].tobytes()).hexdigest()[:16],
             expires_at=datetime.combine(as_of, cutoffs[sku], store.tz), detail=detail,
             inputs={"order_up_to": f"{order_up_to[k]:.3f}", "position": f"{position[k]:.3f}",
-                    "protection_days": str(int(protection[k])), **_level_inputs(levels, k),
-                    **said},
+                    "protection_days": str(int(protection[k])), **_level_inputs(levels, k)},
         )  # fmt: skip
         proposals.append(proposal)
     return decisions.record_many(mirror, proposals, policy)

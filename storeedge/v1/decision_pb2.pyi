@@ -122,7 +122,7 @@ class Decision(_message.Message):
     def __init__(self, id: _Optional[_Union[_common_pb2.RecordId, _Mapping]] = ..., business_date: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[DecisionKind, str]] = ..., state: _Optional[_Union[DecisionState, str]] = ..., sku: _Optional[str] = ..., category: _Optional[str] = ..., quantity: _Optional[float] = ..., value: _Optional[float] = ..., confidence: _Optional[float] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., rule: _Optional[str] = ..., policy_hash: _Optional[bytes] = ..., policy_outcome: _Optional[_Union[PolicyOutcome, str]] = ..., feature_digest: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., supersedes_id: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., order: _Optional[_Union[OrderDetail, _Mapping]] = ..., staffing: _Optional[_Union[StaffingDetail, _Mapping]] = ..., shelf_check: _Optional[_Union[ShelfCheckDetail, _Mapping]] = ...) -> None: ...
 
 class OrderDetail(_message.Message):
-    __slots__ = ("order_date", "supplier", "order_up_to", "on_hand", "open_orders", "pending_own_orders", "case_pack", "forecast_mean", "protection_quantile", "protection_days", "cutoff", "expected_delivery_date")
+    __slots__ = ("order_date", "supplier", "order_up_to", "on_hand", "open_orders", "pending_own_orders", "case_pack", "forecast_mean", "protection_quantile", "protection_days", "cutoff", "expected_delivery_date", "forecast_mean_version")
     ORDER_DATE_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_FIELD_NUMBER: _ClassVar[int]
     ORDER_UP_TO_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +135,7 @@ class OrderDetail(_message.Message):
     PROTECTION_DAYS_FIELD_NUMBER: _ClassVar[int]
     CUTOFF_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_DELIVERY_DATE_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_MEAN_VERSION_FIELD_NUMBER: _ClassVar[int]
     order_date: str
     supplier: str
     order_up_to: float
@@ -147,7 +148,8 @@ class OrderDetail(_message.Message):
     protection_days: int
     cutoff: str
     expected_delivery_date: str
-    def __init__(self, order_date: _Optional[str] = ..., supplier: _Optional[str] = ..., order_up_to: _Optional[float] = ..., on_hand: _Optional[float] = ..., open_orders: _Optional[float] = ..., pending_own_orders: _Optional[float] = ..., case_pack: _Optional[float] = ..., forecast_mean: _Optional[float] = ..., protection_quantile: _Optional[float] = ..., protection_days: _Optional[int] = ..., cutoff: _Optional[str] = ..., expected_delivery_date: _Optional[str] = ...) -> None: ...
+    forecast_mean_version: str
+    def __init__(self, order_date: _Optional[str] = ..., supplier: _Optional[str] = ..., order_up_to: _Optional[float] = ..., on_hand: _Optional[float] = ..., open_orders: _Optional[float] = ..., pending_own_orders: _Optional[float] = ..., case_pack: _Optional[float] = ..., forecast_mean: _Optional[float] = ..., protection_quantile: _Optional[float] = ..., protection_days: _Optional[int] = ..., cutoff: _Optional[str] = ..., expected_delivery_date: _Optional[str] = ..., forecast_mean_version: _Optional[str] = ...) -> None: ...
 
 class StaffingDetail(_message.Message):
     __slots__ = ("hour", "forecast_transactions", "recommended_staff", "scheduled_staff")

@@ -359,6 +359,7 @@ def _order_detail() -> decision_pb2.OrderDetail:
         protection_days=3,
         cutoff="14:00",
         expected_delivery_date="2026-11-28",
+        forecast_mean_version="2026.11.28-1",
     )
 
 

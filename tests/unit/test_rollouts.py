@@ -97,6 +97,27 @@ def test_an_order_is_scored_on_the_models_p90_not_the_order_rules_level(tmp_path
     assert score.error == pytest.approx(0.04)  # 12 vs 10 sold, as above; 8 would give 0.36
 
 
+def test_an_orders_expected_demand_scores_the_protection_mean_model_at_its_own_version(
+    tmp_path,
+):
+    """An order is the P90 model's decision, but its forecast_mean is the protection mean
+    model's, at forecast_mean_version: that version is scored by WAPE on it."""
+    expected = order("S1", "2026-06-29", "A", 12.0, days=2)
+    expected.order.forecast_mean, expected.order.forecast_mean_version = 7.0, "m3"
+    older = order("S1", "2026-06-29", "B", 5.0, days=2)  # before the model: no expectation
+    db = hub(tmp_path, expected, older, outcome("S1", "2026-06-29", skus=[("A", 4), ("B", 1)]),
+             outcome("S1", "2026-06-30", skus=[("A", 6), ("B", 1)]))  # fmt: skip
+    score = live_accuracy(db, "replenishment_protection_mean", ["m3"], ["S1"])
+    assert (score.decisions, score.actual) == (1, 10.0)
+    assert score.error == pytest.approx(3 / 10)  # 7 expected, 10 sold
+    assert live_accuracy(db, "replenishment_protection_mean", ["v2"], ["S1"]).decisions == 0
+    # Any version but m3: none (the older order carries no expectation at all).
+    assert live_accuracy(db, "replenishment_protection_mean", None, ["S1"],
+                         exclude="m3").decisions == 0  # fmt: skip
+    # The P90 model still scores both orders at its own version.
+    assert live_accuracy(db, "replenishment_protection_p90", ["v2"], ["S1"]).decisions == 2
+
+
 def test_the_days_before_a_swap_are_the_last_ones_with_scored_decisions(tmp_path):
     db = hub(tmp_path,
              *[staffing("S1", f"2026-06-2{d}", 9, 10.0, version="v1") for d in (5, 6, 7)],
