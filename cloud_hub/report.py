@@ -93,6 +93,8 @@ def _accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
                            "forecasts": c["forecasts"], "p90_coverage": c["p90_coverage"],
                            "p90_forecasts": c["p90_forecasts"], "decisions": c["decisions"],
                            "rows": c["rows"]})  # fmt: skip
+        if not any(p["forecasts"] or p["p90_forecasts"] for p in points):
+            continue  # a version that forecast nothing here (a shelf-check model's rows)
         series.append({"kind": kind, "model_version": version or "-",
                        "name": f"{kind} {version or '-'}", "points": points})  # fmt: skip
     return {"weeks": sorted({r["week"] for r in rows}), "series": series}

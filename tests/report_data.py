@@ -95,7 +95,7 @@ def _store_records(store: str, rng: np.random.Generator) -> list[Incoming]:
         random_sample = bool(rng.random() < 0.3)
         check = S.ShelfCheckDetail(random_sample=random_sample, rank=0 if random_sample else 1)
         check_id = decision(day, S.DECISION_KIND_SHELF_CHECK, sku=sku, category=SKUS[sku],
-                            version=f"r-{version}", state=S.DECISION_STATE_AUTO,
+                            version=f"a-{version}", state=S.DECISION_STATE_AUTO,
                             shelf_check=check)  # fmt: skip
         seq["shelf"] += 1
         status = (shelf_check_pb2.SHELF_CHECK_STATUS_MISSING if rng.random() < 0.4

@@ -178,7 +178,9 @@ def test_report_numbers_match_a_recomputation_from_the_raw_records(written):
         assert point["wape"] == pytest.approx(error / actual)
     for (version, week), (error, actual) in staffing_error.items():
         assert series[("staffing", version)][week]["wape"] == pytest.approx(error / actual)
-    assert len(series) == 4  # orders and staffing, two versions each
+    # Orders and staffing, two versions each; none for the shelf checks' model (its rows
+    # carry a category, but no forecast).
+    assert len(series) == 4
 
     # Forecast vs actual: the 3 SKUs with the most orders (ties by name), per day.
     counts = defaultdict(int)
