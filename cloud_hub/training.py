@@ -48,7 +48,7 @@ from models import features as F
 from models.runtime import OnnxModel
 from storeedge.v1 import decision_pb2, model_pb2, shelf_check_pb2
 
-__all__ = ["Score", "TrainOptions", "decide", "retrain", "score_daily"]
+__all__ = ["Score", "TrainOptions", "decide", "retrain", "score_daily", "score_protection_mean"]
 
 MODELS = tuple(FAMILIES)
 #: Days of history the daily features need before the first training origin.
@@ -242,6 +242,34 @@ def score_daily(
     return scores
 
 
+def score_protection_mean(
+    stores: list[StorePanel], predict: Predict, holdout: int, days: int = 7
+) -> float | None:
+    """WAPE of an expected-demand predictor (the protection mean model) on each store's
+    total sales over its first ``min(days, holdout)`` held-out days, from the features of
+    the day before them (the sales after it hidden); None when it cannot score (another
+    feature spec) or nothing sold."""
+    from cloud_hub.backtest import _history_panel
+
+    days = min(days, holdout)
+    error = sold = 0.0
+    for store in stores:
+        panel = store.panel
+        assert panel is not None
+        origin = panel.n_days - 1 - holdout
+        rows = F.protection_features(_history_panel(panel, origin), origin,
+                                     np.full(len(panel.skus), days))  # fmt: skip
+        forecast = predict(rows)
+        if forecast is None:
+            return None
+        actual = panel.sales[:, origin + 1 : origin + 1 + days]
+        seen = ~np.isnan(actual).all(axis=1)
+        total = np.nansum(actual, axis=1)[seen]
+        error += float(np.abs(total - np.maximum(forecast[seen], 0.0)).sum())
+        sold += float(total.sum())
+    return error / sold if sold > 0 else None
+
+
 def _replenishment(
     db_conn: Any,
     champion: list[OnnxModel] | None,
@@ -314,6 +342,17 @@ def _replenishment(
             lambda rows: _safe_predict(high_model, rows),
         )
     scores = score_daily(usable, predictors, holdout, rings)
+    # Orders' expected demand: the protection mean model, guarded like the daily P90.
+    expected: dict[str, Predict | None] = {"challenger": trained[3].predict, "champion": None}
+    if champion:
+        expected_model = champion[3]
+        expected["champion"] = lambda rows: _safe_predict(expected_model, rows)
+    for who, predict in expected.items():
+        score = scores.get(who)
+        wape = None if score is None or predict is None else (
+            score_protection_mean(usable, predict, holdout))  # fmt: skip
+        if score is not None and wape is not None:
+            score.extra["protection_wape"] = wape
     first = min(p.start for p in panels)
     end = max(p.start + timedelta(days=p.n_days - 1 - holdout) for p in panels)
     return _Challenger(
@@ -329,7 +368,7 @@ def _replenishment(
             "skus_total": sum(s.skus_total for s in usable),
             "days": max(p.n_days for p in panels),
         },
-        guards=("pinball_p90",),
+        guards=("pinball_p90", "protection_wape"),
     )
 
 

@@ -100,7 +100,9 @@ def test_train_replenishment_registers_a_signed_version_and_follows_the_rule(hub
     better = challenger["error"] <= champion["error"] * (1 - 0.02)
     rings_ok = all(challenger["rings"][r] <= champion["rings"][r] * 1.05 for r in champion["rings"])
     p90_ok = challenger["pinball_p90"] <= champion["pinball_p90"] * 1.05
-    assert result["promoted"] == (better and rings_ok and p90_ok)
+    # Orders' expected demand (the protection mean model) is guarded the same way.
+    expected_ok = challenger["protection_wape"] <= champion["protection_wape"] * 1.05
+    assert result["promoted"] == (better and rings_ok and p90_ok and expected_ok)
     expected = version if result["promoted"] else "bootstrap-2016.03.27"
     assert result["champion"]["version"] == expected
     # Registered: four artifacts under one version, parent = the champion then, signed by
