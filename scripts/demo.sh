@@ -314,7 +314,7 @@ HUB_LINK=(--db "$DEMO/hub.db" --nats "$NATS" --creds "$DEMO/hub.nk")
 step "24. Roll the artifacts stores serve out in rings: the canary store S001 first, then the rest, each gated"
 FORCE=()
 [ "$PROMOTED" = True ] || { FORCE=(--force); echo "  (not promoted on this data: rolled out with --force, which the hub audits)"; }
-for ARTIFACT in replenishment_daily replenishment_protection_p90; do
+for ARTIFACT in replenishment_daily replenishment_protection_p90 replenishment_protection_mean; do
   cloud-hub rollout "$ARTIFACT" "$NEW" "${FORCE[@]}" --wait --by demo "${HUB_LINK[@]}" | sed 's/^/  /'
 done
 cloud-hub rollout status --db "$DEMO/hub.db" | sed 's/^/  /'
