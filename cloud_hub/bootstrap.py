@@ -112,15 +112,16 @@ def build_bootstrap(data: Path, out: Path = BOOTSTRAP_DIR) -> list[dict[str, Any
             training, last, 28, protection_days=None, horizon_stride=stride
         )
         scores = backtest.backtest_replenishment(daily, 28, calendar=calendar)["methods"]
-        sample_daily = F.daily_features(panels[0], last - 28, range(1, 29))
-        sample_protection = F.protection_features(
-            panels[0], last - 28, np.full(len(panels[0].skus), 7)
-        )
-        for model, sample in zip(
-            models, (sample_daily, sample_daily, sample_protection, sample_protection), strict=True
-        ):
-            written.append(_write(out, model, sample, window=(first_day, last_day),
-                                  metrics=_flatten(scores), provenance=M5_PROVENANCE))  # fmt: skip
+        samples = {  # parity rows per feature set
+            "daily": F.daily_features(panels[0], last - 28, range(1, 29)),
+            "protection": F.protection_features(
+                panels[0], last - 28, np.full(len(panels[0].skus), 7)
+            ),
+        }
+        for model in models:
+            written.append(_write(out, model, samples[model.spec.feature_set],
+                                  window=(first_day, last_day), metrics=_flatten(scores),
+                                  provenance=M5_PROVENANCE))  # fmt: skip
 
         _, traffic, first = backtest.read_transactions(transactions)
         last = traffic.shape[1] - 1

@@ -243,31 +243,35 @@ def score_daily(
 
 
 def score_protection_mean(
-    stores: list[StorePanel], predict: Predict, holdout: int, days: int = 7
-) -> float | None:
-    """WAPE of an expected-demand predictor (the protection mean model) on each store's
-    total sales over its first ``min(days, holdout)`` held-out days, from the features of
-    the day before them (the sales after it hidden); None when it cannot score (another
-    feature spec) or nothing sold."""
+    stores: list[StorePanel], predictors: dict[str, Predict | None], holdout: int, days: int = 7
+) -> dict[str, float | None]:
+    """WAPE of expected-demand predictors (the protection mean model) on each store's total
+    sales over its first ``min(days, holdout)`` held-out days, from the features of the day
+    before them (the sales after it hidden), computed once for all predictors. None for a
+    predictor that cannot score (another feature spec, or None), or when nothing sold."""
     from cloud_hub.backtest import _history_panel
 
     days = min(days, holdout)
-    error = sold = 0.0
+    error = dict.fromkeys(predictors, 0.0)
+    sold = 0.0
+    able = {who for who, predict in predictors.items() if predict is not None}
     for store in stores:
         panel = store.panel
         assert panel is not None
         origin = panel.n_days - 1 - holdout
         rows = F.protection_features(_history_panel(panel, origin), origin,
                                      np.full(len(panel.skus), days))  # fmt: skip
-        forecast = predict(rows)
-        if forecast is None:
-            return None
         actual = panel.sales[:, origin + 1 : origin + 1 + days]
         seen = ~np.isnan(actual).all(axis=1)
         total = np.nansum(actual, axis=1)[seen]
-        error += float(np.abs(total - np.maximum(forecast[seen], 0.0)).sum())
         sold += float(total.sum())
-    return error / sold if sold > 0 else None
+        for who in list(able):
+            forecast = predictors[who](rows)  # type: ignore[misc]
+            if forecast is None:
+                able.discard(who)
+                continue
+            error[who] += float(np.abs(total - np.maximum(forecast[seen], 0.0)).sum())
+    return {who: error[who] / sold if who in able and sold > 0 else None for who in predictors}
 
 
 def _replenishment(
@@ -330,7 +334,8 @@ def _replenishment(
     origin = panels[0].n_days - 1 - holdout
     daily_rows = F.daily_features(history, origin, list(range(1, holdout + 1)))[:5000]
     protection_rows = F.protection_features(history, origin, days)[:5000]
-    samples = [daily_rows, daily_rows, protection_rows, protection_rows]
+    rows_of = {"daily": daily_rows, "protection": protection_rows}
+    samples = [rows_of[t.spec.feature_set] for t in trained]  # parity rows per artifact
     predictors: dict[str, tuple[Predict, Predict] | None] = {
         "challenger": (trained[0].predict, trained[1].predict),
         "champion": None,
@@ -343,14 +348,13 @@ def _replenishment(
         )
     scores = score_daily(usable, predictors, holdout, rings)
     # Orders' expected demand: the protection mean model, guarded like the daily P90.
-    expected: dict[str, Predict | None] = {"challenger": trained[3].predict, "champion": None}
+    at = FAMILIES["replenishment"].index("replenishment_protection_mean")
+    expected: dict[str, Predict | None] = {"challenger": trained[at].predict, "champion": None}
     if champion:
-        expected_model = champion[3]
+        expected_model = champion[at]
         expected["champion"] = lambda rows: _safe_predict(expected_model, rows)
-    for who, predict in expected.items():
+    for who, wape in score_protection_mean(usable, expected, holdout).items():
         score = scores.get(who)
-        wape = None if score is None or predict is None else (
-            score_protection_mean(usable, predict, holdout))  # fmt: skip
         if score is not None and wape is not None:
             score.extra["protection_wape"] = wape
     first = min(p.start for p in panels)
