@@ -141,8 +141,12 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 _ADDED_COLUMNS = ("waste_units",)
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
 def _add_columns(conn: sqlite3.Connection, table: str, names: Sequence[str]) -> None:
-    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    have = _columns(conn, table)
     for name in names:
         if name not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} REAL")
@@ -704,7 +708,7 @@ def metrics(
             params.extend(value if isinstance(value, tuple) else [value])
     names = [*_KEYS, *(n for n, _ in _SUMS)]
     # A table an earlier release made lacks the added columns until the join next sums.
-    have = {row[1] for row in conn.execute("PRAGMA table_info(outcome_metrics)")}
+    have = _columns(conn, "outcome_metrics")
     columns = [n if n in have else f"NULL AS {n}" for n in names]
     rows = conn.execute(
         f"SELECT {', '.join(columns)} FROM outcome_metrics WHERE {' AND '.join(where) or '1'} "

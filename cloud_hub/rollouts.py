@@ -965,8 +965,9 @@ def _version_of(decision: decision_pb2.Decision, model: str) -> str | None:
     gave none. An order's expected demand comes from the protection mean model, though
     the decision is the P90 model's."""
     if model == "replenishment_protection_mean":
-        order = decision.order if decision.WhichOneof("detail") == "order" else None
-        return order.forecast_mean_version if order and order.forecast_mean_version else None
+        if decision.WhichOneof("detail") != "order":
+            return None
+        return decision.order.forecast_mean_version or None
     return decision.model_version if decision.model_name == model else None
 
 
