@@ -38,9 +38,10 @@ def _source(data: Path, name: str) -> Path:
     return path
 
 
-def convert_m5(data: Path, out: Path) -> tuple[Path, Path]:
-    """M5 -> ``m5_daily.csv`` (store_id,sku,date,units,price,category: the department)
-    and ``m5_calendar.csv`` (holidays; each state's SNAP days as events)."""
+def convert_m5(data: Path, out: Path, *, with_category: bool = True) -> tuple[Path, Path]:
+    """M5 -> ``m5_daily.csv`` (store_id,sku,date,units,price,category: the department;
+    no category column when ``with_category`` is false) and ``m5_calendar.csv``
+    (holidays; each state's SNAP days as events)."""
     source = _source(data, "m5_tiny")
     with (source / "calendar.csv").open() as handle:
         calendar = list(csv.DictReader(handle))
@@ -55,7 +56,9 @@ def convert_m5(data: Path, out: Path) -> tuple[Path, Path]:
     with (source / "sales_train.csv").open() as src, daily.open("w", newline="") as dst:
         reader, writer = csv.reader(src), csv.writer(dst)
         header = next(reader)
-        writer.writerow(["store_id", "sku", "date", "units", "price", "category"])
+        columns = ["store_id", "sku", "date", "units", "price", "category"]
+        width = len(columns) if with_category else len(columns) - 1
+        writer.writerow(columns[:width])
         for row in reader:
             stores.add(row[4])
             for d, units in zip(header[6:], row[6:], strict=True):
@@ -63,7 +66,7 @@ def convert_m5(data: Path, out: Path) -> tuple[Path, Path]:
                 price = prices.get((row[4], row[1], week_of[day]))
                 if price is None and units == "0":
                     continue  # not on sale that week: not listed
-                writer.writerow([row[4], row[1], day, units, price or "", row[2]])
+                writer.writerow([row[4], row[1], day, units, price or "", row[2]][:width])
     events = out / "m5_calendar.csv"
     with events.open("w", newline="") as dst:
         writer = csv.writer(dst)

@@ -425,6 +425,7 @@ class OrderLevels:
     service_level: np.ndarray  # the share of protection intervals the level should cover
     level_source: np.ndarray  # "newsvendor", "category" (policy) or "unknown_margin"
     shelf_life_cap: np.ndarray  # units that sell before the order expires; NaN: no cap
+    cap_quantile: np.ndarray  # the quantile of that demand the cap is set at; NaN: no cap
     capped: np.ndarray  # bool: the cap lowered the level
 
 
@@ -450,11 +451,13 @@ def order_levels(
     - **Quantity**: the model gives the P90 of demand over the protection interval; the
       level's quantile is that P90 moved by ``z(level) - z(0.9)`` standard deviations of
       the interval's total (a normal spread: the daily ``std_28`` x sqrt(open days)).
-    - **Shelf-life cap** (perishables): no more than the ``shelf_life_quantile`` of
-      demand over the lead time plus the shelf life (mean: the seasonal ``expected_total``
-      per open day; spread: ``std_28`` x sqrt(days)): the stock beyond that expires
-      before it sells. Never below one unit (a shelf that sold nothing for weeks still
-      gets a case).
+    - **Shelf-life cap** (perishables): no more than a quantile of demand over the lead
+      time plus the shelf life (mean: the seasonal ``expected_total`` per open day;
+      spread: ``std_28`` x sqrt(days)): the stock beyond that expires before it sells.
+      The quantile is the expiry newsvendor's ``margin / price`` (a unit that sells in
+      time earns its margin, one that expires loses its cost), ``shelf_life_unknown_margin``
+      without a cost or price, or the policy's fixed ``shelf_life_quantile``. Never
+      below one unit (a shelf that sold nothing for weeks still gets a case).
     """
     names = F.PROTECTION_FEATURES
     closed = features[:, names.index("closed_days")].astype(float)
@@ -478,15 +481,21 @@ def order_levels(
     spread = std * np.sqrt(open_days)
     z = np.interp(level, _LEVELS, _Z)
     up_to = np.maximum(p90 + (z - _Z90) * spread, 0.0)
-    cap = np.full(len(p90), np.nan)
+    cap = cap_quantile = np.full(len(p90), np.nan)
     if settings.shelf_life_cap:
+        if settings.shelf_life_quantile == "newsvendor":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                quantile = np.where(known, margin / price, settings.shelf_life_unknown_margin)
+        else:
+            quantile = np.full(len(p90), float(settings.shelf_life_quantile))
         horizon = lead_time + life  # the order's units must sell before this day
-        z_cap = _NORMAL.inv_cdf(settings.shelf_life_quantile)
+        z_cap = np.interp(quantile, _LEVELS, _Z)
         sellable = expected / open_days * horizon + z_cap * std * np.sqrt(horizon)
         cap = np.where(fresh, np.maximum(sellable, 1.0), np.nan)
+        cap_quantile = np.where(fresh, quantile, np.nan)
     capped = fresh & (up_to > cap)  # NaN compares False: no cap
     up_to = np.where(capped, cap, up_to)
-    return OrderLevels(up_to, p90, level, source, cap, capped)
+    return OrderLevels(up_to, p90, level, source, cap, cap_quantile, capped)
 
 
 def order_cases(order_up_to: np.ndarray, position: np.ndarray, case_pack: np.ndarray) -> np.ndarray:
@@ -572,9 +581,10 @@ def _level_inputs(levels: OrderLevels, k: int) -> dict[str, str]:
     rule = f"service level {level:.3f} ({levels.level_source[k]})"
     if not levels.capped[k]:
         return {"service_level": f"{level:.4f}", "order_rule": rule}
-    cap = f"{levels.shelf_life_cap[k]:.3f}"
+    cap, quantile = f"{levels.shelf_life_cap[k]:.3f}", f"{levels.cap_quantile[k]:.3f}"
+    rule = f"{rule}, capped by shelf life at {cap} (quantile {quantile})"
     return {"service_level": f"{level:.4f}", "shelf_life_cap": cap,
-            "order_rule": f"{rule}, capped by shelf life at {cap}"}  # fmt: skip
+            "shelf_life_quantile": quantile, "order_rule": rule}  # fmt: skip
 
 
 def _protection_features(panel: F.DailyPanel, rows: np.ndarray, origin: int,

@@ -27,7 +27,9 @@ A policy is a TOML file, validated at load with errors that name the field::
     max = 0.95
     unknown_margin = 0.9          # the level when cost or price is unknown
     shelf_life_cap = true         # perishables: no more than sells before it expires,
-    shelf_life_quantile = 0.75    # this quantile of demand over lead time + shelf life
+    shelf_life_quantile = "newsvendor"  # this quantile of demand over lead time +
+                                  # shelf life: margin / price per SKU, or a number
+    shelf_life_unknown_margin = 0.75  # the quantile when cost or price is unknown
 
     [service_level.categories]    # a retailer's fixed level per category: wins
     milk = 0.97
@@ -115,7 +117,14 @@ class ServiceLevel(_Strict):
     max: float = Field(0.95, gt=0, lt=1, description="highest computed level")
     unknown_margin: float = Field(0.9, gt=0, lt=1, description="level without cost or price")
     shelf_life_cap: bool = Field(True, description="perishables: no more than sells in time")
-    shelf_life_quantile: float = Field(0.75, gt=0, lt=1, description="of demand before expiry")
+    # "newsvendor": per SKU, margin / price (a unit that sells before it expires earns its
+    # margin, one that expires loses its cost); a number: that quantile for every SKU.
+    shelf_life_quantile: Literal["newsvendor"] | Annotated[float, Field(gt=0, lt=1)] = Field(
+        "newsvendor", description="of demand before expiry"
+    )
+    shelf_life_unknown_margin: float = Field(
+        0.75, gt=0, lt=1, description="the cap's quantile without cost or price"
+    )
     categories: dict[str, Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")

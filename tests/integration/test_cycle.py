@@ -244,6 +244,12 @@ def test_each_order_says_its_service_level_and_shelf_life_cap_in_the_audit(week)
             assert "capped by shelf life" in attributes["order_rule"]
             assert detail.order_up_to == pytest.approx(float(attributes["shelf_life_cap"]),
                                                        abs=1e-3)  # fmt: skip
+            # at the expiry newsvendor's quantile: margin / price of a row of the product
+            quantile = float(attributes["shelf_life_quantile"])
+            margins = [(price - cost) / price for price, cost in mirror.conn.execute(
+                "SELECT price, unit_cost FROM products WHERE sku = ? AND price > unit_cost",
+                (orders[decision_id].sku,))]  # fmt: skip
+            assert min(abs(m - quantile) for m in margins) < 1e-3, (attributes, margins)
         else:  # the model's P90 stays in the detail; a level above 0.9 orders up to more
             above = detail.order_up_to >= detail.protection_quantile - 1e-3
             below = detail.order_up_to <= detail.protection_quantile + 1e-3

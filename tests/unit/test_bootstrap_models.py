@@ -62,3 +62,26 @@ def test_a_model_on_demand_predicts_the_same_and_holds_no_session_between_runs()
     assert load_models(BOOTSTRAP_DIR).daily._session is None
     with pytest.raises(ValueError, match="bytes, not a path"):
         OnnxModel(BOOTSTRAP_DIR / "labor.onnx").on_demand()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, s in MODEL_SPECS.items() if "category" in FEATURES[s.feature_set])
+)
+def test_shipped_models_forecast_a_sku_the_same_whatever_its_category(name: str):
+    # A retailer's categories are not M5's departments: their codes must not pick a
+    # department's level for a SKU (the bootstrap is trained without categories).
+    from models.panels import category_code
+
+    names = FEATURES[MODEL_SPECS[name].feature_set]
+    rows = np.abs(np.random.default_rng(2).normal(size=(256, len(names)))) * 3
+    rows = rows.astype(np.float32)
+    served = OnnxModel((BOOTSTRAP_DIR / f"{name}.onnx").read_bytes())
+    column = names.index("category")
+    codes = [0, 1, 500, 996] + [category_code(f"FOODS_{k}") for k in (1, 2, 3)]
+    codes += [category_code(c) for c in ("HOBBIES_1", "HOUSEHOLD_2", "dairy", "bakery")]
+    forecasts = []
+    for code in codes:
+        rows[:, column] = code
+        forecasts.append(served.predict(rows))
+    for code, forecast in zip(codes[1:], forecasts[1:], strict=True):
+        np.testing.assert_array_equal(forecast, forecasts[0], err_msg=f"category code {code}")

@@ -58,14 +58,25 @@ def test_at_level_0_9_the_order_up_to_is_the_models_p90() -> None:
 
 def test_a_short_lived_perishable_is_capped_by_what_sells_before_it_expires() -> None:
     # 10 units a day; lead 2 + shelf life 1 day: about 30 units sell before expiry.
-    levels = _levels(price=[2.0, 2.0], shelf_life=[1, 0])
-    fresh, stable = 0, 1
-    assert levels.capped[fresh] and not levels.capped[stable]
+    # Cost 1.00, prices 2.00 and 4.00: a unit that expires loses 1.00, one that sells
+    # earns 1.00 or 3.00, so the cap sits at the 0.5 and the 0.75 quantile (newsvendor).
+    levels = _levels(price=[2.0, 4.0, 2.0], shelf_life=[1, 1, 0])
+    fresh, richer, stable = 0, 1, 2
+    assert levels.capped[fresh] and levels.capped[richer] and not levels.capped[stable]
+    assert levels.cap_quantile[:2] == pytest.approx([0.5, 0.75])
+    assert levels.shelf_life_cap[fresh] == pytest.approx(30.0, abs=1e-2)  # the median
     cap = 30.0 + 0.6745 * 3.0 * np.sqrt(3)  # the 0.75 quantile of 3 days of demand
-    assert levels.shelf_life_cap[fresh] == pytest.approx(cap, abs=1e-2)
-    assert levels.order_up_to[fresh] == pytest.approx(cap, abs=1e-2)
+    assert levels.shelf_life_cap[richer] == pytest.approx(cap, abs=1e-2)
+    assert levels.order_up_to[:2] == pytest.approx([30.0, cap], abs=1e-2)
     assert levels.order_up_to[stable] > 45.0
-    assert np.isnan(levels.shelf_life_cap[stable])
+    assert np.isnan(levels.shelf_life_cap[stable]) and np.isnan(levels.cap_quantile[stable])
+    # Without a price the cap takes shelf_life_unknown_margin; a fixed quantile applies
+    # to every SKU whatever its margin.
+    unknown = _levels(price=[0.0], shelf_life=[1])
+    assert unknown.cap_quantile[0] == pytest.approx(0.75)
+    fixed = _levels(ServiceLevel(shelf_life_quantile=0.9), price=[2.0, 4.0], shelf_life=[1, 1])
+    assert fixed.cap_quantile == pytest.approx([0.9, 0.9])
+    assert fixed.shelf_life_cap == pytest.approx([30.0 + 1.2816 * 3.0 * np.sqrt(3)] * 2, abs=1e-2)
     # A long shelf life leaves the level alone; the cap can be switched off.
     assert not _levels(price=[2.0], shelf_life=[30]).capped.any()
     off = _levels(ServiceLevel(shelf_life_cap=False), price=[2.0], shelf_life=[1])
@@ -102,6 +113,7 @@ def test_the_service_level_table_loads_from_the_policy(tmp_path: Path) -> None:
         ("[service_level]\nmin = 0.9\nmax = 0.8", r"service_level: .*max 0.8 is below min 0.9"),
         ("[service_level.categories]\nmilk = 2.0", r"service_level\.categories\.milk"),
         ("[service_level]\nshelf_life_quantile = 0", r"service_level\.shelf_life_quantile"),
+        ("[service_level]\nshelf_life_quantile = 'median'", r"service_level\.shelf_life_quantile"),
         ("[service_level]\nholding = 0.2", r"service_level\.holding"),
     ],
 )
