@@ -38,7 +38,7 @@ def test_the_kit_arm_orders_what_run_cycle_orders(tmp_path, models) -> None:
     mirror.close()
     cycle_orders = {d.sku: d.quantity for d in result.decisions
                     if d.kind == "order" and d.state != "blocked"}  # fmt: skip
-    assert len(cycle_orders) >= 15
+    assert len(cycle_orders) >= 10  # enough orders for the comparison to mean something
 
     cfg = SimConfig(store_id="S001", skus=SKUS, days=DAYS, seed=SEED, end_date=END,
                     time_zone="America/Chicago", line_days=0)  # fmt: skip
