@@ -481,7 +481,7 @@ def order_levels(
     spread = std * np.sqrt(open_days)
     z = np.interp(level, _LEVELS, _Z)
     up_to = np.maximum(p90 + (z - _Z90) * spread, 0.0)
-    cap = cap_quantile = np.full(len(p90), np.nan)
+    cap, cap_quantile = np.full(len(p90), np.nan), np.full(len(p90), np.nan)
     if settings.shelf_life_cap:
         if settings.shelf_life_quantile == "newsvendor":
             with np.errstate(divide="ignore", invalid="ignore"):
