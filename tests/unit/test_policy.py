@@ -87,3 +87,27 @@ def test_invalid_policies_name_the_field(tmp_path: Path, text: str, words: str):
     path.write_text(text)
     with pytest.raises(ConfigError, match=words):
         load_policy(path)
+
+
+def _documented_policies() -> list[tuple[str, str]]:
+    """The policy examples a user copies: docs/POLICY.md's TOML block and the module's."""
+    import re
+    import textwrap
+
+    import edge_agent.policy as module
+
+    docs = (Path(__file__).parents[2] / "docs" / "POLICY.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", docs, re.S)
+    inline = textwrap.dedent(module.__doc__.split("::", 1)[1].split("\n\nEvery evaluation")[0])
+    return [("docs/POLICY.md", block), ("edge_agent/policy.py", inline)]
+
+
+@pytest.mark.parametrize(("where", "text"), _documented_policies())
+def test_the_documented_policy_examples_load_with_the_real_service_level_defaults(
+    tmp_path: Path, where: str, text: str
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    documented = load_policy(path).service_level
+    # The examples show every service-level default (the categories are an example).
+    assert documented.model_copy(update={"categories": {}}) == Policy().service_level, where
