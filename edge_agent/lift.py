@@ -186,7 +186,8 @@ class _KitInputs:
     """What the kit's mirror would hold of one world, as padded (sku, day) arrays."""
 
     regular: np.ndarray  # regular price where listed (the products rows), NaN elsewhere
-    realized: np.ndarray  # the day's own price where it traded, else the regular
+    announced: np.ndarray  # the regular price, or a promotion's on its days (known ahead)
+    realized: np.ndarray  # the day's own price where it traded, else the announced one
     promo: np.ndarray  # the promotions rows (known ahead)
     closed: np.ndarray
     holiday: np.ndarray
@@ -205,13 +206,18 @@ class _KitInputs:
         regular[:, _PAD : _PAD + days] = np.where(listed, world.regular.T, np.nan)
         still = listed[:, -1:]  # past the end: as on the last day
         regular[:, _PAD + days :] = np.where(still, world.regular.T[:, -1:], np.nan)
-        realized = regular.copy()
-        realized[:, _PAD : _PAD + days] = np.where(world.active.T, world.price.T,
-                                                   regular[:, _PAD : _PAD + days])  # fmt: skip
+        # As the mirror's panel prices a day: its daily row's price, else the promotion's
+        # (in start order: a later one holds), else the regular price.
+        announced = regular.copy()
         promo = np.zeros((n, width), dtype=np.float32)
         pr = cat.promos
-        for sku, a, b in zip(pr.sku.tolist(), pr.start.tolist(), pr.end.tolist(), strict=True):
-            promo[sku, _PAD + a : min(width, _PAD + b + 1)] = 1.0
+        for k in np.argsort(pr.start, kind="stable").tolist():
+            span = slice(_PAD + int(pr.start[k]), min(width, _PAD + int(pr.end[k]) + 1))
+            promo[pr.sku[k], span] = 1.0
+            announced[pr.sku[k], span] = pr.price[k]
+        realized = announced.copy()
+        realized[:, _PAD : _PAD + days] = np.where(world.active.T, world.price.T,
+                                                   announced[:, _PAD : _PAD + days])  # fmt: skip
         closed = np.zeros(width, dtype=bool)
         horizon = min(cal.horizon, width - _PAD)
         closed[_PAD : _PAD + horizon] = ~cal.is_open[:horizon]
@@ -223,7 +229,8 @@ class _KitInputs:
         names = world.category_names
         bits = cat.order_bits.tolist()
         order_days = [tuple(_WEEKDAYS[w] for w in range(7) if (b >> w) & 1) for b in bits]
-        return cls(regular=regular, realized=realized, promo=promo, closed=closed,
+        return cls(regular=regular, announced=announced, realized=realized, promo=promo,
+                   closed=closed,
                    holiday=holiday, event=np.zeros(width, dtype=bool),
                    category=np.array([category_code(c) for c in names.tolist()]),
                    category_names=names, order_days=order_days,
@@ -268,8 +275,9 @@ class _Kit(_Recorded):
         # The cycle's panel for as_of = day: 400 days back, 28 ahead; origin = yesterday.
         cols = slice(day, day + _PAD + _LOOK + 1)
         origin = _PAD - 1
+        # Past days at the price they traded at; coming ones at the announced price.
         price = np.where(np.arange(_PAD + _LOOK + 1) <= origin,
-                         inputs.realized[due, cols], inputs.regular[due, cols])  # fmt: skip
+                         inputs.realized[due, cols], inputs.announced[due, cols])  # fmt: skip
         panel = F.DailyPanel(
             skus=[str(s) for s in cat.sku[due]], start=inputs.start + timedelta(days=day),
             sales=self.sales[due, cols], price=price, promo=inputs.promo[due, cols],

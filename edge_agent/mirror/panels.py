@@ -45,6 +45,34 @@ def _product_history(mirror: Mirror) -> dict[str, list[tuple[str, str, str, floa
     return history
 
 
+#: A promotion as the panels read it: (start, end, promo_price, discount_pct), dates as text.
+Promotion = tuple[str, str, float | None, float | None]
+
+
+def _promotions(mirror: Mirror, first: str, last: str) -> dict[str, list[Promotion]]:
+    """sku -> its promotions overlapping ``first .. last``, by start date then id (where two
+    overlap, the later one's price holds)."""
+    promotions: dict[str, list[Promotion]] = {}
+    for sku, *promotion in mirror.conn.execute(
+        "SELECT sku, start_date, end_date, promo_price, discount_pct FROM promotions "
+        "WHERE end_date >= ? AND start_date <= ? ORDER BY start_date, promo_id",
+        (first, last),
+    ):
+        promotions.setdefault(sku, []).append(tuple(promotion))  # type: ignore[arg-type]
+    return promotions
+
+
+def _announced_price(promotion: Promotion, regular: float | None) -> float | None:
+    """The price a promotion announces: its ``promo_price``, else ``discount_pct`` off the
+    regular price; None when it says neither (the regular price holds)."""
+    _, _, promo_price, discount = promotion
+    if promo_price is not None:
+        return promo_price
+    if discount is not None and regular is not None:
+        return regular * (1.0 - discount / 100.0)
+    return None
+
+
 def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
     """The facts of each day from ``start`` to ``end`` (inclusive), every known SKU."""
     products = _product_history(mirror)
@@ -63,12 +91,7 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
         (first, last),
     ):
         sales.setdefault(day, {})[sku] = (units, returns, price, promo, on_hand)
-    promotions: dict[str, list[tuple[str, str]]] = {}
-    for sku, promo_start, promo_end in mirror.conn.execute(
-        "SELECT sku, start_date, end_date FROM promotions WHERE end_date >= ? AND start_date <= ?",
-        (first, last),
-    ):
-        promotions.setdefault(sku, []).append((promo_start, promo_end))
+    promotions = _promotions(mirror, first, last)
     movements = _stock_movements(mirror, first, last)
     hours: dict[str, dict[int, int]] = {}
     for day, hour, transactions in mirror.conn.execute(
@@ -88,8 +111,14 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
             listed = current is not None and current[1] == "active"
             category = (current or rows[0])[2]
             units, returns, price, promo, on_hand = sold.get(sku, (None,) * 5)
-            on_promo = bool(promo) or any(a <= text <= b for a, b in promotions.get(sku, ()))
             regular = current[3] if current is not None else None
+            on_promo, day_price = bool(promo), regular
+            for promotion in promotions.get(sku, ()):
+                if promotion[0] <= text <= promotion[1]:
+                    on_promo = True
+                    # Known in advance: the day's price unless its daily row says one.
+                    announced = _announced_price(promotion, regular)
+                    day_price = announced if announced is not None else day_price
             receipts, waste, adjustments = movements.get((sku, text), (0.0, 0.0, 0.0))
             skus.append(
                 SkuDay(
@@ -98,7 +127,7 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
                     listed=listed or units is not None,
                     units=float(units) if units is not None else 0.0,
                     returns=float(returns or 0.0),
-                    price=float(price if price is not None else (regular or 0.0)),
+                    price=float(price if price is not None else (day_price or 0.0)),
                     promo=on_promo,
                     on_hand=float(on_hand) if on_hand is not None else float("nan"),
                     receipts=receipts,
@@ -145,6 +174,12 @@ def _stock_movements(
         row = movements.setdefault((sku, day), [0.0, 0.0, 0.0])
         row[1], row[2] = float(written_off) + 0.0, float(other)  # + 0.0: no -0.0
     return {key: (r[0], r[1], r[2]) for key, r in movements.items()}
+
+
+def _in_force(rows: list[tuple[str, str, str, float | None]], day: str) -> float | None:
+    """The regular price of the product row in force on ``day`` (None: none yet)."""
+    effective = [r for r in rows if r[0] <= day]
+    return effective[-1][3] if effective else None
 
 
 def _calendar_flags(mirror: Mirror, start: date, n_days: int) -> dict[str, np.ndarray]:
@@ -253,17 +288,30 @@ def _panel(
             if effective <= last:
                 in_force = row
         category[i] = category_code(in_force[2])
+    # Promotions are known in advance: their price holds on their days (over the regular
+    # price), unless a daily row says the day's own price (fill, below).
+    promotions = _promotions(mirror, start.isoformat(), last)
+    spans = []
+    for sku, promotions_of in promotions.items():
+        if sku not in index:
+            continue
+        for promotion in promotions_of:
+            i = index[sku]
+            a, b = max(0, column(promotion[0])), min(n_days - 1, column(promotion[1]))
+            spans.append((i, a, b))
+            if promotion[2] is not None:
+                price[i, a : b + 1] = promotion[2]
+            elif promotion[3] is not None:  # a discount off the row in force each day
+                for j in range(a, b + 1):
+                    day = (start + timedelta(days=j)).isoformat()
+                    announced = _announced_price(promotion, _in_force(products[sku], day))
+                    if announced is not None:
+                        price[i, j] = announced
     sales = np.full((n_sku, n_days), np.nan, dtype=np.float32)  # NaN until a row says
     promo = np.zeros((n_sku, n_days), dtype=np.float32)
-    fill(mirror, start, index, sales, price, promo)  # the daily rows, over the regular price
-    for sku, promo_start, promo_end in mirror.conn.execute(
-        "SELECT sku, start_date, end_date FROM promotions WHERE end_date >= ? AND start_date <= ?",
-        (start.isoformat(), last),
-    ):
-        if sku in index:
-            a = max(0, column(promo_start))
-            b = min(n_days - 1, column(promo_end))
-            promo[index[sku], a : b + 1] = 1.0
+    fill(mirror, start, index, sales, price, promo)  # the daily rows, over those prices
+    for i, a, b in spans:
+        promo[i, a : b + 1] = 1.0
     flags = _calendar_flags(mirror, start, n_days)
     # Observed: listed or a row, and the store open; a listed day without a row sold 0.
     listed &= np.isnan(sales)
