@@ -185,3 +185,38 @@ def test_migrating_an_existing_mirror_builds_the_windows(tmp_path: Path):
         _same_panels(mirror, END - timedelta(days=89), END + timedelta(days=28))
     finally:
         mirror.close()
+
+
+def test_coming_promotion_days_carry_the_announced_price_in_every_path(store: Mirror):
+    from edge_agent.mirror.panels import store_days
+    from models.panels import panel_from_days
+
+    start, end = END - timedelta(days=30), END + timedelta(days=28)
+    sku, regular = store.conn.execute(
+        "SELECT sku, price FROM products WHERE status = 'active' AND price > 0 "
+        "AND sku NOT IN (SELECT sku FROM promotions) ORDER BY sku LIMIT 1").fetchone()  # fmt: skip
+    day, own = store.conn.execute(
+        "SELECT date, price FROM daily_sales WHERE sku = ? AND price IS NOT NULL AND date < ? "
+        "ORDER BY date DESC LIMIT 1", (sku, END.isoformat())).fetchone()  # fmt: skip
+    at = {d: (d - start).days for d in (END + timedelta(days=k) for k in range(1, 29))}
+    with store.transaction():
+        store.conn.executemany(
+            "INSERT INTO promotions (promo_id, sku, start_date, end_date, promo_price, "
+            "discount_pct, kind) VALUES (?, ?, ?, ?, ?, ?, 'tpr')",
+            [("P1", sku, str(END + timedelta(days=3)), str(END + timedelta(days=9)), 1.23, None),
+             ("P2", sku, str(END + timedelta(days=12)), str(END + timedelta(days=15)), None, 20.0),
+             ("P3", sku, str(END + timedelta(days=14)), str(END + timedelta(days=20)), 0.99, None),
+             ("P4", sku, day, day, 0.01, None)],  # a sold day: its row's own price wins
+        )  # fmt: skip
+    panel = daily_panel(store, start, end)
+    row = panel.price[panel.skus.index(sku)]
+    expected = {1: regular, 3: 1.23, 9: 1.23, 10: regular, 12: regular * 0.8,
+                13: regular * 0.8, 14: 0.99, 20: 0.99, 21: regular}  # fmt: skip
+    for k, price in expected.items():
+        assert row[at[END + timedelta(days=k)]] == np.float32(price), k
+    assert row[(date.fromisoformat(day) - start).days] == np.float32(own)
+    assert panel.promo[panel.skus.index(sku), at[END + timedelta(days=12)]] == 1.0
+    # The packed windows, the daily rows and the store-days the hub receives agree.
+    _same_panels(store, start, end)
+    synced = panel_from_days(list(store_days(store, start, end)))
+    np.testing.assert_array_equal(synced.price[synced.skus.index(sku)], row)
