@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,27 +46,25 @@ def _product_history(mirror: Mirror) -> dict[str, list[tuple[str, str, str, floa
     return history
 
 
-#: A promotion as the panels read it: (start, end, promo_price, discount_pct), dates as text.
-Promotion = tuple[str, str, float | None, float | None]
+#: A promotion as the panels read it: (sku, start, end, promo_price, discount_pct), dates
+#: as text.
+Promotion = tuple[str, str, str, float | None, float | None]
 
 
-def _promotions(mirror: Mirror, first: str, last: str) -> dict[str, list[Promotion]]:
-    """sku -> its promotions overlapping ``first .. last``, by start date then id (where two
-    overlap, the later one's price holds)."""
-    promotions: dict[str, list[Promotion]] = {}
-    for sku, *promotion in mirror.conn.execute(
+def _promotions(mirror: Mirror, first: str, last: str) -> list[Promotion]:
+    """The promotions overlapping ``first .. last``, by SKU, start date and id: of two that
+    overlap, the later one's price holds."""
+    return mirror.conn.execute(
         "SELECT sku, start_date, end_date, promo_price, discount_pct FROM promotions "
-        "WHERE end_date >= ? AND start_date <= ? ORDER BY start_date, promo_id",
+        "WHERE end_date >= ? AND start_date <= ? ORDER BY sku, start_date, promo_id",
         (first, last),
-    ):
-        promotions.setdefault(sku, []).append(tuple(promotion))  # type: ignore[arg-type]
-    return promotions
+    ).fetchall()
 
 
 def _announced_price(promotion: Promotion, regular: float | None) -> float | None:
     """The price a promotion announces: its ``promo_price``, else ``discount_pct`` off the
     regular price; None when it says neither (the regular price holds)."""
-    _, _, promo_price, discount = promotion
+    promo_price, discount = promotion[3], promotion[4]
     if promo_price is not None:
         return promo_price
     if discount is not None and regular is not None:
@@ -91,7 +90,9 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
         (first, last),
     ):
         sales.setdefault(day, {})[sku] = (units, returns, price, promo, on_hand)
-    promotions = _promotions(mirror, first, last)
+    promotions: dict[str, list[Promotion]] = {}
+    for promotion in _promotions(mirror, first, last):
+        promotions.setdefault(promotion[0], []).append(promotion)
     movements = _stock_movements(mirror, first, last)
     hours: dict[str, dict[int, int]] = {}
     for day, hour, transactions in mirror.conn.execute(
@@ -114,7 +115,7 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
             regular = current[3] if current is not None else None
             on_promo, day_price = bool(promo), regular
             for promotion in promotions.get(sku, ()):
-                if promotion[0] <= text <= promotion[1]:
+                if promotion[1] <= text <= promotion[2]:
                     on_promo = True
                     # Known in advance: the day's price unless its daily row says one.
                     announced = _announced_price(promotion, regular)
@@ -254,6 +255,54 @@ def _fill_from_rows(
         flat_promo[at] = np.array([bool(r[4]) for r in rows])
 
 
+class _PromotionCells(NamedTuple):
+    cells: np.ndarray  # flat (SKU, day) positions of the promotion days
+    priced: np.ndarray  # those with an announced price, each once
+    price: np.ndarray  # that price: of the later-starting promotion where two overlap
+
+
+def _promotion_cells(
+    mirror: Mirror,
+    products: dict[str, list[tuple[str, str, str, float | None]]],
+    index: dict[str, int],
+    column: Callable[[str], int],
+    start: date,
+    n_days: int,
+) -> _PromotionCells | None:
+    """The panel's promotion days and the prices they announce, as flat positions into
+    (SKU, day) arrays: vectorised, as a store runs tens of thousands of promotions."""
+    last = (start + timedelta(days=n_days - 1)).isoformat()
+    rows = [r for r in _promotions(mirror, start.isoformat(), last) if r[0] in index]
+    if not rows:
+        return None
+    count = len(rows)
+    owner = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=count)
+    first = np.fromiter((max(0, column(r[1])) for r in rows), dtype=np.int64, count=count)
+    final = np.fromiter((min(n_days - 1, column(r[2])) for r in rows), dtype=np.int64, count=count)
+    value = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64)
+    days = final - first + 1
+    begins = np.cumsum(days) - days
+    cells = np.repeat(owner * n_days + first, days) + np.arange(int(days.sum()))
+    cells -= np.repeat(begins, days)
+    price = np.repeat(value, days)
+    for k in np.flatnonzero(np.isnan(value)).tolist():  # a discount off the row in force
+        if rows[k][4] is not None:
+            for d in range(int(days[k])):
+                day = (start + timedelta(days=int(first[k]) + d)).isoformat()
+                announced = _announced_price(rows[k], _in_force(products[rows[k][0]], day))
+                price[begins[k] + d] = np.nan if announced is None else announced
+    priced = ~np.isnan(price)
+    at, price = cells[priced], price[priced]
+    # Rows come by SKU and start: a promotion overlaps an earlier one of its SKU when it
+    # starts before the latest end so far (a running maximum of SKU x days + end).
+    reach = np.maximum.accumulate(owner * n_days + final)
+    if (owner[1:] * n_days + first[1:] <= reach[:-1]).any():  # keep each day's last price
+        _, newest = np.unique(at[::-1], return_index=True)
+        keep = len(at) - 1 - newest
+        at, price = at[keep], price[keep]
+    return _PromotionCells(cells, at, price)
+
+
 def _panel(
     mirror: Mirror,
     start: date,
@@ -290,28 +339,14 @@ def _panel(
         category[i] = category_code(in_force[2])
     # Promotions are known in advance: their price holds on their days (over the regular
     # price), unless a daily row says the day's own price (fill, below).
-    promotions = _promotions(mirror, start.isoformat(), last)
-    spans = []
-    for sku, promotions_of in promotions.items():
-        if sku not in index:
-            continue
-        for promotion in promotions_of:
-            i = index[sku]
-            a, b = max(0, column(promotion[0])), min(n_days - 1, column(promotion[1]))
-            spans.append((i, a, b))
-            if promotion[2] is not None:
-                price[i, a : b + 1] = promotion[2]
-            elif promotion[3] is not None:  # a discount off the row in force each day
-                for j in range(a, b + 1):
-                    day = (start + timedelta(days=j)).isoformat()
-                    announced = _announced_price(promotion, _in_force(products[sku], day))
-                    if announced is not None:
-                        price[i, j] = announced
+    promoted = _promotion_cells(mirror, products, index, column, start, n_days)
+    if promoted is not None:
+        price.reshape(-1)[promoted.priced] = promoted.price
     sales = np.full((n_sku, n_days), np.nan, dtype=np.float32)  # NaN until a row says
     promo = np.zeros((n_sku, n_days), dtype=np.float32)
     fill(mirror, start, index, sales, price, promo)  # the daily rows, over those prices
-    for i, a, b in spans:
-        promo[i, a : b + 1] = 1.0
+    if promoted is not None:
+        promo.reshape(-1)[promoted.cells] = 1.0
     flags = _calendar_flags(mirror, start, n_days)
     # Observed: listed or a row, and the store open; a listed day without a row sold 0.
     listed &= np.isnan(sales)

@@ -206,11 +206,13 @@ def test_coming_promotion_days_carry_the_announced_price_in_every_path(store: Mi
             [("P1", sku, str(END + timedelta(days=3)), str(END + timedelta(days=9)), 1.23, None),
              ("P2", sku, str(END + timedelta(days=12)), str(END + timedelta(days=15)), None, 20.0),
              ("P3", sku, str(END + timedelta(days=14)), str(END + timedelta(days=20)), 0.99, None),
-             ("P4", sku, day, day, 0.01, None)],  # a sold day: its row's own price wins
+             ("P4", sku, day, day, 0.01, None),  # a sold day: its row's own price wins
+             # P5 announces no price: P1's holds on its days
+             ("P5", sku, str(END + timedelta(days=5)), str(END + timedelta(days=6)), None, None)],
         )  # fmt: skip
     panel = daily_panel(store, start, end)
     row = panel.price[panel.skus.index(sku)]
-    expected = {1: regular, 3: 1.23, 9: 1.23, 10: regular, 12: regular * 0.8,
+    expected = {1: regular, 3: 1.23, 5: 1.23, 9: 1.23, 10: regular, 12: regular * 0.8,
                 13: regular * 0.8, 14: 0.99, 20: 0.99, 21: regular}  # fmt: skip
     for k, price in expected.items():
         assert row[at[END + timedelta(days=k)]] == np.float32(price), k
