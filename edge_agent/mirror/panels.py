@@ -35,9 +35,13 @@ __all__ = [
 latest_on_hand = windows.latest_on_hand
 
 
-def _product_history(mirror: Mirror) -> dict[str, list[tuple[str, str, str, float | None]]]:
+#: A product row as the panels read it: (effective_from, status, category, price).
+ProductRow = tuple[str, str, str, float | None]
+
+
+def _product_history(mirror: Mirror) -> dict[str, list[ProductRow]]:
     """sku -> [(effective_from, status, category, price)] in date order."""
-    history: dict[str, list[tuple[str, str, str, float | None]]] = {}
+    history: dict[str, list[ProductRow]] = {}
     for sku, effective, status, category, price in mirror.conn.execute(
         "SELECT sku, effective_from, status, category, price FROM products "
         "ORDER BY sku, effective_from"
@@ -107,8 +111,7 @@ def store_days(mirror: Mirror, start: date, end: date) -> Iterator[StoreDay]:
         sold = sales.get(text, {})
         skus = []
         for sku, rows in products.items():
-            effective = [r for r in rows if r[0] <= text]
-            current = effective[-1] if effective else None
+            current = _in_force(rows, text)
             listed = current is not None and current[1] == "active"
             category = (current or rows[0])[2]
             units, returns, price, promo, on_hand = sold.get(sku, (None,) * 5)
@@ -177,10 +180,10 @@ def _stock_movements(
     return {key: (r[0], r[1], r[2]) for key, r in movements.items()}
 
 
-def _in_force(rows: list[tuple[str, str, str, float | None]], day: str) -> float | None:
-    """The regular price of the product row in force on ``day`` (None: none yet)."""
+def _in_force(rows: list[ProductRow], day: str) -> ProductRow | None:
+    """The product row in force on ``day``: the last effective by then (None: none yet)."""
     effective = [r for r in rows if r[0] <= day]
-    return effective[-1][3] if effective else None
+    return effective[-1] if effective else None
 
 
 def _calendar_flags(mirror: Mirror, start: date, n_days: int) -> dict[str, np.ndarray]:
@@ -263,18 +266,16 @@ class _PromotionCells(NamedTuple):
 
 def _promotion_cells(
     mirror: Mirror,
-    products: dict[str, list[tuple[str, str, str, float | None]]],
+    products: dict[str, list[ProductRow]],
     index: dict[str, int],
     column: Callable[[str], int],
     start: date,
     n_days: int,
-) -> _PromotionCells | None:
+) -> _PromotionCells:
     """The panel's promotion days and the prices they announce, as flat positions into
     (SKU, day) arrays: vectorised, as a store runs tens of thousands of promotions."""
     last = (start + timedelta(days=n_days - 1)).isoformat()
     rows = [r for r in _promotions(mirror, start.isoformat(), last) if r[0] in index]
-    if not rows:
-        return None
     count = len(rows)
     owner = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=count)
     first = np.fromiter((max(0, column(r[1])) for r in rows), dtype=np.int64, count=count)
@@ -289,7 +290,8 @@ def _promotion_cells(
         if rows[k][4] is not None:
             for d in range(int(days[k])):
                 day = (start + timedelta(days=int(first[k]) + d)).isoformat()
-                announced = _announced_price(rows[k], _in_force(products[rows[k][0]], day))
+                row = _in_force(products[rows[k][0]], day)
+                announced = _announced_price(rows[k], row[3] if row is not None else None)
                 price[begins[k] + d] = np.nan if announced is None else announced
     priced = ~np.isnan(price)
     at, price = cells[priced], price[priced]
@@ -340,13 +342,11 @@ def _panel(
     # Promotions are known in advance: their price holds on their days (over the regular
     # price), unless a daily row says the day's own price (fill, below).
     promoted = _promotion_cells(mirror, products, index, column, start, n_days)
-    if promoted is not None:
-        price.reshape(-1)[promoted.priced] = promoted.price
+    price.reshape(-1)[promoted.priced] = promoted.price
     sales = np.full((n_sku, n_days), np.nan, dtype=np.float32)  # NaN until a row says
     promo = np.zeros((n_sku, n_days), dtype=np.float32)
     fill(mirror, start, index, sales, price, promo)  # the daily rows, over those prices
-    if promoted is not None:
-        promo.reshape(-1)[promoted.cells] = 1.0
+    promo.reshape(-1)[promoted.cells] = 1.0
     flags = _calendar_flags(mirror, start, n_days)
     # Observed: listed or a row, and the store open; a listed day without a row sold 0.
     listed &= np.isnan(sales)
