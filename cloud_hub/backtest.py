@@ -42,6 +42,7 @@ from cloud_hub.synced import stratified_sample
 from models import baselines, metrics
 from models import features as F
 from models.panels import category_code
+from models.reference import train_labor_reference, train_reference
 from models.training import MODEL_SPECS, Trained, train
 
 __all__ = [
@@ -295,10 +296,13 @@ def backtest_replenishment(
     protection_days: int = 7,
     include_forecasts: bool = False,
     until: date | None = None,
+    reference: bool = False,
 ) -> dict[str, Any]:
     """Daily demand (mean and P90) and protection-interval P90 and mean vs seasonal naive,
     ma28 and a flat 90th percentile of the last 56 days. ``until``: the file read as if it ended
-    that day (the holdout its last days)."""
+    that day (the holdout its last days). ``reference``: also train and score
+    :mod:`models.reference`, a plain global LightGBM with lag and calendar features on the
+    same split and training sample (method ``lgbm_lags``)."""
     started = time.perf_counter()
     stores, first_day, last_day = read_daily_sales(daily_sales, calendar, holdout_days,
                                                    until=until)  # fmt: skip
@@ -311,9 +315,15 @@ def backtest_replenishment(
     mean_model, p90_model, protection_model, protection_mean_model = train_replenishment(
         training, last_history, holdout_days, protection, horizon_stride=stride
     )
+    if reference:
+        reference_started = time.perf_counter()
+        yardstick = train_reference(
+            [_history_panel(panel, last_history) for panel in training],
+            list(range(len(training))), last_history, holdout_days, budget=TRAIN_ROWS)  # fmt: skip
+        reference_seconds = round(time.perf_counter() - reference_started, 2)
     actual, history, forecast, upper = [], [], [], []
-    protection_upper, protection_mean = [], []
-    for store in stores:
+    protection_upper, protection_mean, reference_forecasts = [], [], []
+    for code, store in enumerate(stores):
         panel = store.panel
         history_only = _history_panel(panel, last_history)
         rows = F.daily_features(history_only, last_history, horizons)
@@ -324,6 +334,10 @@ def backtest_replenishment(
         mean[:, closed], high[:, closed] = 0.0, 0.0  # a closed store sells nothing
         forecast.append(mean)
         upper.append(np.maximum(high, mean))
+        if reference:
+            reference_forecast = yardstick.forecast(history_only, code, last_history, holdout_days)
+            reference_forecast[:, closed] = 0.0
+            reference_forecasts.append(reference_forecast)
         days = np.full(n_sku, protection)
         protection_rows = F.protection_features(history_only, last_history, days)
         protection_upper.append(protection_model.predict(protection_rows))
@@ -383,10 +397,19 @@ def backtest_replenishment(
         "stores": len(stores),
         "protection_days": protection,
     }
+    if reference:
+        result["methods"]["lgbm_lags"] = scores(np.vstack(reference_forecasts))
+        result["reference"] = {
+            "rows": yardstick.rows,
+            "lag_days": yardstick.lag,
+            "train_seconds": reference_seconds,
+        }
     if include_forecasts:  # for tests and notebooks; not JSON
         result["forecasts"] = {"mean": forecast_m, "p90": upper_m,
                                "protection_p90": np.concatenate(protection_upper),
                                "protection_mean": np.concatenate(protection_mean)}  # fmt: skip
+        if reference:
+            result["forecasts"]["lgbm_lags"] = np.vstack(reference_forecasts)
     return result
 
 
@@ -619,9 +642,10 @@ def backtest_labor(
     *,
     include_forecasts: bool = False,
     until: date | None = None,
+    reference: bool = False,
 ) -> dict[str, Any]:
     """Transactions per store-hour vs the same hour last week and the 4-week same-hour mean;
-    ``until`` as in :func:`backtest_replenishment`."""
+    ``until`` and ``reference`` (method ``lgbm_lags``) as in :func:`backtest_replenishment`."""
     started = time.perf_counter()
     stores, traffic, first = read_transactions(transactions, until=until)
     n_days = traffic.shape[1]
@@ -656,6 +680,17 @@ def backtest_labor(
     }
     if include_forecasts:
         result["forecasts"] = {"transactions": forecast}
+    if reference:
+        reference_started = time.perf_counter()
+        yardstick = train_labor_reference(panel.traffic, first, last_history, holdout_days)
+        seconds = round(time.perf_counter() - reference_started, 2)
+        reference_forecast = yardstick.forecast(panel.traffic, first, last_history, holdout_days)
+        reference_forecast = np.where(np.isnan(actual), np.nan, reference_forecast)
+        result["methods"]["lgbm_lags"] = scores(reference_forecast)
+        result["reference"] = {"rows": yardstick.rows, "lag_days": yardstick.lag,
+                               "train_seconds": seconds}  # fmt: skip
+        if include_forecasts:
+            result["forecasts"]["lgbm_lags"] = reference_forecast
     return result
 
 

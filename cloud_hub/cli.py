@@ -84,9 +84,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.model == "replenishment":
         source = args.daily_sales
-        options = {"calendar": args.calendar, "protection_days": args.protection_days}
+        options = {"calendar": args.calendar, "protection_days": args.protection_days,
+                   "reference": args.reference}  # fmt: skip
+    elif args.model == "labor":
+        source, options = args.transactions, {"reference": args.reference}
     else:
-        source, options = (args.transactions if args.model == "labor" else args.hourly), {}
+        source, options = args.hourly, {}
     if args.origins == 1:
         result = backtest.BACKTESTS[args.model](source, args.holdout_days, **options)
         _emit(args, result, lambda: _table(result))
@@ -852,6 +855,14 @@ def _origins_flag(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _reference_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reference", action="store_true",
+        help="also train a plain global LightGBM with lag and calendar features on the same "
+        "split (method lgbm_lags): the yardstick the kit's model is held against",
+    )  # fmt: skip
+
+
 def _link_flags(parser: argparse.ArgumentParser) -> None:
     """The hub database and the link to NATS, as flags (the rest in the config file)."""
     parser.add_argument("--db", type=Path, help="the hub database (SQLite)")
@@ -881,7 +892,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Daily demand and order-up-to quantiles.",
         "cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28\n"
         "  cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28 "
-        "--origins 12",
+        "--origins 12\n"
+        "  cloud-hub backtest replenishment --daily-sales sales.csv --holdout-days 28 "
+        "--reference",
     )
     p.add_argument(
         "--daily-sales", type=Path, required=True, help="CSV store_id,sku,date,units[,price,promo]"
@@ -893,6 +906,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=7,
         help="lead time + review period for the order-up-to quantile (default 7)",
     )
+    _reference_flag(p)
     p.add_argument("--holdout-days", type=int, required=True)
     _origins_flag(p)
     p.set_defaults(func=cmd_backtest)
@@ -900,7 +914,8 @@ def build_parser() -> argparse.ArgumentParser:
         models,
         "labor",
         "Transactions per store-hour.",
-        "cloud-hub backtest labor --transactions tx.csv --holdout-days 7",
+        "cloud-hub backtest labor --transactions tx.csv --holdout-days 7\n"
+        "  cloud-hub backtest labor --transactions tx.csv --holdout-days 7 --reference",
     )
     p.add_argument(
         "--transactions",
@@ -908,6 +923,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="CSV store_id,timestamp per transaction, or store_id,date,hour,transactions",
     )
+    _reference_flag(p)
     p.add_argument("--holdout-days", type=int, required=True)
     _origins_flag(p)
     p.set_defaults(func=cmd_backtest)

@@ -18,6 +18,7 @@ from models import features as F
 from models.runtime import OnnxModel
 
 __all__ = [
+    "BASE_PARAMS",
     "MODEL_SPECS",
     "ModelSpec",
     "Trained",
@@ -76,7 +77,8 @@ def _rmsse_objective(target: np.ndarray, groups: np.ndarray) -> Any:
     return objective
 
 
-_BASE = {
+#: LightGBM settings every model starts from (the reference models too).
+BASE_PARAMS = {
     "learning_rate": 0.05,
     "num_leaves": 31,
     "min_data_in_leaf": 200,
@@ -188,7 +190,7 @@ def train(
         if groups is None or len(groups) != len(target):
             raise ValueError(f"{spec.name}: the rmsse objective needs one group id per row")
         objective = _rmsse_objective(np.asarray(target[keep], np.float64), groups[keep])
-    params = {**_BASE, **spec.params, "objective": objective, "num_threads": threads}
+    params = {**BASE_PARAMS, **spec.params, "objective": objective, "num_threads": threads}
     rows = features[keep]  # a copy: boolean indexing
     if spec.unused:
         rows[:, list(spec.unused)] = 0.0  # one value: LightGBM never splits on the column

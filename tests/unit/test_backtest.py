@@ -33,14 +33,16 @@ def _daily_file(path: Path, holdout_value: float | None = None, days: int = 150)
 
 def test_replenishment_forecasts_ignore_the_held_out_actuals(tmp_path: Path):
     plain = backtest.backtest_replenishment(
-        _daily_file(tmp_path / "a.csv"), 14, include_forecasts=True
+        _daily_file(tmp_path / "a.csv"), 14, include_forecasts=True, reference=True
     )
     changed = backtest.backtest_replenishment(
-        _daily_file(tmp_path / "b.csv", 999.0), 14, include_forecasts=True
+        _daily_file(tmp_path / "b.csv", 999.0), 14, include_forecasts=True, reference=True
     )
-    for name in ("mean", "p90", "protection_p90", "protection_mean"):
+    for name in ("mean", "p90", "protection_p90", "protection_mean", "lgbm_lags"):
         np.testing.assert_array_equal(plain["forecasts"][name], changed["forecasts"][name])
-    assert plain["methods"]["model"]["rmsse"] != changed["methods"]["model"]["rmsse"]
+    for method in ("model", "lgbm_lags"):
+        assert plain["methods"][method]["rmsse"] != changed["methods"][method]["rmsse"]
+    assert plain["reference"]["lag_days"] == 14 and plain["reference"]["rows"] > 0
 
 
 def test_a_large_file_trains_on_a_sample_and_scores_every_series(tmp_path: Path, monkeypatch):
@@ -133,12 +135,14 @@ def test_labor_and_availability_ignore_the_held_out_actuals(tmp_path: Path):
     (tmp_path / "b").mkdir()
     hourly_a, totals_a = _hourly_files(tmp_path / "a", None)
     hourly_b, totals_b = _hourly_files(tmp_path / "b", 7.0)
-    labor_a = backtest.backtest_labor(totals_a, 7, include_forecasts=True)["forecasts"]
-    labor_b = backtest.backtest_labor(totals_b, 7, include_forecasts=True)["forecasts"]
+    labor_a = backtest.backtest_labor(totals_a, 7, include_forecasts=True, reference=True)
+    labor_b = backtest.backtest_labor(totals_b, 7, include_forecasts=True, reference=True)
     # Forecast cells exist where actuals do; both files trade in the same hours.
-    np.testing.assert_array_equal(
-        np.nan_to_num(labor_a["transactions"]), np.nan_to_num(labor_b["transactions"])
-    )
+    for name in ("transactions", "lgbm_lags"):
+        np.testing.assert_array_equal(
+            np.nan_to_num(labor_a["forecasts"][name]), np.nan_to_num(labor_b["forecasts"][name])
+        )
+    assert labor_a["methods"]["lgbm_lags"]["wape"] != labor_b["methods"]["lgbm_lags"]["wape"]
     avail_a = backtest.backtest_availability(hourly_a, 7, include_forecasts=True)["forecasts"]
     avail_b = backtest.backtest_availability(hourly_b, 7, include_forecasts=True)["forecasts"]
     assert avail_a["off_shelf_probability"].shape == avail_b["off_shelf_probability"].shape
