@@ -47,7 +47,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edge_agent.errors import ConfigError
 from storeedge.settings import load_toml
@@ -126,6 +133,15 @@ class ServiceLevel(_Strict):
         0.75, gt=0, lt=1, description="the cap's quantile without cost or price"
     )
     categories: dict[str, Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=dict)
+
+    @field_validator("shelf_life_quantile", mode="before")
+    @classmethod
+    def _newsvendor_or_quantile(cls, value: object) -> object:
+        # One message instead of one per branch of the union.
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value == "newsvendor" or (number and 0 < value < 1):  # type: ignore[operator]
+            return value
+        raise ValueError(f'"newsvendor" or a number between 0 and 1 (exclusive), not {value!r}')
 
     @model_validator(mode="after")
     def _ordered(self) -> ServiceLevel:

@@ -106,14 +106,24 @@ def test_the_service_level_table_loads_from_the_policy(tmp_path: Path) -> None:
     assert policy.hash != Policy().hash
 
 
+# One message for both branches of the setting's union, not one per branch.
+_NEWSVENDOR_OR_QUANTILE = (
+    r'service_level\.shelf_life_quantile: Value error, "newsvendor" or a number between 0 and 1 '
+    r"\(exclusive\), not "
+)
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
         ("[service_level]\nmax = 1.5", r"service_level\.max"),
         ("[service_level]\nmin = 0.9\nmax = 0.8", r"service_level: .*max 0.8 is below min 0.9"),
         ("[service_level.categories]\nmilk = 2.0", r"service_level\.categories\.milk"),
-        ("[service_level]\nshelf_life_quantile = 0", r"service_level\.shelf_life_quantile"),
-        ("[service_level]\nshelf_life_quantile = 'median'", r"service_level\.shelf_life_quantile"),
+        ("[service_level]\nshelf_life_quantile = 0", _NEWSVENDOR_OR_QUANTILE + r"0 \(hint"),
+        (
+            "[service_level]\nshelf_life_quantile = 'median'",
+            _NEWSVENDOR_OR_QUANTILE + r"'median' \(hint",
+        ),
         ("[service_level]\nholding = 0.2", r"service_level\.holding"),
     ],
 )
