@@ -52,6 +52,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -134,14 +135,16 @@ class ServiceLevel(_Strict):
     )
     categories: dict[str, Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=dict)
 
-    @field_validator("shelf_life_quantile", mode="before")
+    @field_validator("shelf_life_quantile", mode="wrap")
     @classmethod
-    def _newsvendor_or_quantile(cls, value: object) -> object:
-        # One message instead of one per branch of the union.
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if value == "newsvendor" or (number and 0 < value < 1):  # type: ignore[operator]
-            return value
-        raise ValueError(f'"newsvendor" or a number between 0 and 1 (exclusive), not {value!r}')
+    def _one_message(cls, value: object, validate: ValidatorFunctionWrapHandler) -> object:
+        # The union accepts what it did; a refusal gets one message, not one per branch.
+        try:
+            return validate(value)
+        except ValidationError:
+            raise ValueError(
+                f'"newsvendor" or a number between 0 and 1 (exclusive), not {value!r}'
+            ) from None
 
     @model_validator(mode="after")
     def _ordered(self) -> ServiceLevel:
