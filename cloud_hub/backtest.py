@@ -316,11 +316,9 @@ def backtest_replenishment(
         training, last_history, holdout_days, protection, horizon_stride=stride
     )
     if reference:
-        reference_started = time.perf_counter()
         yardstick = train_reference(
             [_history_panel(panel, last_history) for panel in training],
             list(range(len(training))), last_history, holdout_days, budget=TRAIN_ROWS)  # fmt: skip
-        reference_seconds = round(time.perf_counter() - reference_started, 2)
     actual, history, forecast, upper = [], [], [], []
     protection_upper, protection_mean, reference_forecasts = [], [], []
     for code, store in enumerate(stores):
@@ -399,11 +397,7 @@ def backtest_replenishment(
     }
     if reference:
         result["methods"]["lgbm_lags"] = scores(np.vstack(reference_forecasts))
-        result["reference"] = {
-            "rows": yardstick.rows,
-            "lag_days": yardstick.lag,
-            "train_seconds": reference_seconds,
-        }
+        result["reference"] = yardstick.about()
     if include_forecasts:  # for tests and notebooks; not JSON
         result["forecasts"] = {"mean": forecast_m, "p90": upper_m,
                                "protection_p90": np.concatenate(protection_upper),
@@ -681,14 +675,11 @@ def backtest_labor(
     if include_forecasts:
         result["forecasts"] = {"transactions": forecast}
     if reference:
-        reference_started = time.perf_counter()
         yardstick = train_labor_reference(panel.traffic, first, last_history, holdout_days)
-        seconds = round(time.perf_counter() - reference_started, 2)
         reference_forecast = yardstick.forecast(panel.traffic, first, last_history, holdout_days)
         reference_forecast = np.where(np.isnan(actual), np.nan, reference_forecast)
         result["methods"]["lgbm_lags"] = scores(reference_forecast)
-        result["reference"] = {"rows": yardstick.rows, "lag_days": yardstick.lag,
-                               "train_seconds": seconds}  # fmt: skip
+        result["reference"] = yardstick.about()
         if include_forecasts:
             result["forecasts"]["lgbm_lags"] = reference_forecast
     return result

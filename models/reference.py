@@ -17,13 +17,15 @@ Hub-side only (imports LightGBM).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 
-from models.features import DailyPanel
+from models.features import DailyPanel, _nanmean
 from models.training import BASE_PARAMS
 
 __all__ = [
@@ -172,18 +174,53 @@ def reference_rows(
 
 
 @dataclass
-class ReferenceModel:
+class _Fitted:
+    """A trained reference: its booster, how far back its newest input lies (``lag``),
+    the rows and seconds it trained on and in."""
+
     booster: lgb.Booster
     lag: int
     rows: int
+    seconds: float
+
+    def about(self) -> dict[str, Any]:
+        """What a backtest's JSON says of it."""
+        return {"rows": self.rows, "lag_days": self.lag, "train_seconds": round(self.seconds, 2)}
+
+    def _days(self, origin: int, horizon: int) -> np.ndarray:
+        """The target days after ``origin``; its rows read nothing later when ``horizon <=
+        lag``."""
+        if horizon > self.lag:
+            raise ValueError(f"the reference reads {self.lag} days back; horizon {horizon}")
+        return np.arange(origin + 1, origin + horizon + 1)
+
+
+def _fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...],
+    categorical: tuple[str, ...],
+    params: dict[str, Any],
+    rounds: int,
+    threads: int,
+) -> tuple[lgb.Booster, int]:
+    """(booster, rows): trained on the rows with an observed target."""
+    keep = ~np.isnan(y)
+    data = lgb.Dataset(x[keep], y[keep], feature_name=list(names),
+                       categorical_feature=list(categorical), params={"verbose": -1},
+                       free_raw_data=True)  # fmt: skip
+    booster = lgb.train({**params, "num_threads": threads}, data, num_boost_round=rounds)
+    return booster, int(keep.sum())
+
+
+@dataclass
+class ReferenceModel(_Fitted):
     codes: Codes
 
     def forecast(self, panel: DailyPanel, store: int, origin: int, horizon: int) -> np.ndarray:
         """``(n_sku, horizon)`` forecasts for the days after ``origin``, from sales up
-        to ``origin`` only (the rows read nothing later when ``horizon <= lag``)."""
-        if horizon > self.lag:
-            raise ValueError(f"the reference reads sales {self.lag} days back; horizon {horizon}")
-        days = np.arange(origin + 1, origin + horizon + 1)
+        to ``origin`` only."""
+        days = self._days(origin, horizon)
         out = np.empty((len(panel.skus), horizon))
         for start in range(0, len(panel.skus), _SKU_CHUNK):
             chunk = panel.take(np.arange(start, min(start + _SKU_CHUNK, len(panel.skus))))
@@ -206,6 +243,7 @@ def train_reference(
     """Train on the target days up to ``last_history`` (the newest :data:`HISTORY_DAYS`,
     fewer if ``budget`` rows would be exceeded); closed and unlisted days have no target.
     ``stores``: each panel's store code."""
+    started = time.perf_counter()
     lag = lag_days(horizon)
     series = sum(len(panel.skus) for panel in panels)
     n_days = max(1, min(HISTORY_DAYS, last_history + 1 - lag, budget // max(1, series)))
@@ -216,17 +254,8 @@ def train_reference(
         features.append(reference_rows(panel, store, days, lag, codes))
         target.append(panel.sales[:, days].T.reshape(-1))
     x, y = np.vstack(features), np.concatenate(target).astype(np.float64)
-    keep = ~np.isnan(y)
-    data = lgb.Dataset(
-        x[keep],
-        y[keep],
-        feature_name=list(REFERENCE_FEATURES),
-        categorical_feature=list(_CATEGORICAL),
-        params={"verbose": -1},
-        free_raw_data=True,
-    )
-    booster = lgb.train({**PARAMS, "num_threads": threads}, data, num_boost_round=rounds)
-    return ReferenceModel(booster, lag, int(keep.sum()), codes)
+    booster, rows = _fit(x, y, REFERENCE_FEATURES, _CATEGORICAL, PARAMS, rounds, threads)
+    return ReferenceModel(booster, lag, rows, time.perf_counter() - started, codes)
 
 
 # -- labor -------------------------------------------------------------------------------------
@@ -253,14 +282,6 @@ LABOR_REFERENCE_FEATURES: tuple[str, ...] = (
 )
 
 
-def _observed_mean(values: np.ndarray, axis: int) -> np.ndarray:
-    """np.nanmean without its warning on all-NaN slices (NaN there too)."""
-    seen = ~np.isnan(values)
-    count = seen.sum(axis=axis)
-    total = np.where(seen, values, 0.0).sum(axis=axis)
-    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
-
-
 def labor_reference_rows(
     traffic: np.ndarray, first: date, days: np.ndarray, lag: int
 ) -> np.ndarray:
@@ -274,14 +295,14 @@ def labor_reference_rows(
         return array[:, day] if day >= 0 else np.full(array[:, 0].shape, np.nan)
 
     def mean_over(array: np.ndarray, end: int, width: int) -> np.ndarray:
-        return _observed_mean(array[:, max(0, end - width + 1) : end + 1], axis=1)
+        return _nanmean(array[:, max(0, end - width + 1) : end + 1], axis=1, default=np.nan)
 
     out = np.full((n_store, len(days), 24, len(LABOR_REFERENCE_FEATURES)), np.nan)
     hours = np.arange(24)
     for j, day in enumerate(np.asarray(days, dtype=np.int64)):
         end, when = int(day) - lag, first + timedelta(days=int(day))
         lags = [back(values, end - 7 * k) for k in range(LABOR_WEEKLY_LAGS)]
-        same_hour_4w = _observed_mean(np.stack(lags), axis=0)
+        same_hour_4w = _nanmean(np.stack(lags), axis=0, default=np.nan)
         columns = {
             "store": np.arange(n_store)[:, None] * np.ones(24),
             "hour": np.ones((n_store, 1)) * hours,
@@ -299,16 +320,10 @@ def labor_reference_rows(
 
 
 @dataclass
-class LaborReferenceModel:
-    booster: lgb.Booster
-    lag: int
-    rows: int
-
+class LaborReferenceModel(_Fitted):
     def forecast(self, traffic: np.ndarray, first: date, origin: int, horizon: int) -> np.ndarray:
         """``(n_store, horizon, 24)`` transactions for the days after ``origin``."""
-        if horizon > self.lag:
-            raise ValueError(f"the reference reads traffic {self.lag} days back; horizon {horizon}")
-        days = np.arange(origin + 1, origin + horizon + 1)
+        days = self._days(origin, horizon)
         rows = labor_reference_rows(traffic, first, days, self.lag)
         predicted = np.maximum(self.booster.predict(rows), 0.0)
         return predicted.reshape(traffic.shape[0], horizon, 24)
@@ -319,15 +334,12 @@ def train_labor_reference(
 ) -> LaborReferenceModel:
     """Train on every store-hour up to ``last_history`` that has a lag behind it (hours
     the store does not trade have no target)."""
+    started = time.perf_counter()
     lag = lag_days(horizon)
     start = min(lag, last_history)
     days = np.arange(start, last_history + 1)
     x = labor_reference_rows(traffic, first, days, lag)
     y = traffic[:, days, :].astype(np.float64).reshape(-1)
-    keep = ~np.isnan(y)
-    data = lgb.Dataset(x[keep], y[keep], feature_name=list(LABOR_REFERENCE_FEATURES),
-                       categorical_feature=["store"], params={"verbose": -1},
-                       free_raw_data=True)  # fmt: skip
-    booster = lgb.train({**LABOR_PARAMS, "num_threads": threads}, data,
-                        num_boost_round=LABOR_ROUNDS)  # fmt: skip
-    return LaborReferenceModel(booster, lag, int(keep.sum()))
+    booster, rows = _fit(x, y, LABOR_REFERENCE_FEATURES, ("store",), LABOR_PARAMS, LABOR_ROUNDS,
+                         threads)  # fmt: skip
+    return LaborReferenceModel(booster, lag, rows, time.perf_counter() - started)
