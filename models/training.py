@@ -103,6 +103,7 @@ MODEL_SPECS: dict[str, ModelSpec] = {
         # objective, features and leaves chosen on two 28-day windows before M5's holdout
         # (BENCHMARKS.md). It reads the demand levels per scale only, and not the 365-day
         # ones: without them RMSSE fell 0.26 % on four validation windows, three seeds.
+        # 600 rounds at most: fewer on a short history (cloud_hub.backtest.rounds_for).
         ModelSpec(
             "replenishment_daily",
             "daily",

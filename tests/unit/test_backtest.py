@@ -96,6 +96,35 @@ def test_the_daily_p90_trains_on_the_newest_weeks_the_mean_on_the_season_too(tmp
     assert seasonal[1].rows == 20 * per_origin  # the daily P90: the newest 20 only
     assert seasonal[2].rows == (20 + 36) * 24  # protection P90: one row per SKU and origin
     assert seasonal[3].rows == seasonal[2].rows  # protection mean: the same rows
+    # the mean models' rounds follow the weeks they learn from (full at 120 weeks, a fifth
+    # at least); the P90 models keep their spec's
+    assert newest[0].booster.num_trees() == 120  # 20 weeks
+    assert seasonal[0].booster.num_trees() == 5 * 56
+    assert seasonal[1].booster.num_trees() == 300
+
+
+def test_the_mean_models_count_only_weeks_with_sales_known(tmp_path: Path):
+    # the hub pads a store's panels to the chain's longest history with unknown sales
+    stores, *_ = backtest.read_daily_sales(_daily_file(tmp_path / "a.csv", days=800))
+    panels = [s.panel for s in stores]
+    last = panels[0].n_days - 1 - 14
+    known_from = last - 40 * 7
+    for panel in panels:
+        panel.sales[:, :known_from] = np.nan
+    daily = backtest.train_replenishment(panels, last, 14, 7, origins=60, threads=1)[0]
+    origins = backtest._training_origins(last, 14, 60)
+    weeks = len([o for o in origins if o + 14 >= known_from])  # some target day known
+    assert weeks < len(origins)
+    assert daily.booster.num_trees() == 5 * weeks
+
+
+def test_rounds_follow_the_weeks_for_the_mean_models_only():
+    daily, protection_mean = "replenishment_daily", "replenishment_protection_mean"
+    assert [backtest.rounds_for(daily, w) for w in (1, 24, 45, 120, 500)] == [
+        120, 120, 225, 600, 600]  # fmt: skip
+    assert [backtest.rounds_for(protection_mean, w) for w in (1, 45, 120)] == [80, 150, 400]
+    for p90 in ("replenishment_daily_p90", "replenishment_protection_p90"):
+        assert backtest.rounds_for(p90, 1) == backtest.MODEL_SPECS[p90].rounds
 
 
 def _hourly_files(
