@@ -61,6 +61,9 @@ def test_replenishment_on_m5(converted):
     assert 0.85 <= model["p90_coverage"] <= 0.95
     assert model["pinball_p90"] < methods["flat_p90"]["pinball_p90"]
     assert 0.8 <= model["protection_p90_coverage"] <= 0.97
+    # The order-up-to level's quantile over the 7 days: pinball 4.25 against 5.18 for the
+    # flat 90th percentile of the last 56 days times 7.
+    assert model["protection_pinball_p90"] < 0.9 * methods["flat_p90"]["protection_pinball_p90"]
     # An order's expected demand (the protection mean model) over the 7 days: WAPE 0.251,
     # against 0.264 for ma28's and 0.270 for seasonal naive's 7-day sums.
     for baseline in (ma28, snaive):

@@ -94,8 +94,12 @@ def test_the_daily_p90_trains_on_the_newest_weeks_the_mean_on_the_season_too(tmp
     # years back (15: history starts 4 weeks after the first of them)
     assert seasonal[0].rows == (20 + 36) * per_origin
     assert seasonal[1].rows == 20 * per_origin  # the daily P90: the newest 20 only
-    assert seasonal[2].rows == (20 + 36) * 24  # protection P90: one row per SKU and origin
-    assert seasonal[3].rows == seasonal[2].rows  # protection mean: the same rows
+    # protection mean: one row per SKU and weekly origin; protection P90: per SKU and day
+    # of each of those weeks (the origin and the six days before, from day 28 on)
+    assert seasonal[3].rows == (20 + 36) * 24
+    weekly = backtest._training_origins(last, 14, 20)
+    every_day = {o - d for o in weekly for d in range(7) if o - d >= 28}
+    assert seasonal[2].rows == len(every_day) * 24 > 6 * seasonal[3].rows
     # the mean models' rounds follow the weeks they learn from (full at 120 weeks, a fifth
     # at least); the P90 models keep their spec's
     assert newest[0].booster.num_trees() == 120  # 20 weeks
@@ -116,6 +120,15 @@ def test_the_mean_models_count_only_weeks_with_sales_known(tmp_path: Path):
     weeks = len([o for o in origins if o + 14 >= known_from])  # some target day known
     assert weeks < len(origins)
     assert daily.booster.num_trees() == 5 * weeks
+
+
+def test_the_protection_p90_thins_its_days_to_stay_within_its_row_budget():
+    weekly = list(range(400, 27, -7))
+    assert backtest._protection_origins(weekly, 10) == list(range(400, 27, -1))
+    budget = backtest.PROTECTION_ROWS
+    thinned = backtest._protection_origins(weekly, budget // 150)  # 150 days fit, not 373
+    assert len(thinned) * (budget // 150) <= budget and set(weekly) <= set(thinned)
+    assert backtest._protection_origins(weekly, budget) == weekly  # the weekly origins alone
 
 
 def test_rounds_follow_the_weeks_for_the_mean_models_only():
