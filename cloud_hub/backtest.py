@@ -81,11 +81,11 @@ SEASON_WEEKS = 10
 #: (BENCHMARKS.md, "Replenishment: rounds by the weeks of history"). The P90 models keep
 #: theirs: their pinball loss did not move with the rounds.
 FULL_ROUNDS_WEEKS = 120
+MIN_ROUNDS_SHARE = 0.2
+_ROUNDS_BY_WEEKS = ("replenishment_daily", "replenishment_protection_mean")
 #: Rows the protection P90 (the order-up-to quantile) learns from at most: one per SKU and
 #: day of each training week, thinned to every 2nd..7th day beyond this.
 PROTECTION_ROWS = 400_000
-MIN_ROUNDS_SHARE = 0.2
-_ROUNDS_BY_WEEKS = ("replenishment_daily", "replenishment_protection_mean")
 _WIDTH = len(F.AVAILABILITY_FEATURES)
 #: Metrics whose ratio model / baseline says how much better the model did (lower is
 #: better for the errors, higher for the detection scores).
@@ -483,7 +483,8 @@ def train_replenishment(
     how many weekly forecast origins (newest first) give training rows, and
     ``season_weeks`` adds the older ones that near the forecast origin's time of year (the
     daily mean and the protection models learn from those too; the daily P90, whose pinball
-    they made worse, from the newest only); ``threads``:
+    they made worse, from the newest only; the protection P90 from every day of each
+    training week, :func:`_protection_origins`); ``threads``:
     LightGBM's (1 for small data: two threads on a busy 2-core box run several times
     slower); ``horizon_stride`` k: each origin gives rows for every k-th horizon only, the
     offset turning with the origin, so every horizon is still learnt from k times fewer
