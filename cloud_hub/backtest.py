@@ -492,7 +492,7 @@ def train_replenishment(
     x_daily, y_daily, x_prot, y_prot = [], [], [], []
     groups, n_groups = [], 0  # one per SKU and origin: the daily model's RMSSE groups
     recent = []  # rows from the newest ``origins`` weeks (the daily P90 learns from those)
-    row_origins = []  # each row's training origin (the mean models' rounds count them)
+    known = set()  # training origins with an observed target: the mean models' weeks
     on_week = []  # protection rows at a weekly origin (the protection mean learns from those)
     training_origins = _training_origins(last_history, horizon, origins, season_weeks)
     protection_origins = _protection_origins(
@@ -506,8 +506,9 @@ def train_replenishment(
             horizons = _origin_horizons(k, horizon, horizon_stride)
             x_daily.append(F.daily_features(history_only, origin, horizons))
             y_daily.append(F.daily_targets(history_only, origin, horizons))
+            if not np.isnan(y_daily[-1]).all():
+                known.add(origin)
             recent.append(np.full(n_sku * len(horizons), k < origins))
-            row_origins.append(np.full(n_sku * len(horizons), k, dtype=np.int32))
             groups.append(np.tile(np.arange(n_groups, n_groups + n_sku), len(horizons)))
             n_groups += n_sku
         for origin in protection_origins:
@@ -522,7 +523,7 @@ def train_replenishment(
     protection_rows, protection_target = np.vstack(x_prot), np.concatenate(y_prot)
     weekly_rows = np.concatenate(on_week)
     p90_rows = np.concatenate(recent)
-    weeks = np.unique(np.concatenate(row_origins)[~np.isnan(target)]).size
+    weeks = len(known)
     return (
         train(
             MODEL_SPECS["replenishment_daily"],
