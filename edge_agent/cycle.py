@@ -653,11 +653,11 @@ class _ShelfInputs:
 
     @classmethod
     def of(cls, panel: F.DailyPanel, origin: int, scored: int, rule: bool) -> _ShelfInputs:
-        prices = F._window(panel.price, scored, _PRICE_DAYS)
+        prices = F.days_window(panel.price, scored, _PRICE_DAYS)
         gaps = np.isnan(prices).any(axis=1)
         usual = np.empty(len(prices))
         usual[~gaps] = np.median(prices[~gaps], axis=1)  # nanmedian only where needed (slow)
-        usual[gaps] = F._nanmedian(prices[gaps])  # no price at all: ratio 1 (regular)
+        usual[gaps] = F.nanmedian(prices[gaps])  # no price at all: ratio 1 (regular)
         ratio = panel.price[:, scored] / usual
         inputs = cls(
             skus=list(panel.skus),
@@ -668,7 +668,7 @@ class _ShelfInputs:
         if rule:
             sold = panel.sales[:, : origin + 1] > 0  # NaN (not observed) is no sale
             inputs.days_quiet = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), -1)
-            inputs.rate = F._nanmean(F._window(panel.sales, origin, 56))
+            inputs.rate = F.nanmean(F.days_window(panel.sales, origin, 56))
         return inputs
 
 

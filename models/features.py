@@ -39,7 +39,10 @@ __all__ = [
     "availability_features",
     "availability_features_at",
     "daily_features",
+    "days_window",
     "hourly_features",
+    "nanmean",
+    "nanmedian",
     "protection_features",
 ]
 
@@ -198,11 +201,12 @@ class SkuHourPanel:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+# Public where the agent's cycle and the reference model compute what the features do.
 # The nan-reductions below are numpy's, without their warnings on empty or all-NaN slices
 # (expected here: new SKUs, closed days). warnings.catch_warnings() cannot silence them: it
 # swaps process-wide state, and the agent computes features in threads. Results are
 # numpy's bit for bit (same sums, same division).
-def _nanmean(values: np.ndarray, axis: int = -1, default: float = 0.0) -> np.ndarray:
+def nanmean(values: np.ndarray, axis: int = -1, default: float = 0.0) -> np.ndarray:
     """np.nanmean over ``axis``; ``default`` where nothing is observed."""
     observed = ~np.isnan(values)
     count = observed.sum(axis=axis)
@@ -228,7 +232,7 @@ def _nanstd(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.sqrt(_nanvar(values, axis))
 
 
-def _nanmedian(values: np.ndarray, keepdims: bool = False) -> np.ndarray:
+def nanmedian(values: np.ndarray, keepdims: bool = False) -> np.ndarray:
     """np.nanmedian of a 2-D array's rows; NaN for a row with nothing observed."""
     some = ~np.isnan(values).all(axis=1)
     shape = (len(values), 1) if keepdims else len(values)
@@ -237,7 +241,7 @@ def _nanmedian(values: np.ndarray, keepdims: bool = False) -> np.ndarray:
     return out
 
 
-def _window(values: np.ndarray, end: int, length: int) -> np.ndarray:
+def days_window(values: np.ndarray, end: int, length: int) -> np.ndarray:
     """Columns ``end - length + 1 .. end`` (inclusive), NaN-padded before the panel starts."""
     start = end - length + 1
     if start >= 0:
@@ -278,9 +282,9 @@ class _SkuState:
 
 def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
     sales = panel.sales
-    w56 = _window(sales, origin, 56)
+    w56 = days_window(sales, origin, 56)
     w28, w7 = w56[:, -28:], w56[:, -7:]
-    mean_7, mean_28, mean_56 = _nanmean(w7), _nanmean(w28), _nanmean(w56)
+    mean_7, mean_28, mean_56 = nanmean(w7), nanmean(w28), nanmean(w56)
     observed_28 = np.sum(~np.isnan(w28), axis=1)
     zeros_28 = np.sum(w28 == 0, axis=1)
     zero_share = np.where(observed_28 > 0, zeros_28 / np.maximum(observed_28, 1), 1.0)
@@ -292,9 +296,9 @@ def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
     history_days = np.minimum(np.sum(~np.isnan(history), axis=1), 365)
     last = sales[:, origin]
     sold_56 = np.where(w56 > 0, w56, np.nan)
-    events = _window(panel.event.astype(float)[None, :], origin, 56)[0]
-    on_event = _nanmean(w56[:, events == 1], default=np.nan)
-    off_event = _nanmean(w56[:, events == 0], default=np.nan)
+    events = days_window(panel.event.astype(float)[None, :], origin, 56)[0]
+    on_event = nanmean(w56[:, events == 1], default=np.nan)
+    off_event = nanmean(w56[:, events == 0], default=np.nan)
     event_lift = (np.where(np.isnan(on_event), mean_56, on_event) + _EPS) / (
         np.where(np.isnan(off_event), mean_56, off_event) + _EPS
     )
@@ -309,10 +313,10 @@ def _sku_state(panel: DailyPanel, origin: int) -> _SkuState:
         history_days=history_days.astype(float),
         trend=(mean_7 + _EPS) / (mean_28 + _EPS),
         last=np.where(np.isnan(last), mean_7, last),
-        price_28=_nanmean(_window(panel.price, origin, 28), default=np.nan),
-        promo_share_28=_nanmean(_window(panel.promo, origin, 28)),
-        mean_14=_nanmean(w56[:, -14:]),
-        mean_sold_56=_nanmean(sold_56),
+        price_28=nanmean(days_window(panel.price, origin, 28), default=np.nan),
+        promo_share_28=nanmean(days_window(panel.promo, origin, 28)),
+        mean_14=nanmean(w56[:, -14:]),
+        mean_sold_56=nanmean(sold_56),
         event_lift=event_lift,
         lags=np.where(np.isnan(lags), mean_7[:, None], lags),
     )
@@ -323,11 +327,11 @@ def _long_levels(sales: np.ndarray, origin: int) -> tuple[np.ndarray, np.ndarray
     long-run level lets the model expect demand back after a supply gap) and the naive
     scale. Apart from :func:`_sku_state` because only the daily rows read them: the
     protection rows (every decision cycle) would pay for two years of copies per SKU."""
-    w365 = _window(sales, origin, 365)
+    w365 = days_window(sales, origin, 365)
     return (
-        _nanmean(w365),
-        _nanmean(np.where(w365 > 0, w365, np.nan)),
-        _naive_scale(_window(sales, origin, SCALE_DAYS)),
+        nanmean(w365),
+        nanmean(np.where(w365 > 0, w365, np.nan)),
+        _naive_scale(days_window(sales, origin, SCALE_DAYS)),
     )
 
 
@@ -375,8 +379,8 @@ def _year_over_year(panel: DailyPanel, origin: int, target: int) -> np.ndarray:
     then_target, then_origin = target - 364, origin - 364
     if then_origin - 27 < 0:
         return np.ones(panel.sales.shape[0])
-    around = _nanmean(panel.sales[:, then_target - 3 : then_target + 4], default=np.nan)
-    before = _nanmean(panel.sales[:, then_origin - 27 : then_origin + 1], default=np.nan)
+    around = nanmean(panel.sales[:, then_target - 3 : then_target + 4], default=np.nan)
+    before = nanmean(panel.sales[:, then_origin - 27 : then_origin + 1], default=np.nan)
     ratio = (around + 0.1) / (before + 0.1)
     return np.where(np.isfinite(ratio), ratio, 1.0)
 
@@ -402,10 +406,10 @@ def daily_features(panel: DailyPanel, origin: int, horizons: Sequence[int]) -> n
         if target >= panel.n_days:
             raise ValueError(f"horizon {h} from origin {origin} is past the panel's last day")
         same = _same_weekday(panel, origin, target, 8)
-        same_4 = _nanmean(same[:, :4], default=np.nan)
+        same_4 = nanmean(same[:, :4], default=np.nan)
         same_4 = np.where(np.isnan(same_4), state.mean_28, same_4)
         same_1 = same[:, 0]
-        weekday_mean = _nanmean(same, default=np.nan)
+        weekday_mean = nanmean(same, default=np.nan)
         ratio = (np.where(np.isnan(weekday_mean), state.mean_56, weekday_mean) + _EPS) / (
             state.mean_56 + _EPS
         )
@@ -465,7 +469,7 @@ def protection_features(panel: DailyPanel, origin: int, protection_days: np.ndar
     inside = days[None, :] <= protection_days[:, None]  # (n_sku, longest)
     expected = np.zeros((n_sku, longest))
     for i, h in enumerate(days):
-        same = _nanmean(_same_weekday(panel, origin, origin + h, 4), default=np.nan)
+        same = nanmean(_same_weekday(panel, origin, origin + h, 4), default=np.nan)
         expected[:, i] = np.where(np.isnan(same), state.mean_28, same)
     window = slice(origin + 1, origin + longest + 1)
     closed = np.broadcast_to(panel.closed[window], (n_sku, longest))
@@ -503,12 +507,12 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
     n_series, n_days, _ = traffic.shape
     if not 0 <= origin < n_days:
         raise ValueError(f"origin {origin} is outside the panel (0..{n_days - 1})")
-    w28 = _window(np.moveaxis(traffic, 2, 1), origin, 28)  # (series, 24, 28)
+    w28 = days_window(np.moveaxis(traffic, 2, 1), origin, 28)  # (series, 24, 28)
     daily_total = np.nansum(traffic, axis=2)
     daily_total = np.where(np.all(np.isnan(traffic), axis=2), np.nan, daily_total)
-    total_7 = _nanmean(_window(daily_total, origin, 7))
-    total_28 = _nanmean(_window(daily_total, origin, 28))
-    hour_mean_7 = _nanmean(w28[:, :, -7:])  # (series, 24)
+    total_7 = nanmean(days_window(daily_total, origin, 7))
+    total_28 = nanmean(days_window(daily_total, origin, 28))
+    hour_mean_7 = nanmean(w28[:, :, -7:])  # (series, 24)
     hour_share = (hour_mean_7 + _EPS) / (hour_mean_7.sum(axis=1, keepdims=True) + 24 * _EPS)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = traffic / np.where(daily_total > 0, daily_total, np.nan)[:, :, None]
@@ -523,7 +527,7 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         back = ((target - origin + 6) // 7) * 7
         days = _same_weekdays(target - back, 4)
         same = traffic[:, days, :] if days.size else np.full((n_series, 1, 24), np.nan)
-        same_4 = _nanmean(same, axis=1, default=np.nan)  # (series, 24)
+        same_4 = nanmean(same, axis=1, default=np.nan)  # (series, 24)
         same_4 = np.where(np.isnan(same_4), hour_mean_7, same_4)
         same_1 = np.where(np.isnan(same[:, 0, :]), same_4, same[:, 0, :])
         dow = _weekday(panel.start, target)
@@ -532,7 +536,7 @@ def hourly_features(panel: HourlyPanel, origin: int, horizons: Sequence[int]) ->
         profile = _profile(shape, group_shapes[:, dow], lean[:, dow], hour_share)
         profile *= (total * level)[:, None]
         day_totals = daily_total[:, days] if days.size else np.full((n_series, 1), np.nan)
-        weekday_ratio = (_nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
+        weekday_ratio = (nanmean(day_totals, default=np.nan) + _EPS) / (total_28 + _EPS)
         weekday_ratio = np.where(np.isnan(weekday_ratio), 1.0, weekday_ratio)
         for s in range(n_series):
             blocks.append(
@@ -561,7 +565,7 @@ def _typical_days(daily_total: np.ndarray, days: np.ndarray) -> np.ndarray:
     """(series, len(days)) bool: the observed days among ``days`` whose total is at most
     :data:`PROFILE_OUTLIER` off their median (every observed day if none is)."""
     totals = daily_total[:, days]  # NaN = closed
-    median = _nanmedian(totals, keepdims=True)
+    median = nanmedian(totals, keepdims=True)
     typical = np.abs(totals / np.where(median > 0, median, 1.0) - 1.0) <= PROFILE_OUTLIER
     typical |= ~(median > 0)  # nothing to compare against: keep every observed day
     typical &= ~np.isnan(totals)
@@ -581,7 +585,7 @@ def _recent_level(daily_total: np.ndarray, origin: int) -> np.ndarray:
         ratios.append(daily_total[:, day] / np.where(base > 0, base, np.nan))
     if not ratios:
         return np.ones(daily_total.shape[0])
-    level = _nanmedian(np.column_stack(ratios))
+    level = nanmedian(np.column_stack(ratios))
     return np.where(np.isfinite(level), level, 1.0)
 
 
@@ -599,7 +603,7 @@ def _typical_total(daily_total: np.ndarray, last: int, fallback: np.ndarray) -> 
     if days.size == 0:
         return fallback
     typical = _typical_days(daily_total, days)
-    total = _nanmean(np.where(typical, daily_total[:, days], np.nan), default=np.nan)
+    total = nanmean(np.where(typical, daily_total[:, days], np.nan), default=np.nan)
     return np.where(np.isnan(total), fallback, total)
 
 
@@ -613,7 +617,7 @@ def _typical_shape(
     if days.size == 0:
         return fallback
     typical = _typical_days(daily_total, days)
-    shape = _nanmean(
+    shape = nanmean(
         np.where(typical[:, :, None], shares[:, days, :], np.nan), axis=1, default=np.nan
     )
     return np.where(np.isnan(shape), fallback, shape)
@@ -645,14 +649,14 @@ def _group_shapes(
         on = days[day_dow == w]
         recent = on[on > origin - 28]
         if recent.size:
-            weekday_shape[:, w] = _nanmean(shares[:, recent, :], axis=1, default=np.nan)
-            weekday_total[:, w] = _nanmean(daily_total[:, recent], default=np.nan)
+            weekday_shape[:, w] = nanmean(shares[:, recent, :], axis=1, default=np.nan)
+            weekday_total[:, w] = nanmean(daily_total[:, recent], default=np.nan)
         if on.size:
             values = shares[:, on, :]
             count = np.sum(~np.isnan(values[:, :, 0]), axis=1)
-            long_shape[:, w] = _nanmean(values, axis=1, default=np.nan)
+            long_shape[:, w] = nanmean(values, axis=1, default=np.nan)
             variance = _nanvar(values, axis=1, ddof=1, default=np.nan)
-            spread = _nanmean(variance, axis=1, default=np.nan)
+            spread = nanmean(variance, axis=1, default=np.nan)
             noise[:, w] = np.where(count >= 2, spread / np.maximum(count, 1), np.nan)
     for s in range(n_series):
         seen = np.flatnonzero(np.isfinite(weekday_total[s]) & (weekday_total[s] > 0))
@@ -666,12 +670,12 @@ def _group_shapes(
             members = seen[busy[seen] == busy[w]]
             if members.size == 0:
                 continue
-            groups[s, w] = _nanmean(weekday_shape[s, members].T, default=np.nan)
+            groups[s, w] = nanmean(weekday_shape[s, members].T, default=np.nan)
             measured = members[np.isfinite(noise[s, members])]
             if measured.size < 2 or not np.isfinite(noise[s, w]):
                 continue
             variance = _nanvar(long_shape[s, measured], axis=0, ddof=1, default=np.nan)
-            between = float(_nanmean(variance, default=np.nan))
+            between = float(nanmean(variance, default=np.nan))
             real = max(between - float(np.mean(noise[s, measured])), 0.0)
             own = noise[s, w]
             lean[s, w] = own / (own + real) if own + real > 0 else 0.0

@@ -25,7 +25,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from models.features import DailyPanel, _nanmean
+from models.features import DailyPanel, nanmean
 from models.training import BASE_PARAMS
 
 __all__ = [
@@ -295,14 +295,14 @@ def labor_reference_rows(
         return array[:, day] if day >= 0 else np.full(array[:, 0].shape, np.nan)
 
     def mean_over(array: np.ndarray, end: int, width: int) -> np.ndarray:
-        return _nanmean(array[:, max(0, end - width + 1) : end + 1], axis=1, default=np.nan)
+        return nanmean(array[:, max(0, end - width + 1) : end + 1], axis=1, default=np.nan)
 
     out = np.full((n_store, len(days), 24, len(LABOR_REFERENCE_FEATURES)), np.nan)
     hours = np.arange(24)
     for j, day in enumerate(np.asarray(days, dtype=np.int64)):
         end, when = int(day) - lag, first + timedelta(days=int(day))
         lags = [back(values, end - 7 * k) for k in range(LABOR_WEEKLY_LAGS)]
-        same_hour_4w = _nanmean(np.stack(lags), axis=0, default=np.nan)
+        same_hour_4w = nanmean(np.stack(lags), axis=0, default=np.nan)
         columns = {
             "store": np.arange(n_store)[:, None] * np.ones(24),
             "hour": np.ones((n_store, 1)) * hours,

@@ -179,11 +179,11 @@ def test_nan_reductions_are_numpys_bit_for_bit():
             for view in (values, values[:, -14:], values[:, ::3]):
                 mean, var = np.nanmean(view, axis=1), np.nanvar(view, axis=1, ddof=1)
                 median = np.nanmedian(view, axis=1, keepdims=True)
-                ours = F._nanmean(view, axis=1, default=np.nan)
+                ours = F.nanmean(view, axis=1, default=np.nan)
                 assert ours.dtype == mean.dtype and np.array_equal(ours, mean, equal_nan=True)
                 ours = F._nanvar(view, axis=1, ddof=1, default=np.nan)
                 assert ours.dtype == var.dtype and np.array_equal(ours, var, equal_nan=True)
-                ours = F._nanmedian(view, keepdims=True)
+                ours = F.nanmedian(view, keepdims=True)
                 assert ours.dtype == median.dtype
                 assert np.array_equal(ours, median, equal_nan=True)
                 std = np.nan_to_num(np.nanstd(view, axis=1))
