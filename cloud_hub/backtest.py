@@ -44,6 +44,7 @@ from models import features as F
 from models.panels import category_code
 from models.reference import train_labor_reference, train_reference
 from models.training import MODEL_SPECS, Trained, train
+from storeedge.headers import normalize_header
 
 __all__ = [
     "BACKTESTS",
@@ -91,7 +92,8 @@ _WIDTH = len(F.AVAILABILITY_FEATURES)
 #: better for the errors, higher for the detection scores).
 _COMPARED = ("rmsse", "wape", "pinball_p90", "f1", "auc_pr")
 
-_NAMES = {"item_id": "sku", "item": "sku", "store": "store_id", "qty": "units", "sales": "units"}
+#: The backtest files' own aliases, besides the POS exports' (storeedge.headers).
+_NAMES = {"qty": "units", "quantity": "units", "sales": "units", "sell_price": "price"}
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -109,10 +111,11 @@ def _open_text(path: Path) -> Iterator[io.TextIOWrapper]:
 
 
 def _header(first_line: str) -> tuple[str, list[str]]:
-    """A file's delimiter and its column names, normalized, from its first line."""
-    delimiter = max((",", ";", "\t"), key=first_line.count)
+    """A file's delimiter and its column names, normalized as ``edge-agent ingest`` does
+    (docs/FORMATS.md), from its first line."""
+    delimiter = max((",", ";", "\t", "|"), key=first_line.count)
     names = next(csv.reader([first_line], delimiter=delimiter), [])
-    return delimiter, [_NAMES.get(h.strip().lower(), h.strip().lower()) for h in names]
+    return delimiter, [normalize_header(h, _NAMES) for h in names]
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

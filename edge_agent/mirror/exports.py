@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.errors import IngestError, UnknownFileKindError
-from edge_agent.mirror.kinds import KINDS, BadRow, Kind, RowContext, normalize_header
+from edge_agent.mirror.kinds import KINDS, BadRow, Kind, RowContext
+from storeedge.headers import normalize_header
 
 __all__ = [
     "Batch",

@@ -31,7 +31,8 @@ from edge_agent.mirror.exports import (
     validate_batches,
     validate_in_child,
 )
-from edge_agent.mirror.kinds import KINDS, BadRow, Kind, LineRollup, RowContext, normalize_header
+from edge_agent.mirror.kinds import KINDS, BadRow, Kind, LineRollup, RowContext
+from storeedge.headers import normalize_header
 from storeedge.v1 import audit_pb2
 
 __all__ = ["IngestReport", "Ingestor"]

@@ -990,20 +990,3 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
-
-# Header aliases seen in real exports, mapped to the kit's column names.
-ALIASES: dict[str, str] = {
-    "item_id": "sku",
-    "item": "sku",
-    "article": "sku",
-    "store": "store_id",
-    "ts": "timestamp",
-    "datetime": "timestamp",
-    "tz": "time_zone",
-    "timezone": "time_zone",
-}
-
-
-def normalize_header(name: str) -> str:
-    key = name.strip().lower().replace(" ", "_").replace("-", "_")
-    return ALIASES.get(key, key)

@@ -331,3 +331,23 @@ def test_a_transactions_file_is_told_apart_by_its_header_whatever_its_delimiter(
     stores, traffic, first = backtest.read_transactions(path)
     assert (stores, first, traffic.shape) == (["S1"], date(2025, 3, 3), (1, 2, 24))
     assert (traffic[0, 0, 9], traffic[0, 1, 17], np.nansum(traffic)) == (2, 1, 3)
+
+
+def test_a_daily_file_is_read_by_header_name_as_pos_exports_are(tmp_path: Path):
+    # A spreadsheet's export: pipe-separated, other column names and order, decimal commas.
+    plain = _daily_file(tmp_path / "plain.csv", days=40)
+    other = tmp_path / "other.csv"
+    with plain.open() as src, other.open("w") as dst:
+        next(src)
+        dst.write("Sell-Price|Date|Article|Sales|Store\n")
+        for line in src:
+            store, sku, day, units, price = line.strip().split(",")
+            dst.write(f"{price.replace('.', ',')}|{day}|{sku}|{units}|{store}\n")
+    expected, first, last = backtest.read_daily_sales(plain)
+    got, got_first, got_last = backtest.read_daily_sales(other)
+    assert (got_first, got_last) == (first, last)
+    assert [s.store for s in got] == [s.store for s in expected] == ["A", "B"]
+    for ours, theirs in zip(got, expected, strict=True):
+        assert ours.panel.skus == theirs.panel.skus
+        np.testing.assert_array_equal(ours.panel.sales, theirs.panel.sales)
+        np.testing.assert_array_equal(ours.panel.price, theirs.panel.price)
