@@ -165,6 +165,24 @@ class Mirror:
         return {row[0] for row in self.conn.execute("SELECT DISTINCT sku FROM products")}
 
 
+#: The page cache of a one-pass read (negative: KiB, as PRAGMA cache_size takes it).
+_READ_ONCE_CACHE_KIB = -4096
+
+
+@contextmanager
+def read_once(conn: sqlite3.Connection) -> Iterator[None]:
+    """A small page cache while a scan reads each page once (the sales blocks, the product
+    and promotion tables a cycle reads): caching those pages would only grow the process
+    by the cache, at a cycle's peak (18 MiB on a 30,000-SKU store). The connection's own
+    cache size comes back afterwards."""
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {_READ_ONCE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves (sqlite-utils nests savepoints).
     # check_same_thread=False: ingest hands the connection to one writer thread at a time.

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from edge_agent.mirror import windows
-from edge_agent.mirror.db import Mirror
+from edge_agent.mirror.db import Mirror, read_once
 from models.features import DailyPanel, HourlyPanel
 from models.panels import SkuDay, StoreDay, category_code
 
@@ -42,11 +42,12 @@ ProductRow = tuple[str, str, str, float | None]
 def _product_history(mirror: Mirror) -> dict[str, list[ProductRow]]:
     """sku -> [(effective_from, status, category, price)] in date order."""
     history: dict[str, list[ProductRow]] = {}
-    for sku, effective, status, category, price in mirror.conn.execute(
-        "SELECT sku, effective_from, status, category, price FROM products "
-        "ORDER BY sku, effective_from"
-    ):
-        history.setdefault(sku, []).append((effective, status, category, price))
+    with read_once(mirror.conn):
+        for sku, effective, status, category, price in mirror.conn.execute(
+            "SELECT sku, effective_from, status, category, price FROM products "
+            "ORDER BY sku, effective_from"
+        ):
+            history.setdefault(sku, []).append((effective, status, category, price))
     return history
 
 
@@ -58,11 +59,12 @@ Promotion = tuple[str, str, str, float | None, float | None]
 def _promotions(mirror: Mirror, first: str, last: str) -> list[Promotion]:
     """The promotions overlapping ``first .. last``, by SKU, start date and id: of two that
     overlap, the later one's price holds."""
-    return mirror.conn.execute(
-        "SELECT sku, start_date, end_date, promo_price, discount_pct FROM promotions "
-        "WHERE end_date >= ? AND start_date <= ? ORDER BY sku, start_date, promo_id",
-        (first, last),
-    ).fetchall()
+    with read_once(mirror.conn):
+        return mirror.conn.execute(
+            "SELECT sku, start_date, end_date, promo_price, discount_pct FROM promotions "
+            "WHERE end_date >= ? AND start_date <= ? ORDER BY sku, start_date, promo_id",
+            (first, last),
+        ).fetchall()
 
 
 def _announced_price(promotion: Promotion, regular: float | None) -> float | None:
@@ -342,6 +344,7 @@ def _panel(
     # Promotions are known in advance: their price holds on their days (over the regular
     # price), unless a daily row says the day's own price (fill, below).
     promoted = _promotion_cells(mirror, products, index, column, start, n_days)
+    del products  # tens of MB of row tuples at 30,000 SKUs: freed before the next arrays
     price.reshape(-1)[promoted.priced] = promoted.price
     sales = np.full((n_sku, n_days), np.nan, dtype=np.float32)  # NaN until a row says
     promo = np.zeros((n_sku, n_days), dtype=np.float32)
@@ -349,12 +352,14 @@ def _panel(
     promo.reshape(-1)[promoted.cells] = 1.0
     flags = _calendar_flags(mirror, start, n_days)
     # Observed: listed or a row, and the store open; a listed day without a row sold 0.
-    listed &= np.isnan(sales)
+    # The SKU x day masks reuse one bool array: each temporary is 13 MB at 30,000 SKUs.
+    unread = np.isnan(sales, out=np.empty_like(listed))
+    listed &= unread
     sales[listed] = 0.0
-    del listed
     sales[:, flags["closed"]] = np.nan
     with np.errstate(invalid="ignore"):
-        price[~(price > 0)] = np.nan
+        price[np.less_equal(price, 0, out=listed)] = np.nan  # NaN stays NaN
+    del listed, unread
     return DailyPanel(
         skus=skus,
         start=start,

@@ -26,14 +26,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from edge_agent.mirror.db import Mirror, read_once
 from models.features import SCALE_DAYS
-
-if TYPE_CHECKING:  # db imports the schema, whose migration 4 calls seed() here
-    from edge_agent.mirror.db import Mirror
 
 __all__ = [
     "BLOCK_DAYS",
@@ -67,7 +64,6 @@ for _table, _names in (("sales_blocks", ("units", "price")), ("on_hand_blocks", 
     for _name in _names:
         _EMPTY[_table][_name] = np.nan
 _CHUNK = 50_000
-_READ_CACHE_KIB = -4096  # negative: KiB, as PRAGMA cache_size takes it
 _ROW = "sku, date, units, price, promo, on_hand"
 
 
@@ -220,12 +216,8 @@ def _blocks(
 ) -> Iterable[tuple[list[str], np.ndarray, np.ndarray]]:
     """(skus, block numbers, records) of ``table``'s blocks that hold ``first .. last``,
     in chunks."""
-    conn = mirror.conn
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    # Each block is read once: caching the pages would only grow the process by the cache.
-    conn.execute(f"PRAGMA cache_size = {_READ_CACHE_KIB}")
-    try:
-        cursor = conn.execute(
+    with read_once(mirror.conn):  # each block is read once
+        cursor = mirror.conn.execute(
             f"SELECT sku, block, data FROM {table} WHERE block BETWEEN ? AND ?",
             (_block_of(first.toordinal()), _block_of(last.toordinal())),
         )
@@ -233,8 +225,6 @@ def _blocks(
             records = np.frombuffer(b"".join(r[2] for r in chunk), dtype=_EMPTY[table].dtype)
             blocks = np.fromiter((r[1] for r in chunk), dtype=np.int64, count=len(chunk))
             yield [r[0] for r in chunk], blocks, records
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(cache)}")
 
 
 def fill_days(
