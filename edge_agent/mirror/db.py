@@ -27,7 +27,7 @@ from edge_agent.errors import (
 )
 from edge_agent.mirror.schema import MIGRATIONS, Migration
 
-__all__ = ["Mirror", "StoreInfo", "open_mirror"]
+__all__ = ["Mirror", "StoreInfo", "open_mirror", "read_once"]
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,8 @@ _READ_ONCE_CACHE_KIB = -4096
 def read_once(conn: sqlite3.Connection) -> Iterator[None]:
     """A small page cache while a scan reads each page once (the sales blocks, the product
     and promotion tables a cycle reads): caching those pages would only grow the process
-    by the cache, at a cycle's peak (18 MiB on a 30,000-SKU store). The connection's own
-    cache size comes back afterwards."""
+    by the cache, at a cycle's peak. The connection's own cache size comes back
+    afterwards."""
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {_READ_ONCE_CACHE_KIB}")
     try:
