@@ -100,6 +100,13 @@ class ModelSet:
     # None: orders carry no expected demand (a models folder from before the model)
     protection_mean: OnnxModel | None = None
 
+    def release(self) -> None:
+        """Every model drops its session until it next predicts (the agent, once a cycle
+        is done: it idles most of the day)."""
+        for attribute in _FIELDS.values():
+            if (model := getattr(self, attribute)) is not None:
+                model.release()
+
 
 #: The models the cycle serves, each a ModelSet field (what the hub may swap).
 _FIELDS = {"replenishment_protection_p90": "protection", "replenishment_daily": "daily",

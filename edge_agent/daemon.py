@@ -460,6 +460,8 @@ class Agent:
             if pruned.rows:
                 log.info("pruned %d sales lines before %s", pruned.rows, pruned.before)
         finally:
+            if self._models is not None:
+                self._models.release()  # ~20 MiB of sessions, opened again next cycle
             _release_memory(self.mirror)
         self.last_cycle = {
             "slot": slot.isoformat(),

@@ -50,6 +50,14 @@ class OnnxModel:
         twin._on_demand, twin._session = True, None
         return twin
 
+    def release(self) -> None:
+        """Drop the session until the next :meth:`predict` opens it again: for a process
+        that idles between runs (the agent between cycles; a session's trees cost up to
+        ~20 MiB resident). A model made from a path keeps its session, as for
+        :meth:`on_demand`."""
+        if isinstance(self._source, bytes):
+            self._session = None
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predictions as float64: the mean/quantile, or P(class 1) for a classifier."""
         features = np.ascontiguousarray(features, dtype=np.float32)

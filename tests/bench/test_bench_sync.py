@@ -11,7 +11,8 @@ fresh nats-server with the kit's streams:
   >= 20,000 records/s);
 - end to end: the backlog from the store's outbox into the hub database,
   drain and ingest running together (target < 15 s);
-- the edge daemon's idle RSS after connecting and a cycle (target < 150 MiB).
+- the edge daemon's idle RSS after connecting and a cycle (target < 150 MB, as issue 5
+  states it: 143.1 MiB).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ pytestmark = pytest.mark.bench
 RECORDS = 100_000
 AUDIT_SHARE = 0.6  # the rest are decision state changes from the outbox
 ROUNDS = 3
+IDLE_RSS_TARGET_MIB = 150e6 / 2**20  # issue 5: "under 150 MB" (decimal, as the cycle's 400 MB)
 RESULTS: dict[str, float] = {}
 BIN = Path(sys.executable).parent
 
@@ -380,5 +382,6 @@ def test_agent_idle_rss(benchmark, bench_tmp: Path, server: NatsServer) -> None:
     _record(benchmark, "agent idle RSS", kind="rss",
             label="edge daemon idle RSS after a cycle and a year of outcomes synced (2,000 SKUs)",
             unit="MiB",
-            median_s=benchmark.stats.stats.median, figure=rss, peak_rss_mib=peak[0], target=150,
-            target_text="< 150 MiB", met=rss < 150, rounds=1)  # fmt: skip
+            median_s=benchmark.stats.stats.median, figure=rss, peak_rss_mib=peak[0],
+            target=IDLE_RSS_TARGET_MIB, target_text="< 150 MB (143.1 MiB)",
+            met=rss < IDLE_RSS_TARGET_MIB, rounds=1)  # fmt: skip

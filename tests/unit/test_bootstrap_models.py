@@ -64,6 +64,24 @@ def test_a_model_on_demand_predicts_the_same_and_holds_no_session_between_runs()
         OnnxModel(BOOTSTRAP_DIR / "labor.onnx").on_demand()
 
 
+def test_released_models_hold_no_session_until_they_predict_the_same_again():
+    from edge_agent.cycle import load_models
+
+    models = load_models(BOOTSTRAP_DIR)
+    rows = np.abs(np.random.default_rng(2).normal(size=(32, len(F.PROTECTION_FEATURES))))
+    before = models.protection.predict(rows)
+    served = [models.protection, models.protection_mean, models.labor, models.availability]
+    assert all(model._session is not None for model in served)
+    models.release()  # what the agent does once a cycle is done
+    assert all(model._session is None for model in served)
+    np.testing.assert_array_equal(models.protection.predict(rows), before)
+    assert models.protection._session is not None, "a released model opens again and keeps it"
+    # A model made from a path keeps its session: the file could change under it.
+    from_path = OnnxModel(BOOTSTRAP_DIR / "labor.onnx")
+    from_path.release()
+    assert from_path._session is not None
+
+
 @pytest.mark.parametrize(
     "name", sorted(n for n, s in MODEL_SPECS.items() if "category" in FEATURES[s.feature_set])
 )
