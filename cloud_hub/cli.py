@@ -100,6 +100,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from cloud_hub.datasets import convert_freshretailnet, convert_m5
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    daily, calendar = convert_m5(args.data, args.out, with_category=not args.no_category)
+    hourly, transactions = convert_freshretailnet(args.data, args.out)
+    files = {"m5_daily": daily, "m5_calendar": calendar, "frn_hourly": hourly,
+             "frn_transactions": transactions}  # fmt: skip
+    _emit(args, {"files": {name: str(path) for name, path in files.items()}},
+          lambda: "\n".join(f"{name:<17} {path}" for name, path in files.items()))  # fmt: skip
+    return 0
+
+
 def cmd_models_build_bootstrap(args: argparse.Namespace) -> int:
     from cloud_hub.bootstrap import build_bootstrap  # LightGBM: only when asked
 
@@ -942,6 +955,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-days", type=int, required=True)
     _origins_flag(p)
     p.set_defaults(func=cmd_backtest)
+    p = _command(
+        sub,
+        "datasets",
+        "Convert the public retail data sets (M5, FreshRetailNet) to the backtest files "
+        "BENCHMARKS.md measures on: m5_daily.csv, m5_calendar.csv, frn_hourly.csv, "
+        "frn_transactions.csv.",
+        "cloud-hub datasets --data ../shared/data --out data",
+    )
+    p.add_argument("--data", type=Path, required=True, help="folder with m5_tiny/ and "
+                   "freshretailnet_store0/")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, help="folder for the files (created)")
+    p.add_argument("--no-category", action="store_true",
+                   help="leave M5's departments out, as the bootstrap build does")  # fmt: skip
+    p.set_defaults(func=cmd_datasets)
     group = sub.add_parser(
         "models", help="Model artifacts and the model registry.",
         description="Model artifacts and the model registry (versions, champions).",

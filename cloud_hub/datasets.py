@@ -1,8 +1,8 @@
 """Public retail data sets converted to the kit's backtest file formats.
 
-Used by the backtest tests and by the bootstrap model build (``cloud-hub models
-build-bootstrap``); the data stays where it is (``../shared/data`` in this
-project), never in the repository.
+Used by ``cloud-hub datasets`` (the files BENCHMARKS.md's backtest commands read), the
+backtest tests and the bootstrap model build (``cloud-hub models build-bootstrap``); the
+data stays where it is (``../shared/data`` in this project), never in the repository.
 
 M5 (``m5_tiny``): wide daily sales -> ``store_id,sku,date,units,price`` plus a
 calendar of holidays and each state's SNAP days as events. FreshRetailNet

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from cloud_hub.datasets import convert_freshretailnet, convert_m5
 from tests.conftest import SHARED_DATA
 
 BIN = Path(sys.executable).parent
@@ -33,7 +32,9 @@ def converted(tmp_path_factory):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (CI always has it)")
     out = tmp_path_factory.mktemp("realdata")
-    return (*convert_m5(SHARED_DATA, out), *convert_freshretailnet(SHARED_DATA, out))
+    files = cloud_hub("datasets", "--data", str(SHARED_DATA), "--out", str(out))["files"]
+    return tuple(Path(files[name]) for name in
+                 ("m5_daily", "m5_calendar", "frn_hourly", "frn_transactions"))  # fmt: skip
 
 
 def test_replenishment_on_m5(converted):

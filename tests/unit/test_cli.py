@@ -209,3 +209,14 @@ def test_decisions_can_be_listed_and_approved_offline(tmp_path: Path, capsys):
     assert json.loads(out)["decisions"] == {"order": {"approved": 1, "auto": 1}}
     code, out, _ = run(capsys, "audit", "verify", "--db", db)
     assert code == 0
+
+
+def test_datasets_names_the_missing_data_set(tmp_path: Path, capsys):
+    from cloud_hub import cli as hub_cli
+
+    code = hub_cli.main(["datasets", "--data", str(tmp_path / "nowhere"), "--out",
+                         str(tmp_path / "out")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"data set {tmp_path / 'nowhere' / 'm5_tiny'} not found" in err
+    assert "hint: point --data at the shared data folder" in err
