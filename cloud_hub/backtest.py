@@ -368,13 +368,14 @@ def backtest_replenishment(
     ma28 = baselines.moving_average(history_m, holdout_days)
     flat = baselines.flat_quantile(history_m, holdout_days)
     flat_protection = np.nansum(flat[:, :protection], axis=1)
+    seen_protection_actual = protection_actual[protection_seen]
 
     def scores(point: np.ndarray, total: np.ndarray | None = None) -> dict[str, float]:
         """The daily point forecast's scores, and those of its protection-interval total
         (by default the daily forecasts' sum over the interval's days)."""
         if total is None:
             total = np.nansum(point[:, :protection], axis=1)
-        seen_actual = protection_actual[protection_seen][:, None]
+        seen_actual = seen_protection_actual[:, None]
         seen_total = total[protection_seen][:, None]
         return {
             "wape": metrics.wape(actual_m, point),
@@ -384,7 +385,6 @@ def backtest_replenishment(
             "protection_bias": metrics.bias(seen_actual, seen_total),
         }
 
-    seen_protection_actual = protection_actual[protection_seen]
     seen_protection_upper = np.concatenate(protection_upper)[protection_seen]
     seen_flat_protection = flat_protection[protection_seen]
     result = {
